@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from accounts.choices import AccessStatus, AccountStatus, Environment
+
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def validate_account_id(value: str) -> None:
+    if not ACCOUNT_ID_RE.match(value or ""):
+        raise ValidationError(
+            "An AWS account ID is exactly 12 digits (got %(value)r).", code="invalid", params={"value": value}
+        )
+
+
+def validate_read_role(value: str) -> None:
+    if value and not (ROLE_ARN_RE.match(value) or ROLE_NAME_RE.match(value)):
+        raise ValidationError(
+            "Give a role name (e.g. SkyledgerReadOnly) or a role ARN (arn:aws:iam::123456789012:role/Name).",
+            code="invalid",
+        )
+
+
+def validate_regions(value: list[str]) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Allowed regions must be a list of region names.")
+    bad = [r for r in value if not isinstance(r, str) or not REGION_RE.match(r)]
+    if bad:
+        raise ValidationError("Not region names: %(bad)s.", params={"bad": ", ".join(map(str, bad))})
+
+
+class Team(models.Model):
+    """An owner of accounts: a team with a contact address and member users."""
+
+    name = models.CharField(max_length=100, unique=True)
+    contact_email = models.EmailField(blank=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[members], excluded_fields=["updated"])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:team_detail", args=[self.pk])
+
+
+class AwsAccount(models.Model):
+    """One AWS account in the registry: who owns it, what it is for, how Skyledger reaches it."""
+
+    account_id = models.CharField(
+        "account ID", max_length=12, unique=True, validators=[validate_account_id],
+        help_text="The 12-digit AWS account ID.",
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.OTHER)
+    owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
+    contact_email = models.EmailField(blank=True)
+    org_unit = models.CharField("organisational unit", max_length=300, blank=True, help_text="OU path, e.g. Root/Workloads/Prod")
+    status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    read_role = models.CharField(
+        max_length=600, blank=True, validators=[validate_read_role],
+        help_text="Role name or ARN to assume; empty uses the estate default (SKYLEDGER_READ_ROLE).",
+    )
+    external_id = models.CharField("ExternalId", max_length=1224, blank=True)
+    allowed_regions = models.JSONField(
+        default=list, blank=True, validators=[validate_regions],
+        help_text="Regions this account may use; empty means every enabled region.",
+    )
+    collection_enabled = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+
+    # Owned by AWS Organizations discovery (people do not edit these).
+    email = models.EmailField("AWS account email", blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    scps = models.JSONField("SCPs", default=list, blank=True, help_text="Service control policies that apply.")
+    discovered_at = models.DateTimeField(null=True, blank=True)
+
+    # The last access check (kept out of the history: it is not an edit).
+    access_status = models.CharField(max_length=10, choices=AccessStatus.choices, default=AccessStatus.UNKNOWN)
+    access_checked_at = models.DateTimeField(null=True, blank=True)
+    access_error_code = models.CharField(max_length=50, blank=True)
+    access_message = models.TextField(blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(
+        excluded_fields=["updated", "access_status", "access_checked_at", "access_error_code", "access_message"]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "AWS account"
+        indexes = [models.Index(fields=["environment"]), models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounts:account_detail", args=[self.pk])
+
+    def role_arn(self, default_role: str | None = None, partition: str = "aws") -> str:
+        """The ARN of the read role to assume in this account."""
+        role = self.read_role or default_role or settings.SKYLEDGER_READ_ROLE
+        if role.startswith("arn:"):
+            return role
+        return f"arn:{partition}:iam::{self.account_id}:role/{role}"
+
+    def effective_external_id(self) -> str:
+        return self.external_id or settings.SKYLEDGER_EXTERNAL_ID
+
+    def effective_allowed_regions(self) -> list[str]:
+        return list(self.allowed_regions or settings.SKYLEDGER_ALLOWED_REGIONS)
