@@ -11,5 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("audit/", include("iam_audit.urls")),
     path("admin/", admin.site.urls),
 ]
