@@ -18,8 +18,8 @@ from botocore.exceptions import (
     NoCredentialsError,
     PartialCredentialsError,
     ReadTimeoutError,
-    ResponseParserError,
 )
+from botocore.parsers import ResponseParserError
 
 from inventory.collectors.base import Coverage
 
