@@ -1,0 +1,54 @@
+# Skyledger — two commands do everything on a fresh machine with Python 3.11+:
+#   make demo   creates .venv, installs, migrates, starts a simulated AWS organisation, collects it,
+#               runs the checks and serves the dashboard on http://127.0.0.1:8000 (prints the logins)
+#   make test   installs (idempotently) and runs the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR := .demo
+PORT ?= 8000
+export SKYLEDGER_DEV ?= 1
+export DEBUG ?= 1
+
+.PHONY: install demo demo-stop dev worker beat test lint check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO_DIR)
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py demo --port $(PORT)
+
+demo-stop:
+	-@test -f $(DEMO_DIR)/moto.pid && kill $$(cat $(DEMO_DIR)/moto.pid) 2>/dev/null; rm -f $(DEMO_DIR)/moto.pid
+
+# With Redis: a worker and beat next to the web server (the production shape without Docker).
+dev: $(STAMP)
+	$(PY) manage.py migrate --no-input -v 0
+	@set -a; test -f $(DEMO_DIR)/aws.env && . $(DEMO_DIR)/aws.env; set +a; \
+	trap 'kill 0' EXIT; \
+	$(VENV)/bin/celery -A config worker --pool=threads -c 4 -l info & \
+	$(VENV)/bin/celery -A config beat -l info & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: $(STAMP)
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean: demo-stop
+	rm -rf $(VENV) $(DEMO_DIR) staticfiles skyledger.sqlite3*
