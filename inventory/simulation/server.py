@@ -16,6 +16,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("moto_main.py")
 
 SERVER_ENV = {
     # AWS managed policies (ReadOnlyAccess, AdministratorAccess...) exist only with this.
@@ -80,7 +83,8 @@ def start(port: int | None = None, log_path: str | None = None, timeout: float =
     env.pop("MOTO_ACCOUNT_ID", None)  # it would force one account for every request
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        # moto_main runs moto.server with a faster account lookup and a seeding clock (see there)
+        [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
         env=env, stdout=out, stderr=subprocess.STDOUT,
     )
     server = MotoServer(port=port, process=process)

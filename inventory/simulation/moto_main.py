@@ -1,0 +1,117 @@
+"""Entry point of the simulated AWS endpoint: moto's server plus two local adjustments. No Django here.
+
+``python inventory/simulation/moto_main.py -H 127.0.0.1 -p PORT`` runs ``moto.server`` after:
+
+1. **Account lookup without phantom partitions.** moto finds the account of every request by looking
+   for its access key in each account's IAM backend of *every* partition (aws, aws-cn, aws-us-gov),
+   creating the missing ones on the way. Each IAM backend loads ~1,580 AWS managed policies (about
+   0.3 s and ~15 MB), so an organisation of N accounts silently grew 2N unused China/GovCloud
+   backends: 8 accounts cost ~10 s and ~250 MB before a single resource existed. A key can only be
+   in a backend that exists, so looking only at existing backends gives the same answer.
+2. **A clock offset for seeding** (``POST /moto-api/skyledger/clock?offset_seconds=N``)
+   so the simulated estate can hold *old* things AWS would have (an access key created 400 days ago
+   and last used then). moto stamps creation and last-use times with ``moto.core.utils.utcnow``;
+   the offset shifts that clock only. ``/moto-api/reset`` sets it back to 0.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import sys
+import types
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+CLOCK_PATH = "/moto-api/skyledger/clock"
+
+_offset = datetime.timedelta(0)
+
+
+class _ShiftedDatetime(datetime.datetime):
+    """``datetime.datetime`` whose ``now()`` runs ``_offset`` ahead (or behind)."""
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+        return datetime.datetime.now(tz) + _offset
+
+    @classmethod
+    def utcnow(cls) -> datetime.datetime:  # type: ignore[override]
+        return datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + _offset
+
+
+def _clock_response(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """GET: the current offset. POST ``?offset_seconds=N``: set it (0 = real time)."""
+    global _offset
+    if request.method == "POST":
+        values = parse_qs(urlparse(full_url).query).get("offset_seconds", [""])
+        try:
+            seconds = float(values[0])
+        except ValueError:
+            return 400, {}, json.dumps({"Error": "POST ?offset_seconds=<number>"})
+        if not math.isfinite(seconds) or abs(seconds) > 100 * 365 * 86400:
+            return (
+                400,
+                {},
+                json.dumps({"Error": "offset_seconds must be a finite number of at most 100 years"}),
+            )
+        _offset = datetime.timedelta(seconds=seconds)
+    return 200, {}, json.dumps({"offset_seconds": _offset.total_seconds()})
+
+
+def _patch_account_lookup() -> None:
+    import moto.iam.models as iam_models
+
+    def get_account_id_from(access_key: str) -> str:
+        # list() as upstream does: other request threads may add accounts meanwhile
+        for account_id, account in list(iam_models.iam_backends.items()):
+            for backend in list(account.values()):
+                if access_key in backend.access_keys:
+                    return account_id
+        return iam_models.DEFAULT_ACCOUNT_ID
+
+    # moto.core.responses imports it from the module at call time, so replacing it here is enough
+    iam_models.get_account_id_from = get_account_id_from
+
+
+def _patch_clock() -> None:
+    import moto.core.utils as core_utils
+    from moto.moto_api._internal import urls as api_urls
+
+    shifted = types.ModuleType("datetime")
+    shifted.__dict__.update(datetime.__dict__)
+    shifted.datetime = _ShiftedDatetime  # type: ignore[attr-defined]
+    core_utils.datetime = shifted  # type: ignore[attr-defined]
+    api_urls.url_paths["{0}" + CLOCK_PATH + "$"] = _clock_response
+
+    from moto.moto_api._internal.models import moto_api_backend
+
+    original_reset = moto_api_backend.reset
+
+    def reset() -> None:
+        global _offset
+        _offset = datetime.timedelta(0)
+        original_reset()
+
+    moto_api_backend.reset = reset  # type: ignore[method-assign]
+
+
+def patch() -> None:
+    """Apply both adjustments to the moto modules of this process."""
+    _patch_account_lookup()
+    _patch_clock()
+
+
+def main(argv: list[str]) -> None:
+    from moto.server import main as moto_main
+
+    patch()
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    # Run as a file: its own directory must not shadow top-level modules (server, proxy...).
+    if sys.path and sys.path[0].rstrip("/").endswith("simulation"):
+        sys.path.pop(0)
+    main(sys.argv[1:])
