@@ -12,11 +12,13 @@ from config.env import env_bool, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
+# Development/demo/test mode on plain HTTP with an insecure default key; never in production.
+DEV = env_bool("SKYLEDGER_DEV", False)
 _INSECURE_KEY = "insecure-development-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY if DEBUG or env_bool("SKYLEDGER_DEV", False) else None)
-if not DEBUG and SECRET_KEY == _INSECURE_KEY and not env_bool("SKYLEDGER_DEV", False):
+SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY if DEBUG or DEV else None)
+if not DEBUG and SECRET_KEY == _INSECURE_KEY and not DEV:
     raise ImproperlyConfigured("Set SECRET_KEY (or SECRET_KEY_FILE) in production.")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG or env_bool("SKYLEDGER_DEV") else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG or DEV else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -123,7 +125,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or env_bool("SKYLEDGER_DEV")
+        if DEBUG or DEV
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
@@ -139,7 +141,8 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not (DEBUG or DEV):
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container health check speaks plain HTTP
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
