@@ -2,12 +2,22 @@
 
 Every failure is mapped to one :class:`ErrorKind` with a sentence a person understands, and to the
 :class:`~inventory.collectors.base.Coverage` it means for collection.
+
+The codes are AWS's real error codes. Two endpoint quirks are handled on purpose:
+
+- An answer whose body is not an AWS error document (botocore then uses the bare HTTP status as the
+  code, e.g. ``"500"``) comes from something that is not the AWS API. moto's server answers
+  operations it does not implement that way (HTML 500/404 for JSON and REST services), so a bare
+  404/405/500/501 means "not implemented here". A real ``InternalFailure`` from AWS is a server
+  error, not "not implemented".
+- Query/XML services get the same HTML page, which botocore cannot parse (``ResponseParserError``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -15,10 +25,12 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
     ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
 from inventory.collectors.base import Coverage
@@ -39,11 +51,11 @@ class ErrorKind(enum.StrEnum):
 
 _MESSAGES = {
     ErrorKind.ACCESS_DENIED: "Access denied: the read role is not allowed to call {op}.",
-    ErrorKind.NOT_ENABLED: "The service is not enabled or not subscribed in this account/region.",
+    ErrorKind.NOT_ENABLED: "The service behind {op} is not enabled or not subscribed in this account or region.",
     ErrorKind.NOT_IMPLEMENTED: "The AWS endpoint does not implement {op}; recorded as not supported.",
     ErrorKind.THROTTLED: "AWS kept throttling {op} after every retry; try again later or lower the parallelism.",
     ErrorKind.NETWORK: "Could not reach the AWS endpoint for {op} (time-out or connection error).",
-    ErrorKind.INVALID_CREDENTIALS: "Skyledger's own AWS credentials are missing, invalid or expired.",
+    ErrorKind.INVALID_CREDENTIALS: "AWS rejected the credentials for {op}: Skyledger's own AWS credentials (or the role session) are missing, invalid or expired.",
     ErrorKind.ROLE_MISSING: "The read role could not be assumed: it does not exist, or its trust policy does not trust Skyledger's principal.",
     ErrorKind.EXTERNAL_ID_MISMATCH: "The read role refused the ExternalId: the ExternalId in the registry does not match the role's trust policy condition (or the role does not exist).",
     ErrorKind.ABSENT: "Not configured.",
@@ -59,87 +71,169 @@ COVERAGE = {
 
 ACCESS_DENIED_CODES = {
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
-    "AuthorizationErrorException", "UnauthorizedAccess", "Forbidden", "403",
-}
+    "AuthorizationErrorException", "UnauthorizedAccess", "UnauthorizedException", "Forbidden",
+    "ForbiddenException", "403",
+}  # fmt: skip
 NOT_ENABLED_CODES = {
     "OptInRequired", "SubscriptionRequiredException", "InvalidAccessException",
-    "AWSOrganizationsNotInUseException",
-}
+    "AWSOrganizationsNotInUseException", "RegionDisabledException",
+}  # fmt: skip
 THROTTLE_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
     "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
     "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException", "RequestThrottled",
-}
+    "BandwidthLimitExceeded", "LimitExceededException",
+}  # fmt: skip
 CREDENTIAL_CODES = {
     "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-    "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure",
-}
-NOT_IMPLEMENTED_CODES = {"NotImplemented", "NotImplementedException", "InternalFailure", "500", "404"}
+    "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure", "InvalidToken",
+    "RequestExpired", "MissingAuthenticationToken", "IncompleteSignature",
+}  # fmt: skip
+# Codes AWS itself uses for "this operation does not exist here" (a newer API in an older region).
+NOT_IMPLEMENTED_CODES = {
+    "NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperationException",
+    "UnsupportedOperation",
+}  # fmt: skip
+# A bare status (no AWS error document): the answer came from something that is not the AWS API.
+_NOT_IMPLEMENTED_STATUSES = {"404", "405", "500", "501"}
 ABSENT_CODES = {
     "NoSuchEntity", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
     "ServerSideEncryptionConfigurationNotFoundError", "OwnershipControlsNotFoundError",
     "ResourceNotFoundException", "NoSuchLifecycleConfiguration", "RepositoryPolicyNotFoundException",
-    "TrailNotFoundException", "NoSuchConfigurationRecorderException",
-}
+    "TrailNotFoundException", "NoSuchConfigurationRecorderException", "NoSuchTagSet",
+    "NoSuchCORSConfiguration", "NoSuchWebsiteConfiguration", "ReplicationConfigurationNotFoundError",
+    "ObjectLockConfigurationNotFoundError", "NoSuchAccessPointPolicy",
+}  # fmt: skip
+
+_DETAIL_LIMIT = 500
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Classified:
+    """One failure, classified: what kind, AWS's code, and a sentence for people."""
+
     kind: ErrorKind
     code: str  # the raw AWS error code (or exception class name)
     message: str  # for people
     operation: str = ""
+    detail: str = ""  # AWS's own message, when it gave one (shortened), for the curious
 
     @property
     def coverage(self) -> Coverage:
         return COVERAGE.get(self.kind, Coverage.FAILED)
 
 
-def _client_error_code(exc: ClientError) -> tuple[str, int]:
-    error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    return str(error.get("Code") or status or "Unknown"), status
+class AwsError(Exception):
+    """An AWS failure Skyledger has already classified (``classify()`` returns it unchanged)."""
+
+    def __init__(self, classified: Classified) -> None:
+        super().__init__(classified.message)
+        self.classified = classified
 
 
-def classify(exc: BaseException, operation: str = "", assuming_role: bool = False, external_id: bool = False) -> Classified:
+class AccessError(AwsError):
+    """The read role could not be assumed, or its credentials could not be refreshed."""
+
+
+class Unsupported(AwsError):
+    """The endpoint already answered "not implemented" for this operation in this run."""
+
+
+def _client_error_code(exc: ClientError) -> tuple[str, int, str]:
+    response = exc.response if isinstance(exc.response, dict) else {}
+    error = response.get("Error") or {}
+    metadata = response.get("ResponseMetadata") or {}
+    try:
+        status = int(metadata.get("HTTPStatusCode") or 0)
+    except (TypeError, ValueError):
+        status = 0
+    return str(error.get("Code") or status or "Unknown"), status, str(error.get("Message") or "")
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
+
+
+def _looks_like_html(text: str) -> bool:
+    return bool(re.search(r"<(!doctype html|html)\b", text[:2000], re.IGNORECASE))
+
+
+def _kind_for_code(code: str, status: int, assuming_role: bool, external_id: bool) -> ErrorKind:
+    # Order matters: a bad key on AssumeRole is a 403 too, but it is our credentials, not the role.
+    if code in CREDENTIAL_CODES:
+        return ErrorKind.INVALID_CREDENTIALS
+    if code in THROTTLE_CODES or status == 429:
+        return ErrorKind.THROTTLED
+    if assuming_role and (code in ACCESS_DENIED_CODES or status == 403):
+        # AWS answers the same AccessDenied for a missing role, a trust policy that does not name
+        # us, and a wrong ExternalId; we can only say which of our inputs was in play.
+        return ErrorKind.EXTERNAL_ID_MISMATCH if external_id else ErrorKind.ROLE_MISSING
+    if code in ACCESS_DENIED_CODES or status == 403:
+        return ErrorKind.ACCESS_DENIED
+    if code in ABSENT_CODES:
+        return ErrorKind.ABSENT
+    if code in NOT_ENABLED_CODES:
+        return ErrorKind.NOT_ENABLED
+    if code in NOT_IMPLEMENTED_CODES or code in _NOT_IMPLEMENTED_STATUSES:
+        return ErrorKind.NOT_IMPLEMENTED
+    return ErrorKind.OTHER
+
+
+def classify(
+    exc: BaseException, operation: str = "", assuming_role: bool = False, external_id: bool = False
+) -> Classified:
     """Map an exception raised by a boto3 call to an :class:`ErrorKind` and a sentence.
 
     ``assuming_role``: the call was ``sts:AssumeRole``; access denied there means the role is
     missing or does not trust us (or, when ``external_id`` was sent, the ExternalId did not match).
+    An :class:`AwsError` (already classified by this package) is returned as it is.
     """
+    if isinstance(exc, AwsError):
+        return exc.classified
     op = operation or "the call"
     if isinstance(exc, ClientError):
-        code, status = _client_error_code(exc)
+        code, status, detail = _client_error_code(exc)
         operation = operation or getattr(exc, "operation_name", "") or ""
         op = operation or op
-        detail = str(exc.response.get("Error", {}).get("Message", "") or "")
-        if assuming_role and (code in ACCESS_DENIED_CODES or status == 403):
-            kind = ErrorKind.EXTERNAL_ID_MISMATCH if external_id else ErrorKind.ROLE_MISSING
-        elif code in THROTTLE_CODES or status == 429:
-            kind = ErrorKind.THROTTLED
-        elif code in CREDENTIAL_CODES:
-            kind = ErrorKind.INVALID_CREDENTIALS
-        elif code in ACCESS_DENIED_CODES or status == 403:
-            kind = ErrorKind.ACCESS_DENIED
-        elif code in ABSENT_CODES:
-            kind = ErrorKind.ABSENT
-        elif code in NOT_ENABLED_CODES:
-            kind = ErrorKind.NOT_ENABLED
-        elif code in NOT_IMPLEMENTED_CODES or status in (404, 500, 501):
-            kind = ErrorKind.NOT_IMPLEMENTED
-        else:
-            kind = ErrorKind.OTHER
+        kind = _kind_for_code(code, status, assuming_role, external_id)
         message = _MESSAGES[kind].format(op=op)
-        if kind is ErrorKind.OTHER and detail:
-            message = f"{message} {code}: {detail}"
-        return Classified(kind, code, message, operation)
+        if kind is ErrorKind.OTHER:
+            message = f"{message} {code}" + (f": {_shorten(detail)}" if detail else "")
+        detail = "" if _looks_like_html(detail) else _shorten(detail)
+        return Classified(kind, code, message, operation, detail)
     if isinstance(exc, ResponseParserError):
-        # moto answers unimplemented query/XML operations with an HTML page botocore cannot parse
-        return Classified(ErrorKind.NOT_IMPLEMENTED, "ResponseParserError", _MESSAGES[ErrorKind.NOT_IMPLEMENTED].format(op=op), operation)
+        if _looks_like_html(str(exc)):
+            # moto answers unimplemented query/XML operations with an HTML page
+            return Classified(
+                ErrorKind.NOT_IMPLEMENTED,
+                "ResponseParserError",
+                _MESSAGES[ErrorKind.NOT_IMPLEMENTED].format(op=op),
+                operation,
+            )
+        message = f"The AWS endpoint answered {op} with something that is not a valid AWS response."
+        return Classified(ErrorKind.OTHER, "ResponseParserError", message, operation, _shorten(str(exc)))
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return Classified(ErrorKind.INVALID_CREDENTIALS, type(exc).__name__, _MESSAGES[ErrorKind.INVALID_CREDENTIALS], operation)
-    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, ConnectionError, TimeoutError)):
-        return Classified(ErrorKind.NETWORK, type(exc).__name__, _MESSAGES[ErrorKind.NETWORK].format(op=op), operation)
+        kind = ErrorKind.INVALID_CREDENTIALS
+        return Classified(kind, type(exc).__name__, _MESSAGES[kind].format(op=op), operation)
+    network = (
+        EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError,
+        BotoConnectionError, HTTPClientError, ConnectionError, TimeoutError,
+    )  # fmt: skip
+    if isinstance(exc, network):
+        kind = ErrorKind.NETWORK
+        return Classified(
+            kind, type(exc).__name__, _MESSAGES[kind].format(op=op), operation, _shorten(str(exc))
+        )
     if isinstance(exc, BotoCoreError):
-        return Classified(ErrorKind.OTHER, type(exc).__name__, f"{_MESSAGES[ErrorKind.OTHER].format(op=op)} {exc}", operation)
-    return Classified(ErrorKind.OTHER, type(exc).__name__, f"Unexpected error in {op}: {exc}", operation)
+        message = f"{_MESSAGES[ErrorKind.OTHER].format(op=op)} {_shorten(str(exc))}"
+        return Classified(ErrorKind.OTHER, type(exc).__name__, message, operation)
+    return Classified(
+        ErrorKind.OTHER, type(exc).__name__, f"Unexpected error in {op}: {_shorten(str(exc))}", operation
+    )
+
+
+def not_implemented(operation: str, code: str = "NotImplemented") -> Classified:
+    """The classification of an operation already known to be unimplemented by the endpoint."""
+    kind = ErrorKind.NOT_IMPLEMENTED
+    return Classified(kind, code, _MESSAGES[kind].format(op=operation or "the call"), operation)

@@ -1,0 +1,365 @@
+"""The one session factory: Skyledger's own credentials, role assumption, clients. No Django here.
+
+Every AWS call Skyledger makes goes through a client from :class:`Hub` (its own credentials, from
+the standard boto3 chain) or from an :class:`AccountSession` (a read role assumed in one account).
+Both share one botocore :class:`~botocore.config.Config` (retries, time-outs, pool size, user agent),
+cache one client per (service, region) for the whole run, and count calls in a
+:class:`~inventory.aws.stats.CallStats`.
+
+The endpoint is ``AwsSettings.endpoint_url``, else ``AWS_ENDPOINT_URL`` from the environment, else
+real AWS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import ipaddress
+import os
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+import botocore.session
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.utils import parse_timestamp
+
+from inventory.aws.errors import AccessError, Classified, ErrorKind, classify
+from inventory.aws.stats import CallStats
+
+__all__ = [
+    "AccessError",
+    "AccountSession",
+    "AwsSettings",
+    "Hub",
+    "Target",
+    "botocore_config",
+    "role_session_name",
+]
+
+USER_AGENT = "skyledger"
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class AwsSettings:
+    """How Skyledger talks to AWS. ``endpoint_url=None`` falls back to ``AWS_ENDPOINT_URL``."""
+
+    endpoint_url: str | None = None
+    home_region: str = "us-east-1"  # global services (IAM, STS, Organizations) and region discovery
+    retry_mode: str = "standard"
+    max_attempts: int = 5  # HTTP attempts per call, first one included
+    connect_timeout: float = 5
+    read_timeout: float = 30
+    max_pool_connections: int = 32  # per client: size it for the number of regions run in parallel
+    partition: str = "aws"
+
+    def resolved_endpoint(self) -> str | None:
+        """The endpoint clients use: explicit, else ``AWS_ENDPOINT_URL``, else None (real AWS)."""
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A read role to assume in one account."""
+
+    account_id: str
+    role_arn: str
+    external_id: str | None = None
+    session_name: str = "skyledger"  # e.g. "skyledger-run-42": shows in the account's CloudTrail
+    duration_seconds: int = 3600
+
+
+def botocore_config(settings: AwsSettings, **overrides: Any) -> Config:
+    """The botocore Config every Skyledger client uses (``overrides`` win, e.g. fewer attempts)."""
+    base = Config(
+        retries={"mode": settings.retry_mode, "total_max_attempts": max(1, settings.max_attempts)},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        max_pool_connections=settings.max_pool_connections,
+        user_agent_extra=USER_AGENT,
+    )
+    return base.merge(Config(**overrides)) if overrides else base
+
+
+def role_session_name(name: str) -> str:
+    """``name`` made valid for ``RoleSessionName``: 2–64 characters of ``[\\w+=,.@-]``."""
+    cleaned = re.sub(r"[^A-Za-z0-9_+=,.@-]", "-", name or "")[:64]
+    if len(cleaned) < 2:
+        cleaned = f"skyledger-{cleaned}".rstrip("-")
+    return cleaned
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _is_local(endpoint_url: str | None) -> bool:
+    host = urlsplit(endpoint_url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _no_retry_for_html(response: Any = None, **_: Any) -> bool | None:
+    """Veto botocore's retry of an HTML error page from a non-AWS endpoint.
+
+    moto answers operations it does not implement with an HTML 500; botocore would retry it with
+    back-off (seconds per call) although the answer can never change. Returning False (the first
+    non-None answer wins) means "do not retry"; None leaves the decision to botocore.
+    """
+    if not response:
+        return None
+    http = response[0]
+    content_type = str(getattr(http, "headers", {}).get("content-type", "")).lower()
+    if getattr(http, "status_code", 0) in (404, 405, 500, 501) and "html" in content_type:
+        return False
+    return None
+
+
+def _strip_account_host(request: Any, **_: Any) -> None:
+    """s3control puts the account id in the host (``123456789012.127.0.0.1``), which a local
+    endpoint cannot resolve; send it to the endpoint's own host instead."""
+    parts = urlsplit(request.url)
+    match = re.match(r"^\d{12}\.(.+)$", parts.netloc)
+    if match:
+        request.url = urlunsplit(parts._replace(netloc=match.group(1)))
+        if "host" in request.headers:
+            request.headers["host"] = match.group(1)
+
+
+def _prepare(client: BaseClient, stats: CallStats, endpoint_url: str | None) -> BaseClient:
+    stats.attach(client)
+    if endpoint_url:
+        service_id = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register_first(
+            f"needs-retry.{service_id}", _no_retry_for_html, unique_id="skyledger-no-retry-html"
+        )
+        if service_id == "s3-control" and _is_local(endpoint_url):
+            client.meta.events.register(
+                "before-send.s3-control", _strip_account_host, unique_id="skyledger-s3control-host"
+            )
+    return client
+
+
+class _ClientCache:
+    """One client per (service, region), created once even when threads ask at the same time."""
+
+    def __init__(self, factory: Callable[[str, str], BaseClient]) -> None:
+        self._factory = factory
+        self._clients: dict[tuple[str, str], BaseClient] = {}
+        self._lock = threading.Lock()
+        self.created = 0
+
+    def get(self, service: str, region: str) -> BaseClient:
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        # Creation is CPU-bound (~20 ms) and botocore sessions are not thread-safe: serialise it.
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._factory(service, region)
+                self._clients[key] = client
+                self.created += 1
+            return client
+
+
+class _Once:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done = False
+        self.value: Any = None
+
+
+class Hub:
+    """Skyledger's own credentials (the standard boto3 chain) and the role assumptions made with them.
+
+    ``clock`` returns the current aware datetime; it decides when assumed credentials need
+    refreshing (tests move it forward instead of waiting an hour).
+    """
+
+    def __init__(
+        self,
+        settings: AwsSettings | None = None,
+        session: boto3.Session | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings or AwsSettings()
+        self.endpoint_url = self.settings.resolved_endpoint()
+        self.session = session or boto3.Session()
+        self.config = botocore_config(self.settings)
+        self.stats = CallStats()  # calls made with Skyledger's own credentials (AssumeRole...)
+        self.clock: Clock = clock or _utcnow
+        self._clients = _ClientCache(self._new_client)
+        # Parsed service models, shared with every account session: parsing them again for each
+        # account costs ~0.5 s of CPU.
+        self.loader = self.session._session.get_component("data_loader")
+
+    def _new_client(self, service: str, region: str) -> BaseClient:
+        client = self.session.client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
+        )
+        return _prepare(client, self.stats, self.endpoint_url)
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
+        """A cached client with Skyledger's own credentials (``region`` defaults to the home region)."""
+        return self._clients.get(service, region or self.settings.home_region)
+
+    @property
+    def clients_created(self) -> int:
+        return self._clients.created
+
+    def assume(self, target: Target) -> AccountSession:
+        """Assume ``target``'s role; the credentials re-assume it themselves before they expire.
+
+        Raises :class:`AccessError` (carrying a :class:`Classified`) when the role cannot be assumed.
+        """
+        assumer = _RoleAssumer(self, target)
+        first = assumer()
+        duration = max(900, target.duration_seconds)
+        credentials = RefreshableCredentials(
+            access_key=first["access_key"],
+            secret_key=first["secret_key"],
+            token=first["token"],
+            expiry_time=parse_timestamp(first["expiry_time"]),
+            refresh_using=assumer,
+            method="sts-assume-role",
+            time_fetcher=self.clock,
+            # botocore's defaults (refresh 15 min ahead, block 10 min ahead) would refresh on every
+            # call for a 15-minute session; scale them down for short sessions.
+            advisory_timeout=min(15 * 60, duration // 4),
+            mandatory_timeout=min(10 * 60, duration // 6),
+        )
+        return AccountSession(self, target, credentials, assumer)
+
+
+class _RoleAssumer:
+    """Calls ``sts:AssumeRole`` for one target; botocore calls it again whenever credentials near expiry."""
+
+    def __init__(self, hub: Hub, target: Target) -> None:
+        self.hub = hub
+        self.target = target
+        self.session_name = role_session_name(target.session_name)
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict[str, str]:
+        target = self.target
+        params: dict[str, Any] = {
+            "RoleArn": target.role_arn,
+            "RoleSessionName": self.session_name,
+            "DurationSeconds": max(900, target.duration_seconds),  # AWS's minimum
+        }
+        if target.external_id:
+            params["ExternalId"] = target.external_id
+        try:
+            answer = self.hub.client("sts").assume_role(**params)
+        except Exception as exc:
+            classified = classify(exc, "AssumeRole", assuming_role=True, external_id=bool(target.external_id))
+            raise AccessError(classified) from exc
+        try:
+            creds = answer["Credentials"]
+            expiration = creds["Expiration"]
+            if isinstance(expiration, str):
+                expiration = parse_timestamp(expiration)
+            if expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=dt.UTC)
+            metadata = {
+                "access_key": str(creds["AccessKeyId"]),
+                "secret_key": str(creds["SecretAccessKey"]),
+                "token": str(creds["SessionToken"]),
+                "expiry_time": expiration.isoformat(),
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            message = "AWS answered AssumeRole without usable credentials."
+            raise AccessError(
+                Classified(ErrorKind.OTHER, "InvalidAssumeRoleResponse", message, "AssumeRole")
+            ) from exc
+        with self._lock:
+            self.count += 1
+        return metadata
+
+
+class AccountSession:
+    """One account, seen through its assumed read role, for one run.
+
+    ``stats`` counts the calls made with the role's credentials; the ``AssumeRole`` calls themselves
+    (first and refreshes) are made with Skyledger's own credentials and counted in ``hub.stats``
+    (``assumptions`` says how many there were for this session). ``unsupported`` is the run's
+    memo of (service, operation) the endpoint does not implement (see ``inventory.aws.calls``).
+    """
+
+    def __init__(
+        self, hub: Hub, target: Target, credentials: RefreshableCredentials, assumer: _RoleAssumer
+    ) -> None:
+        self.hub = hub
+        self.target = target
+        self.account_id = target.account_id
+        self.settings = hub.settings
+        self.endpoint_url = hub.endpoint_url
+        self.credentials = credentials
+        self.stats = CallStats()
+        self.unsupported: set[tuple[str, str]] = set()
+        self._assumer = assumer
+        self._botocore = botocore.session.Session()
+        self._botocore.register_component("data_loader", hub.loader)
+        # botocore has no public setter for refreshable credentials; this is how its own
+        # assume-role provider ends up wired too.
+        self._botocore._credentials = credentials
+        self._clients = _ClientCache(self._new_client)
+        self._memo: dict[Any, _Once] = {}
+        self._memo_lock = threading.Lock()
+
+    @property
+    def home_region(self) -> str:
+        return self.settings.home_region
+
+    @property
+    def partition(self) -> str:
+        return self.settings.partition
+
+    @property
+    def clients_created(self) -> int:
+        return self._clients.created
+
+    @property
+    def assumptions(self) -> int:
+        """How many times the role was assumed (1 + credential refreshes)."""
+        return self._assumer.count
+
+    def _new_client(self, service: str, region: str) -> BaseClient:
+        client = self._botocore.create_client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self.hub.config
+        )
+        return _prepare(client, self.stats, self.endpoint_url)
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
+        """A cached client in this account (``region`` defaults to the home region); thread-safe."""
+        return self._clients.get(service, region or self.settings.home_region)
+
+    def caller_identity(self) -> dict[str, str]:
+        """``sts:GetCallerIdentity`` with the role's credentials: Account, Arn, UserId."""
+        answer = self.client("sts").get_caller_identity()
+        return {key: str(answer.get(key) or "") for key in ("Account", "Arn", "UserId")}
+
+    def cached(self, key: Any, factory: Callable[[], T]) -> T:
+        """``factory()`` once per session for ``key`` (concurrent callers wait; errors are not kept)."""
+        with self._memo_lock:
+            entry = self._memo.setdefault(key, _Once())
+        with entry.lock:
+            if not entry.done:
+                entry.value = factory()
+                entry.done = True
+            return entry.value
