@@ -1,0 +1,544 @@
+"""Collect one account: assume its read role, run every collector, store what they yield.
+
+Global collectors run once (in the home region), regional collectors once per region; regions
+run in parallel in a bounded thread pool (``SKYLEDGER_REGION_WORKERS``), because collection is
+bound by AWS latency, not CPU.
+
+Threads and the database: worker threads only talk to AWS. They put the records they collect, in
+chunks, on a *bounded* queue; the calling thread takes them off and writes them (batch upserts).
+Why not let each worker write its own region?
+
+- Django connections are per thread: every worker would open (and must close) its own connection,
+  and on SQLite the writers would queue on the file lock anyway;
+- one writer keeps the progress counters, the error list and the run row in one place, with no
+  lock and no lost update;
+- the bounded queue is back-pressure: when the database is slower than AWS, workers wait, so memory
+  holds at most a few chunks per worker whatever the size of the account;
+- one writer is fast enough: a chunk upsert stores thousands of resources per second, far more
+  than AWS serves an account.
+
+Failure policy: any exception in a collector spoils only its own (collector, region) pass (its
+types end FAILED, nothing is deleted for them, what it yielded before is kept). An exception in the
+writer stops the run without deleting anything it had not finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import AwsAccount
+from inventory import hooks
+from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
+from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
+from inventory.models import CollectionRun, RunState
+from inventory.services.ingest import CHUNK_SIZE, TRANSIENT_DB_ERRORS, IngestPass, IngestStats
+
+log = logging.getLogger(__name__)
+
+MAX_RUN_ERRORS = 500  # error entries kept on the run row (error_count has the true number)
+HEARTBEAT_SECONDS = 30.0
+TRANSIENT_KINDS = {ErrorKind.THROTTLED, ErrorKind.NETWORK}
+
+
+class TransientCollectionError(Exception):
+    """The run could not start for a reason that may pass (throttled, network): retry later."""
+
+
+class Cancelled(Exception):
+    """Raised inside a worker thread when the run is being stopped."""
+
+
+class AccessLayer(Protocol):
+    """What the orchestrator needs from the AWS access layer (tests pass a fake)."""
+
+    def assume(self, target: Any) -> Any: ...
+
+    def regions(self, session: Any, allowed: Sequence[str]) -> list[str]: ...
+
+
+class AwsAccess:
+    """The real access layer: :class:`inventory.aws.session.Hub` and ``enabled_regions``."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def assume(self, target: Any) -> Any:
+        return self.hub.assume(target)
+
+    def regions(self, session: Any, allowed: Sequence[str]) -> list[str]:
+        from inventory.aws.regions import enabled_regions
+
+        return enabled_regions(session, allowed)
+
+
+_HUBS: dict[Any, Any] = {}
+_HUBS_LOCK = threading.Lock()
+
+
+def aws_settings(region_workers: int | None = None) -> Any:
+    """Access-layer settings from Django settings (pool sized for the parallel regions)."""
+    from inventory.aws.session import AwsSettings
+
+    workers = region_workers or settings.SKYLEDGER_REGION_WORKERS
+    return AwsSettings(
+        endpoint_url=settings.AWS_ENDPOINT_URL or None,
+        home_region=settings.SKYLEDGER_HOME_REGION,
+        retry_mode=settings.SKYLEDGER_AWS_RETRY_MODE,
+        max_attempts=settings.SKYLEDGER_AWS_MAX_ATTEMPTS,
+        max_pool_connections=max(10, 2 * workers),
+    )
+
+
+def default_access(region_workers: int | None = None) -> AwsAccess:
+    """One :class:`Hub` per process and settings: it holds the parsed service models (costly)."""
+    from inventory.aws.session import Hub
+
+    config = aws_settings(region_workers)
+    key = (config, config.resolved_endpoint())
+    with _HUBS_LOCK:
+        hub = _HUBS.get(key)
+        if hub is None:
+            hub = _HUBS[key] = Hub(config)
+    return AwsAccess(hub)
+
+
+@dataclasses.dataclass
+class Progress:
+    """A run's counters as the writer sees them (given to the ``progress`` callback)."""
+
+    run_id: int
+    account_id: str
+    units_planned: int = 0
+    units_done: int = 0
+    stats: IngestStats = dataclasses.field(default_factory=IngestStats)
+    error_count: int = 0
+    api_calls: int = 0
+    api_retries: int = 0
+    api_errors: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unit:
+    collector: Collector
+    region: str  # pass region: GLOBAL_REGION for global collectors
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.collector.service, self.region)
+
+
+def error_entry(account_id: str, error: CollectError) -> dict[str, str]:
+    """A run error as stored on the run (and shown on the run page)."""
+    return {
+        "account": account_id,
+        "region": error.region,
+        "service": error.service,
+        "resource_type": error.resource_type,
+        "code": error.code,
+        "message": error.message,
+        "operation": error.operation,
+        "aws_code": error.aws_code,
+    }
+
+
+def _classified_error(account_id: str, classified: Classified, service: str, region: str) -> dict[str, str]:
+    return error_entry(
+        account_id,
+        CollectError(
+            service=service,
+            region=region,
+            code=classified.kind.value,
+            message=classified.message,
+            operation=classified.operation,
+            aws_code=classified.code,
+        ),
+    )
+
+
+def _put(q: queue.Queue[Any], item: Any, cancel: threading.Event) -> None:
+    while True:
+        try:
+            q.put(item, timeout=0.5)
+            return
+        except queue.Full:
+            if cancel.is_set():
+                raise Cancelled from None
+
+
+def _run_unit(
+    unit: _Unit,
+    session: Any,
+    account_id: str,
+    home_region: str,
+    unsupported: set[tuple[str, str]],
+    facts: Mapping[str, Any],
+    q: queue.Queue[Any],
+    cancel: threading.Event,
+    chunk_size: int,
+) -> None:
+    """Run one collector in one region (worker thread; no database here)."""
+    client_region = home_region if unit.region == GLOBAL_REGION else unit.region
+
+    def client(service: str, region: str | None = None) -> Any:
+        return session.client(service, region or client_region)
+
+    ctx = CollectContext(
+        account_id=account_id,
+        region=unit.region,
+        client=client,
+        home_region=home_region,
+        partition=getattr(session, "partition", "aws"),
+        unsupported=unsupported,
+        facts=facts,
+    )
+    raised: BaseException | None = None
+    chunk: list[Any] = []
+    try:
+        for record in unit.collector.collect(ctx):
+            chunk.append(record)
+            if len(chunk) >= chunk_size:
+                _put(q, ("records", unit, chunk), cancel)
+                chunk = []
+            if cancel.is_set():
+                raise Cancelled
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001  (one collector's failure is its own pass's)
+        raised = exc
+        log.warning(
+            "collector %s failed in %s of %s: %r", unit.collector.service, unit.region, account_id, exc
+        )
+    if chunk:
+        _put(q, ("records", unit, chunk), cancel)
+    coverage: dict[str, Coverage] = dict(ctx.coverage)
+    errors = list(ctx.errors)
+    for type_ in unit.collector.types:
+        coverage.setdefault(type_, Coverage.OK if raised is None else Coverage.FAILED)
+    if raised is not None:
+        classified = raised.classified if isinstance(raised, AwsError) else classify(raised)
+        errors.append(
+            CollectError(
+                service=unit.collector.service,
+                region=unit.region,
+                code=classified.kind.value,
+                message=f"The {unit.collector.service} collector stopped: {classified.message}",
+                operation=classified.operation,
+                aws_code=classified.code,
+            )
+        )
+    _put(q, ("done", unit, coverage, errors), cancel)
+
+
+def _run_region(units: Sequence[_Unit], *args: Any) -> None:
+    for unit in units:
+        _run_unit(unit, *args)
+
+
+class _Writer:
+    """The calling thread's side: stores chunks, finishes passes, keeps the run row current."""
+
+    def __init__(
+        self,
+        account: AwsAccount,
+        run: CollectionRun,
+        session: Any,
+        chunk_size: int,
+        progress: ProgressCallback | None,
+        interval: float,
+    ) -> None:
+        self.account = account
+        self.run = run
+        self.session = session
+        self.chunk_size = chunk_size
+        self.callback = progress
+        self.interval = interval
+        self.passes: dict[tuple[str, str], IngestPass] = {}
+        self.coverage: dict[tuple[str, str], Coverage] = {}
+        self.errors: list[dict[str, str]] = list(run.errors or [])
+        self.progress = Progress(run_id=run.pk, account_id=account.account_id, error_count=len(self.errors))
+        self._last_saved = 0.0
+        self._dirty = False
+
+    def handle(self, message: tuple[Any, ...]) -> None:
+        kind, unit = message[0], message[1]
+        one_pass = self.passes.get(unit.key)
+        if one_pass is None:
+            one_pass = self.passes[unit.key] = IngestPass(
+                self.account, unit.region, unit.collector.types, self.run, chunk_size=self.chunk_size
+            )
+        if kind == "records":
+            one_pass.add(message[2])  # written in chunks of chunk_size as they fill
+        else:
+            result = one_pass.finish(message[2], message[3])
+            del self.passes[unit.key]
+            for type_, value in result.coverage.items():
+                self.coverage[(type_, unit.region)] = value
+            self.progress.stats.add(result.stats)
+            self.progress.units_done += 1
+            self.add_errors(error_entry(self.account.account_id, e) for e in result.errors)
+        self._dirty = True
+
+    def add_errors(self, entries: Iterable[dict[str, str]]) -> None:
+        for entry in entries:
+            self.progress.error_count += 1
+            if len(self.errors) < MAX_RUN_ERRORS:
+                self.errors.append(entry)
+
+    def api_totals(self) -> None:
+        stats = getattr(self.session, "stats", None)
+        if stats is None:
+            return
+        totals = stats.snapshot().get("totals", {})
+        self.progress.api_calls = int(totals.get("calls", 0)) + int(
+            getattr(self.session, "assumptions", 0) or 0
+        )
+        self.progress.api_retries = int(totals.get("retries", 0))
+        self.progress.api_errors = int(totals.get("errors", 0))
+
+    def fields(self) -> dict[str, Any]:
+        p = self.progress
+        return {
+            "units_done": p.units_done,
+            "units_planned": p.units_planned,
+            "resources_seen": p.stats.seen,
+            "resources_new": p.stats.new,
+            "resources_changed": p.stats.changed,
+            "resources_deleted": p.stats.deleted,
+            "api_calls": p.api_calls,
+            "api_retries": p.api_retries,
+            "api_errors": p.api_errors,
+            "errors": self.errors,
+            "error_count": p.error_count,
+            "heartbeat_at": timezone.now(),
+        }
+
+    def save(self, force: bool = False) -> None:
+        """Save progress at most every ``interval`` seconds (and a heartbeat when idle)."""
+        now = time.monotonic()
+        elapsed = now - self._last_saved
+        if not force and not (self._dirty and elapsed >= self.interval) and elapsed < HEARTBEAT_SECONDS:
+            return
+        self.api_totals()
+        # UPDATE of named columns, not save(): nothing else on the row is overwritten
+        CollectionRun.objects.filter(pk=self.run.pk).update(**self.fields())
+        self._last_saved = now
+        if self._dirty and self.callback is not None:
+            self.callback(self.progress)
+        self._dirty = False
+
+
+def _update_run(run: CollectionRun, **fields: Any) -> None:
+    CollectionRun.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+def _finish(
+    run: CollectionRun, state: str, message: str, writer: _Writer | None = None, **extra: Any
+) -> None:
+    fields = dict(writer.fields()) if writer is not None else {}
+    fields.update(extra)
+    fields.update(state=state, message=message[:500], finished_at=timezone.now())
+    _update_run(run, **fields)
+
+
+def collect_account(
+    account: AwsAccount,
+    run: CollectionRun,
+    *,
+    access: AccessLayer | None = None,
+    collectors: Sequence[Collector] | None = None,
+    region_workers: int | None = None,
+    allowed_regions: Sequence[str] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    progress_interval: float = 0.5,
+    final_attempt: bool = True,
+    facts: Mapping[str, Any] | None = None,
+) -> CollectionRun:
+    """Collect ``account`` into storage and bring ``run`` to done / partial / failed.
+
+    ``run`` should already be claimed (see :func:`inventory.services.runs.claim_run`). Raises
+    :class:`TransientCollectionError` only when the role could not be assumed for a reason that may
+    pass and ``final_attempt`` is false (the run is then back in ``queued``); database connection
+    errors propagate. Everything else ends in the run's state and error list.
+    """
+    from inventory.collectors import base
+
+    access = access or default_access(region_workers)
+    workers = max(1, int(region_workers or settings.SKYLEDGER_REGION_WORKERS))
+    allowed = list(allowed_regions) if allowed_regions is not None else account.effective_allowed_regions()
+    home_region = settings.SKYLEDGER_HOME_REGION
+    if run.started_at is None or run.state != RunState.RUNNING:
+        _update_run(
+            run,
+            state=RunState.RUNNING,
+            started_at=run.started_at or timezone.now(),
+            heartbeat_at=timezone.now(),
+            worker=run.worker or socket.gethostname()[:200],
+        )
+
+    # 1. the read role
+    external_id = account.effective_external_id() or None
+    from inventory.aws.session import Target
+
+    target = Target(
+        account_id=account.account_id,
+        role_arn=account.role_arn(),
+        external_id=external_id,
+        session_name=f"skyledger-run-{run.pk}",
+    )
+    try:
+        session = access.assume(target)
+    except Exception as exc:  # noqa: BLE001
+        classified = (
+            exc.classified
+            if isinstance(exc, AwsError)
+            else classify(exc, "AssumeRole", assuming_role=True, external_id=bool(external_id))
+        )
+        entry = _classified_error(account.account_id, classified, "sts", home_region)
+        if classified.kind in TRANSIENT_KINDS and not final_attempt:
+            _update_run(run, state=RunState.QUEUED, message=f"Will retry: {classified.message}"[:500])
+            raise TransientCollectionError(classified.message) from exc
+        _finish(
+            run,
+            RunState.FAILED,
+            f"Could not assume the read role: {classified.message}",
+            errors=[*(run.errors or []), entry],
+            error_count=(run.error_count or 0) + 1,
+        )
+        return run
+
+    writer = _Writer(account, run, session, chunk_size, progress, progress_interval)
+
+    # 2. the regions
+    chosen = [c for c in (collectors if collectors is not None else base.collectors())]
+    global_collectors = [c for c in chosen if c.scope == "global"]
+    regional_collectors = [c for c in chosen if c.scope != "global"]
+    regions: list[str] = []
+    if regional_collectors:
+        try:
+            regions = list(access.regions(session, allowed))
+        except Exception as exc:  # noqa: BLE001
+            classified = exc.classified if isinstance(exc, AwsError) else classify(exc, "DescribeRegions")
+            writer.add_errors([_classified_error(account.account_id, classified, "ec2", home_region)])
+            # without the account's list, fall back to the allowed list when there is one
+            regions = sorted(set(allowed))
+    units_by_task: list[list[_Unit]] = [[_Unit(c, GLOBAL_REGION)] for c in global_collectors]
+    units_by_task += [[_Unit(c, region) for c in regional_collectors] for region in regions]
+    writer.progress.units_planned = sum(len(units) for units in units_by_task)
+    _update_run(run, regions=regions, units_planned=writer.progress.units_planned)
+
+    # 3. collect: workers talk to AWS, this thread writes
+    unsupported: set[tuple[str, str]] = getattr(session, "unsupported", None)
+    if not isinstance(unsupported, set):
+        unsupported = set()
+    cancel = threading.Event()
+    q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
+    interrupted: BaseException | None = None
+    batch = min(chunk_size, 500)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"collect-{account.account_id}") as pool:
+        futures: list[Future[None]] = [
+            pool.submit(
+                _run_region,
+                units,
+                session,
+                account.account_id,
+                home_region,
+                unsupported,
+                dict(facts or {}),
+                q,
+                cancel,
+                batch,
+            )
+            for units in units_by_task
+        ]
+        try:
+            while True:
+                try:
+                    message = q.get(timeout=0.2)
+                except queue.Empty:
+                    message = None
+                if message is not None:
+                    writer.handle(message)
+                elif all(f.done() for f in futures) and q.empty():
+                    break
+                writer.save()
+        except BaseException as exc:  # noqa: BLE001  (time limits, database errors, bugs)
+            interrupted = exc
+            cancel.set()
+            while not all(f.done() for f in futures):  # unblock workers waiting on a full queue
+                try:
+                    q.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+    for future in futures:
+        failure = future.exception() if future.done() and not future.cancelled() else None
+        if failure is not None and not isinstance(failure, Cancelled):
+            log.error("collection worker of %s crashed: %r", account.account_id, failure)
+            writer.add_errors([_classified_error(account.account_id, classify(failure), "inventory", "")])
+
+    if interrupted is not None:
+        if isinstance(interrupted, TRANSIENT_DB_ERRORS):
+            raise interrupted
+        log.exception("collection of %s interrupted", account.account_id, exc_info=interrupted)
+        writer.add_errors(
+            [
+                {
+                    "account": account.account_id,
+                    "region": "",
+                    "service": "inventory",
+                    "resource_type": "",
+                    "code": "interrupted",
+                    "operation": "",
+                    "aws_code": type(interrupted).__name__,
+                    "message": f"Collection stopped before the end: {type(interrupted).__name__}: {interrupted}"[
+                        :500
+                    ],
+                }
+            ]
+        )
+        if not isinstance(interrupted, Exception):  # KeyboardInterrupt, SystemExit: record, then stop
+            _finish(run, RunState.FAILED, "Interrupted.", writer)
+            raise interrupted
+
+    # 4. the outcome
+    writer.save(force=True)
+    values = list(writer.coverage.values())
+    ok = sum(1 for v in values if v is Coverage.OK)
+    not_ok = len(values) - ok
+    missing_units = writer.progress.units_planned - writer.progress.units_done
+    stats = writer.progress.stats
+    if ok == 0 and stats.seen == 0:
+        state, message = RunState.FAILED, "Nothing was collected."
+    elif not_ok or missing_units or interrupted is not None or (regional_collectors and not regions):
+        state = RunState.PARTIAL
+        message = f"{not_ok} of {len(values)} (type, region) pairs not collected completely."
+    else:
+        state, message = RunState.DONE, "Collected completely."
+    message += (
+        f" {stats.seen:,} seen, {stats.new:,} new, {stats.changed:,} changed, {stats.deleted:,} deleted."
+    )
+    _finish(run, state, message, writer)
+
+    # 5. whatever runs after collection (checks); they read what was just stored
+    if state in (RunState.DONE, RunState.PARTIAL):
+        hook_errors = hooks.after_collection(account, run)
+        if hook_errors:
+            writer.add_errors(hook_errors)
+            _update_run(run, errors=writer.errors, error_count=writer.progress.error_count)
+    return run

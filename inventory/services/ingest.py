@@ -1,0 +1,528 @@
+"""Batch upserts of collected records: the only bridge between plain records and the ORM.
+
+One *pass* is what one collector saw for its resource types in one region (``"global"`` for global
+collectors). Records are streamed in chunks (never a whole account in memory); each chunk costs a
+constant number of queries whatever its size:
+
+- one SELECT of (id, arn, hash, deleted_at) for the chunk's ARNs,
+- one bulk UPDATE of ``last_seen`` for unchanged resources,
+- one SELECT of the previous values of changed resources (for their revisions),
+- one INSERT ... ON CONFLICT (account, arn) DO UPDATE for new, changed and reappearing ones,
+- one INSERT of revision rows.
+
+When the pass ends, every declared type whose coverage is OK is swept: a live resource of that type
+(in that region; any region for a global pass) whose ``last_seen`` predates the pass was not seen,
+so it is marked deleted (kept, with a revision). A type that did not end OK deletes nothing.
+Running a pass twice with the same data changes nothing the second time except ``last_seen``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
+from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision, RevisionKind
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+MAX_CHANGES = 100  # diff entries kept per revision
+MAX_CHANGE_VALUE = 2000  # characters of JSON kept per old/new value in a diff entry
+SWEEP_CHUNK = 1000
+
+_FIELD_LIMITS = {
+    field: Resource._meta.get_field(field).max_length
+    for field in ("region", "service", "type", "arn", "resource_id", "name")
+}
+# Database errors that mean "the database is unreachable": they propagate (the task retries);
+# anything else in a chunk is a problem with that data and only spoils its own pass.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+
+# ----------------------------------------------------------------------------- canonical JSON
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Only JSON types: datetimes as ISO strings, sets as sorted lists, NaN/inf as null."""
+    if depth > 200:  # a cycle or absurd nesting: keep a marker instead of recursing forever
+        return "…"
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v, depth + 1) for v in value), key=repr)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _strip_nul(value: Any) -> Any:
+    # PostgreSQL text and jsonb refuse U+0000; AWS never needs it, attackers might send it
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> tuple[Any, str]:
+    """Return ``(clean value, canonical JSON text)`` for anything a collector may put in ``data``.
+
+    The clean value holds only JSON types (datetimes as ISO strings, sets as sorted lists, no NUL
+    characters); the text has sorted keys and no spaces, so equal content always hashes the same.
+    """
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        text = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if "\\u0000" in text:
+        clean = _strip_nul(json.loads(text))
+        text = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: no database can store them
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    # parsing back gives plain dicts/lists (no tuples, enums or mapping proxies), equal to what
+    # the database will return, so later comparisons and diffs see only real changes
+    return json.loads(text), text
+
+
+def _text(value: Any, field: str) -> str:
+    text = "" if value is None else str(value).replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    limit = _FIELD_LIMITS[field]
+    if len(text) <= limit:
+        return text
+    if field == "arn":
+        # keep ARNs distinct even when absurdly long: prefix + digest of the whole
+        digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+        return f"{text[: limit - 65]}#{digest}"
+    return text[: limit - 1] + "…"
+
+
+def _tags(value: Any) -> tuple[dict[str, str], str]:
+    """Tags as a clean ``{key: value}`` dict (also from AWS's ``[{Key, Value}]`` form) and its JSON."""
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):  # AWS's [{"Key": k, "Value": v}] form
+        items = [
+            (t.get("Key", t.get("key")), t.get("Value", t.get("value", "")))
+            for t in value
+            if isinstance(t, Mapping) and t.get("Key", t.get("key")) is not None
+        ]
+    else:
+        items = []
+    return to_json({str(k): "" if v is None else str(v) for k, v in items})
+
+
+@dataclasses.dataclass(slots=True)
+class Prepared:
+    """A record made safe for storage, with the hash of what will be stored."""
+
+    arn: str
+    type: str
+    service: str
+    region: str
+    resource_id: str
+    name: str
+    tags: dict[str, str]
+    data: Any
+    data_hash: str
+
+
+def prepare(record: Record, default_region: str) -> Prepared | None:
+    """Clean one record; ``None`` when it cannot be stored (no ARN, no type)."""
+    arn = _text(getattr(record, "arn", ""), "arn").strip()
+    type_ = _text(getattr(record, "type", ""), "type").strip()
+    if not arn or not type_:
+        return None
+    region = _text(getattr(record, "region", "") or default_region, "region")
+    tags, tags_text = _tags(getattr(record, "tags", None))
+    data, data_text = to_json(getattr(record, "data", None) or {})
+    name = _text(getattr(record, "name", ""), "name")
+    resource_id = _text(getattr(record, "resource_id", ""), "resource_id")
+    digest = hashlib.sha256()
+    for part in (type_, region, resource_id, name, tags_text, data_text):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return Prepared(
+        arn=arn,
+        type=type_,
+        service=_text(type_.split(":", 1)[0], "service"),
+        region=region,
+        resource_id=resource_id,
+        name=name,
+        tags=tags,
+        data=data,
+        data_hash=digest.hexdigest(),
+    )
+
+
+# ----------------------------------------------------------------------------- diffs
+
+
+def _clip(value: Any) -> Any:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    if len(text) <= MAX_CHANGE_VALUE:
+        return value
+    return f"{text[:MAX_CHANGE_VALUE]}… ({len(text):,} characters)"
+
+
+def diff(old: Any, new: Any, path: str = "", out: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Leaf differences between two JSON values as ``[{"path", "old", "new"}]`` (capped)."""
+    out = [] if out is None else out
+    if len(out) >= MAX_CHANGES:
+        return out
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in old:
+                out.append({"path": sub, "old": None, "new": _clip(new[key])})
+            elif key not in new:
+                out.append({"path": sub, "old": _clip(old[key]), "new": None})
+            elif old[key] != new[key]:
+                diff(old[key], new[key], sub, out)
+            if len(out) >= MAX_CHANGES:
+                out.append({"path": "…", "old": None, "new": "more changes not shown"})
+                break
+        return out
+    if old != new:
+        out.append({"path": path or "(value)", "old": _clip(old), "new": _clip(new)})
+    return out
+
+
+# ----------------------------------------------------------------------------- the pass
+
+
+@dataclasses.dataclass
+class IngestStats:
+    """What one pass (or a sum of passes) did to storage."""
+
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    restored: int = 0
+    deleted: int = 0
+    invalid: int = 0
+
+    def add(self, other: IngestStats) -> None:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PassResult:
+    """The outcome of a finished pass: storage counts and the final coverage per type."""
+
+    stats: IngestStats
+    coverage: dict[str, Coverage]
+    errors: list[CollectError]
+
+
+class IngestPass:
+    """Stream one (collector, region) pass into storage; call :meth:`add` then :meth:`finish`.
+
+    ``seen_at`` stamps ``last_seen`` of every resource seen; the deletion sweep relies on it, so
+    one pass uses one timestamp. A chunk that fails to write (bad data the database refuses) spoils
+    only this pass: its other chunks stay written and nothing is deleted for it.
+    """
+
+    def __init__(
+        self,
+        account: Any,
+        region: str,
+        types: Iterable[str],
+        run: CollectionRun | None = None,
+        *,
+        seen_at: dt.datetime | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.account_id: int = account.pk if hasattr(account, "pk") else int(account)
+        self.region = region
+        self.types = tuple(dict.fromkeys(types))
+        self.run_id = run.pk if run is not None else None
+        self.seen_at = seen_at or timezone.now()
+        self.chunk_size = max(1, int(chunk_size))
+        self.stats = IngestStats()
+        self.write_errors: list[CollectError] = []
+        self._buffer: list[Prepared] = []
+        self._finished = False
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.write_errors)
+
+    def add(self, records: Iterable[Record]) -> None:
+        """Queue records; full chunks are written at once."""
+        for record in records:
+            prepared = prepare(record, self.region)
+            if prepared is None:
+                self.stats.invalid += 1
+                continue
+            self._buffer.append(prepared)
+            if len(self._buffer) >= self.chunk_size:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+        if not self._buffer:
+            return
+        chunk, self._buffer = self._buffer, []
+        try:
+            self._write(chunk)
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001  (bad data must not lose the rest of the run)
+            log.exception("inventory: could not store a chunk of %s in %s", ",".join(self.types), self.region)
+            self.write_errors.append(
+                CollectError(
+                    service=self.types[0].split(":", 1)[0] if self.types else "",
+                    region=self.region,
+                    code="storage-error",
+                    message=f"Could not store {len(chunk)} resources: {type(exc).__name__}: {str(exc)[:300]}",
+                )
+            )
+
+    def _write(self, chunk: list[Prepared]) -> None:
+        by_arn: dict[str, Prepared] = {}
+        for item in chunk:  # one statement may not touch a row twice: the last sighting wins
+            by_arn[item.arn] = item
+        existing = {
+            arn: (pk, data_hash, deleted_at)
+            for pk, arn, data_hash, deleted_at in Resource.objects.filter(
+                account_id=self.account_id, arn__in=list(by_arn)
+            ).values_list("pk", "arn", "data_hash", "deleted_at")
+        }
+        upserts: list[Prepared] = []
+        unchanged: list[int] = []
+        changed: dict[int, Prepared] = {}
+        restored: dict[int, Prepared] = {}
+        for arn, item in by_arn.items():
+            row = existing.get(arn)
+            if row is None:
+                upserts.append(item)
+                self.stats.new += 1
+                continue
+            pk, data_hash, deleted_at = row
+            if deleted_at is not None:
+                restored[pk] = item
+                upserts.append(item)
+                self.stats.restored += 1
+                if data_hash != item.data_hash:
+                    changed[pk] = item
+                    self.stats.changed += 1
+            elif data_hash != item.data_hash:
+                changed[pk] = item
+                upserts.append(item)
+                self.stats.changed += 1
+            else:
+                unchanged.append(pk)
+                self.stats.unchanged += 1
+        self.stats.seen += len(by_arn)
+
+        with transaction.atomic():
+            if unchanged:
+                Resource.objects.filter(pk__in=unchanged).update(last_seen=self.seen_at)
+            previous: dict[int, dict[str, Any]] = {}
+            if changed:
+                previous = {
+                    pk: {"name": name, "tags": tags, "data": data}
+                    for pk, name, tags, data in Resource.objects.filter(pk__in=list(changed)).values_list(
+                        "pk", "name", "tags", "data"
+                    )
+                }
+            if upserts:
+                Resource.objects.bulk_create(
+                    [
+                        Resource(
+                            account_id=self.account_id,
+                            region=i.region,
+                            service=i.service,
+                            type=i.type,
+                            arn=i.arn,
+                            resource_id=i.resource_id,
+                            name=i.name,
+                            tags=i.tags,
+                            data=i.data,
+                            data_hash=i.data_hash,
+                            first_seen=self.seen_at,
+                            last_seen=self.seen_at,
+                            deleted_at=None,
+                        )
+                        for i in upserts
+                    ],
+                    update_conflicts=True,
+                    unique_fields=["account", "arn"],
+                    update_fields=[
+                        "region",
+                        "service",
+                        "type",
+                        "resource_id",
+                        "name",
+                        "tags",
+                        "data",
+                        "data_hash",
+                        "last_seen",
+                        "deleted_at",
+                    ],
+                )
+            revisions = []
+            for pk in restored:
+                revisions.append(
+                    ResourceRevision(
+                        resource_id=pk,
+                        run_id=self.run_id,
+                        collected_at=self.seen_at,
+                        kind=RevisionKind.RESTORED,
+                    )
+                )
+            for pk, item in changed.items():
+                before = previous.get(pk)
+                if before is None:
+                    continue
+                after = {"name": item.name, "tags": item.tags, "data": item.data}
+                revisions.append(
+                    ResourceRevision(
+                        resource_id=pk,
+                        run_id=self.run_id,
+                        collected_at=self.seen_at,
+                        kind=RevisionKind.CHANGED,
+                        previous=before,
+                        changes=diff(before, after),
+                    )
+                )
+            if revisions:
+                ResourceRevision.objects.bulk_create(revisions)
+
+    def finish(
+        self, coverage: Mapping[str, Coverage | str], errors: Sequence[CollectError] = ()
+    ) -> PassResult:
+        """Write the rest, sweep deletions for types collected completely, record coverage.
+
+        ``coverage`` is read now, after the records were consumed (collectors mark types as they
+        go). A declared type missing from it counts as not collected.
+        """
+        if self._finished:
+            raise RuntimeError("this pass is already finished")
+        self.flush()
+        self._finished = True
+        final: dict[str, Coverage] = {}
+        for type_ in self.types:
+            try:
+                value = Coverage(coverage.get(type_, Coverage.NOT_COLLECTED))
+            except ValueError:
+                value = Coverage.FAILED
+            if self.broken and value is Coverage.OK:
+                value = Coverage.FAILED  # part of what was seen is not stored: do not sweep
+            final[type_] = value
+        all_errors = list(errors) + self.write_errors
+        ok_types = [t for t, c in final.items() if c is Coverage.OK]
+        if ok_types:
+            self.stats.deleted += self._sweep(ok_types)
+        self._record_coverage(final, all_errors)
+        return PassResult(stats=self.stats, coverage=final, errors=all_errors)
+
+    def _sweep(self, types: list[str]) -> int:
+        stale = Resource.objects.filter(
+            account_id=self.account_id, type__in=types, deleted_at__isnull=True, last_seen__lt=self.seen_at
+        )
+        if self.region != GLOBAL_REGION:
+            stale = stale.filter(region=self.region)
+        deleted = 0
+        now = timezone.now()
+        while True:
+            # mark in slices: a region that vanished must not become one huge statement
+            ids = list(stale.order_by().values_list("pk", flat=True)[:SWEEP_CHUNK])
+            if not ids:
+                return deleted
+            with transaction.atomic():
+                deleted += Resource.objects.filter(pk__in=ids, deleted_at__isnull=True).update(deleted_at=now)
+                ResourceRevision.objects.bulk_create(
+                    [
+                        ResourceRevision(
+                            resource_id=pk, run_id=self.run_id, collected_at=now, kind=RevisionKind.DELETED
+                        )
+                        for pk in ids
+                    ]
+                )
+
+    def _record_coverage(self, final: Mapping[str, Coverage], errors: Sequence[CollectError]) -> None:
+        if not final:
+            return
+        by_type: dict[str, CollectError] = {}
+        general: CollectError | None = None
+        for error in errors:
+            if error.resource_type:
+                by_type.setdefault(error.resource_type, error)
+            elif general is None:
+                general = error
+        rows = []
+        for type_, value in final.items():
+            error = by_type.get(type_) or (general if value is not Coverage.OK else None)
+            rows.append(
+                CoverageRecord(
+                    account_id=self.account_id,
+                    type=type_,
+                    region=self.region,
+                    coverage=value.value,
+                    collected_at=self.seen_at,
+                    run_id=self.run_id,
+                    error_code=(error.code if error else "")[:60],
+                    message=(error.message if error else "")[:1000],
+                )
+            )
+        CoverageRecord.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["account", "type", "region"],
+            update_fields=["coverage", "collected_at", "run", "error_code", "message"],
+        )
+
+
+def ingest(
+    account: Any,
+    region: str,
+    collector_types: Iterable[str],
+    records: Iterable[Record],
+    coverage: Mapping[str, Coverage | str],
+    run: CollectionRun | None = None,
+    *,
+    errors: Sequence[CollectError] = (),
+    seen_at: dt.datetime | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> PassResult:
+    """Store one (collector, region) pass: upsert ``records`` in chunks, then sweep and record coverage.
+
+    ``records`` may be a generator (it is consumed in chunks of ``chunk_size``); ``coverage`` is
+    read after it is exhausted, so a collector's live ``ctx.coverage`` may be passed.
+    """
+    one_pass = IngestPass(account, region, collector_types, run, seen_at=seen_at, chunk_size=chunk_size)
+    one_pass.add(records)
+    return one_pass.finish(coverage, errors)

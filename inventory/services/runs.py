@@ -1,0 +1,247 @@
+"""Collection runs: create, queue, lock, execute. Callable without a broker (the tasks are thin).
+
+The per-account lock is the database, not Redis: a partial unique index allows one ``running`` run
+per account, and a run becomes ``running`` only through :func:`claim_run`'s conditional UPDATE.
+Two refreshes of one account at once: the second UPDATE violates the index, so that run is marked
+``skipped`` ("already running"). Why the database rather than a Redis lock: it also holds when the
+collection is started by ``manage.py collect`` without any broker, it cannot drift from what the
+run pages show, and a crashed worker's lock expires by the same rule people see: a running run
+whose heartbeat (saved with its progress, at least every 30 s) is older than
+``SKYLEDGER_RUN_STALE_MINUTES`` (default 15) is declared lost and no longer blocks the account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.choices import AccountStatus
+from accounts.models import AwsAccount
+from accounts.permissions import is_security
+from inventory.models import CollectionRun, RunState, RunTrigger
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[CollectionRun], None]
+
+
+def stale_after() -> dt.timedelta:
+    """How long a running run may go without a heartbeat before it is considered lost."""
+    return dt.timedelta(minutes=int(getattr(settings, "SKYLEDGER_RUN_STALE_MINUTES", 15) or 15))
+
+
+def collectable_accounts() -> QuerySet[AwsAccount]:
+    """Accounts the schedule refreshes: collection on, not closed (read at call time)."""
+    return (
+        AwsAccount.objects.filter(collection_enabled=True).exclude(status=AccountStatus.CLOSED).order_by("pk")
+    )
+
+
+def expire_stale(account_id: int | None = None) -> int:
+    """Mark running runs whose worker stopped reporting as failed; return how many."""
+    now = timezone.now()
+    stale = CollectionRun.objects.filter(state=RunState.RUNNING).filter(
+        Q(heartbeat_at__lt=now - stale_after())
+        | Q(heartbeat_at__isnull=True, started_at__lt=now - stale_after())
+    )
+    if account_id is not None:
+        stale = stale.filter(account_id=account_id)
+    return stale.update(
+        state=RunState.FAILED,
+        finished_at=now,
+        message=f"Worker lost: no progress reported for {int(stale_after().total_seconds() // 60)} minutes.",
+    )
+
+
+def active_run(account: AwsAccount) -> CollectionRun | None:
+    """The account's queued or running run, if any (stale ones are expired first)."""
+    expire_stale(account.pk)
+    return CollectionRun.objects.filter(
+        account=account, state__in=[RunState.QUEUED, RunState.RUNNING]
+    ).first()
+
+
+def create_run(
+    account: AwsAccount, trigger: str = RunTrigger.COMMAND, user: Any = None, batch: uuid.UUID | None = None
+) -> CollectionRun:
+    """A new queued run for ``account``."""
+    return CollectionRun.objects.create(
+        account=account,
+        trigger=trigger,
+        requested_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        batch=batch,
+        state=RunState.QUEUED,
+    )
+
+
+def claim_run(run: CollectionRun, task_id: str = "", worker: str | None = None) -> bool:
+    """Take the account's lock for ``run``: True when it is now ``running`` and ours.
+
+    A queued run is claimed; so is a running one that went stale or that this same task started
+    (a retry, or a redelivery after the worker died). When another run of the account is running,
+    ``run`` is marked ``skipped`` and False is returned; when ``run`` already finished (or another
+    worker holds it), False is returned and the run is left alone.
+    """
+    now = timezone.now()
+    expire_stale(run.account_id)
+    claimable = Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, heartbeat_at__lt=now - stale_after())
+    if task_id:
+        claimable |= Q(state=RunState.RUNNING, celery_task_id=task_id)
+    try:
+        with transaction.atomic():
+            claimed = (
+                CollectionRun.objects.filter(pk=run.pk)
+                .filter(claimable)
+                .update(
+                    state=RunState.RUNNING,
+                    started_at=Coalesce(F("started_at"), now),
+                    heartbeat_at=now,
+                    finished_at=None,
+                    worker=(worker or socket.gethostname())[:200],
+                    celery_task_id=task_id[:255],
+                    attempts=F("attempts") + 1,
+                    message="",
+                )
+            )
+    except IntegrityError:
+        holder = (
+            CollectionRun.objects.filter(account_id=run.account_id, state=RunState.RUNNING)
+            .exclude(pk=run.pk)
+            .first()
+        )
+        note = f" (run {holder.pk})" if holder else ""
+        CollectionRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+            state=RunState.SKIPPED,
+            finished_at=now,
+            message=f"Skipped: a refresh of this account is already running{note}.",
+        )
+        run.refresh_from_db()
+        return False
+    run.refresh_from_db()
+    return bool(claimed)
+
+
+def refresh_account(
+    account_pk: int,
+    run_pk: int | None = None,
+    trigger: str = RunTrigger.COMMAND,
+    *,
+    task_id: str = "",
+    final_attempt: bool = True,
+    **collect_options: Any,
+) -> CollectionRun | None:
+    """Refresh one account under its lock: claim the run (or make one), collect, finish.
+
+    Returns the run (``skipped`` when another refresh held the lock), or None when the account no
+    longer exists. ``collect_options`` go to :func:`inventory.services.collect.collect_account`.
+    """
+    from inventory.services.collect import TransientCollectionError, collect_account
+    from inventory.services.ingest import TRANSIENT_DB_ERRORS
+
+    account = AwsAccount.objects.filter(pk=account_pk).first()
+    if account is None:
+        log.warning("refresh of account pk=%s skipped: it no longer exists", account_pk)
+        if run_pk is not None:
+            CollectionRun.objects.filter(pk=run_pk, state=RunState.QUEUED).update(
+                state=RunState.SKIPPED,
+                finished_at=timezone.now(),
+                message="Skipped: the account no longer exists.",
+            )
+        return None
+    run = CollectionRun.objects.filter(pk=run_pk, account=account).first() if run_pk is not None else None
+    if run is None:
+        run = create_run(account, trigger)
+    if not claim_run(run, task_id=task_id):
+        log.info("refresh of %s not started: run %s is %s", account.account_id, run.pk, run.state)
+        return run
+    try:
+        collect_account(account, run, final_attempt=final_attempt, **collect_options)
+    except (TransientCollectionError, *TRANSIENT_DB_ERRORS):
+        raise
+    except BaseException as exc:
+        # a bug must not leave the account locked until the staleness timeout
+        CollectionRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(
+            state=RunState.FAILED,
+            finished_at=timezone.now(),
+            message=f"Internal error: {type(exc).__name__}: {str(exc)[:300]}",
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _default_enqueue(queue: str | None = None) -> Enqueue:
+    def enqueue(run: CollectionRun) -> None:
+        from inventory.tasks import refresh_account as task
+
+        options: dict[str, Any] = {"queue": queue} if queue else {}
+        task.apply_async(args=[run.account_id, run.pk], kwargs={"trigger": run.trigger}, **options)
+
+    return enqueue
+
+
+def _send(runs: list[CollectionRun], enqueue: Enqueue) -> None:
+    for run in runs:
+        try:
+            enqueue(run)
+        except Exception as exc:  # noqa: BLE001  (broker down: say so on the run, do not 500)
+            log.exception("could not enqueue run %s", run.pk)
+            CollectionRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+                state=RunState.FAILED,
+                finished_at=timezone.now(),
+                message=f"Could not queue the refresh: the task broker is unreachable ({type(exc).__name__}).",
+            )
+
+
+def queue_runs(
+    accounts: Iterable[AwsAccount],
+    trigger: str,
+    user: Any = None,
+    enqueue: Enqueue | None = None,
+    queue: str | None = None,
+) -> list[CollectionRun]:
+    """Create one queued run per account (reusing an account's queued/running one) and enqueue them.
+
+    Tasks are sent after the transaction commits, so a worker always finds its run row.
+    """
+    batch = uuid.uuid4()
+    created: list[CollectionRun] = []
+    runs: list[CollectionRun] = []
+    with transaction.atomic():
+        for account in accounts:
+            existing = active_run(account)
+            if existing is not None:
+                runs.append(existing)  # pressing the button twice does not pile up refreshes
+                continue
+            run = create_run(account, trigger, user=user, batch=batch)
+            created.append(run)
+            runs.append(run)
+        send = enqueue or _default_enqueue(queue)
+        transaction.on_commit(lambda: _send(created, send))
+    return runs
+
+
+def refresh_now(
+    accounts: Iterable[AwsAccount], user: Any, enqueue: Enqueue | None = None
+) -> list[CollectionRun]:
+    """The "Refresh now" button: security team only; queued runs for ``accounts``, enqueued."""
+    from accounts.permissions import require
+
+    require(is_security(user))
+    return queue_runs(accounts, RunTrigger.MANUAL, user=user, enqueue=enqueue)
+
+
+def refresh_all(enqueue: Enqueue | None = None, queue: str | None = None) -> list[CollectionRun]:
+    """The schedule: one queued run per collectable account, enqueued."""
+    expire_stale()
+    return queue_runs(collectable_accounts(), RunTrigger.SCHEDULE, enqueue=enqueue, queue=queue)

@@ -1,0 +1,282 @@
+"""Batch upserts: what a pass does to stored resources, revisions and coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import AwsAccount
+from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+from inventory.models import CoverageRecord, Resource, ResourceRevision, RevisionKind
+from inventory.services.ingest import IngestPass, ingest, prepare, to_json
+
+pytestmark = pytest.mark.django_db
+
+TYPES = ("ec2:instance", "ec2:vpc")
+OK = {"ec2:instance": Coverage.OK, "ec2:vpc": Coverage.OK}
+
+
+@pytest.fixture
+def account() -> AwsAccount:
+    return AwsAccount.objects.create(account_id="111122223333", name="prod")
+
+
+def instance(n: int, region: str = "eu-west-1", state: str = "running", **extra: object) -> Record:
+    return Record(
+        type="ec2:instance",
+        arn=f"arn:aws:ec2:{region}:111122223333:instance/i-{n:08x}",
+        resource_id=f"i-{n:08x}",
+        name=f"web-{n}",
+        region=region,
+        tags={"Name": f"web-{n}", "team": "a"},
+        data={"InstanceId": f"i-{n:08x}", "State": {"Name": state}, **extra},
+    )
+
+
+def later(seconds: int = 1) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=seconds)
+
+
+def test_new_records_are_stored_with_first_and_last_seen(account: AwsAccount) -> None:
+    result = ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+    assert (result.stats.new, result.stats.changed, result.stats.deleted) == (2, 0, 0)
+    row = Resource.objects.get(arn__endswith="i-00000001")
+    assert (row.type, row.service, row.region, row.name) == ("ec2:instance", "ec2", "eu-west-1", "web-1")
+    assert row.tags == {"Name": "web-1", "team": "a"}
+    assert row.data["State"] == {"Name": "running"}
+    assert row.first_seen == row.last_seen and row.deleted_at is None
+    assert len(row.data_hash) == 64
+
+
+def test_unchanged_resources_only_move_last_seen(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1)], OK)
+    before = Resource.objects.get()
+    result = ingest(account, "eu-west-1", TYPES, [instance(1)], OK, seen_at=later())
+    after = Resource.objects.get()
+    assert (result.stats.unchanged, result.stats.changed, result.stats.new) == (1, 0, 0)
+    assert after.last_seen > before.last_seen
+    assert (after.first_seen, after.data, after.data_hash) == (
+        before.first_seen,
+        before.data,
+        before.data_hash,
+    )
+    assert not ResourceRevision.objects.exists()
+
+
+def test_changed_resource_is_updated_and_gets_a_revision_with_the_diff(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1)], OK)
+    first_seen = Resource.objects.get().first_seen
+    result = ingest(account, "eu-west-1", TYPES, [instance(1, state="stopped")], OK, seen_at=later())
+    assert result.stats.changed == 1
+    row = Resource.objects.get()
+    assert row.data["State"] == {"Name": "stopped"} and row.first_seen == first_seen
+    revision = ResourceRevision.objects.get()
+    assert revision.kind == RevisionKind.CHANGED
+    assert revision.previous["data"]["State"] == {"Name": "running"}
+    assert {"path": "data.State.Name", "old": "running", "new": "stopped"} in revision.changes
+
+
+def test_missing_resource_is_marked_deleted_after_an_ok_pass(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+    result = ingest(account, "eu-west-1", TYPES, [instance(1)], OK, seen_at=later())
+    assert result.stats.deleted == 1
+    gone = Resource.objects.get(arn__endswith="i-00000002")
+    assert gone.deleted_at is not None  # kept, marked
+    assert Resource.objects.get(arn__endswith="i-00000001").deleted_at is None
+    assert ResourceRevision.objects.get(resource=gone).kind == RevisionKind.DELETED
+
+
+@pytest.mark.parametrize(
+    "coverage", [Coverage.FAILED, Coverage.DENIED, Coverage.UNSUPPORTED, Coverage.NOT_COLLECTED]
+)
+def test_failed_pass_keeps_previous_resources(account: AwsAccount, coverage: Coverage) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+    result = ingest(
+        account, "eu-west-1", TYPES, [], {"ec2:instance": coverage, "ec2:vpc": Coverage.OK}, seen_at=later()
+    )
+    assert result.stats.deleted == 0
+    assert Resource.objects.filter(deleted_at__isnull=True).count() == 2
+    assert CoverageRecord.objects.get(type="ec2:instance").coverage == coverage.value
+    assert CoverageRecord.objects.get(type="ec2:vpc").coverage == "ok"
+
+
+def test_type_not_marked_counts_as_not_collected_and_deletes_nothing(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1)], OK)
+    ingest(account, "eu-west-1", TYPES, [], {}, seen_at=later())
+    assert Resource.objects.get().deleted_at is None
+    assert CoverageRecord.objects.get(type="ec2:instance").coverage == Coverage.NOT_COLLECTED.value
+
+
+def test_deletion_is_limited_to_the_pass_region_and_types(account: AwsAccount) -> None:
+    vpc = Record("ec2:vpc", "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-1", "vpc-1", "", "eu-west-1")
+    ingest(account, "eu-west-1", TYPES, [instance(1), vpc], OK)
+    ingest(account, "us-east-1", TYPES, [instance(2, region="us-east-1")], OK)
+    # an OK instance-only pass in us-east-1 that sees nothing deletes only us-east-1 instances
+    ingest(account, "us-east-1", ("ec2:instance",), [], {"ec2:instance": Coverage.OK}, seen_at=later())
+    live = set(Resource.objects.filter(deleted_at__isnull=True).values_list("resource_id", flat=True))
+    assert live == {"i-00000001", "vpc-1"}
+
+
+def test_global_pass_sweeps_its_types_in_every_region(account: AwsAccount) -> None:
+    # S3 buckets come from a global collector but carry the bucket's region
+    buckets = [
+        Record("s3:bucket", f"arn:aws:s3:::b{n}", f"b{n}", f"b{n}", region)
+        for n, region in enumerate(["eu-west-1", "us-east-1"])
+    ]
+    ingest(account, GLOBAL_REGION, ("s3:bucket",), buckets, {"s3:bucket": Coverage.OK})
+    result = ingest(
+        account, GLOBAL_REGION, ("s3:bucket",), buckets[:1], {"s3:bucket": Coverage.OK}, seen_at=later()
+    )
+    assert result.stats.deleted == 1
+    assert Resource.objects.get(deleted_at__isnull=False).region == "us-east-1"
+    assert CoverageRecord.objects.get().region == GLOBAL_REGION
+
+
+def test_reappearing_resource_is_undeleted_and_keeps_first_seen(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1)], OK)
+    first_seen = Resource.objects.get().first_seen
+    ingest(account, "eu-west-1", TYPES, [], OK, seen_at=later(1))
+    assert Resource.objects.get().deleted_at is not None
+    result = ingest(account, "eu-west-1", TYPES, [instance(1)], OK, seen_at=later(2))
+    row = Resource.objects.get()
+    assert result.stats.restored == 1 and row.deleted_at is None and row.first_seen == first_seen
+    kinds = list(ResourceRevision.objects.order_by("pk").values_list("kind", flat=True))
+    assert kinds == [RevisionKind.DELETED, RevisionKind.RESTORED]
+
+
+def test_second_identical_pass_changes_nothing_but_last_seen(account: AwsAccount) -> None:
+    records = [instance(n) for n in range(50)]
+    ingest(account, "eu-west-1", TYPES, records, OK)
+    snapshot = list(
+        Resource.objects.order_by("pk").values("arn", "data", "tags", "data_hash", "first_seen", "deleted_at")
+    )
+    result = ingest(account, "eu-west-1", TYPES, records, OK, seen_at=later())
+    assert (result.stats.new, result.stats.changed, result.stats.deleted, result.stats.unchanged) == (
+        0,
+        0,
+        0,
+        50,
+    )
+    assert (
+        list(
+            Resource.objects.order_by("pk").values(
+                "arn", "data", "tags", "data_hash", "first_seen", "deleted_at"
+            )
+        )
+        == snapshot
+    )
+    assert not ResourceRevision.objects.exists()
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 1000])
+def test_outcome_does_not_depend_on_chunk_size(account: AwsAccount, chunk_size: int) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(n) for n in range(30)], OK, chunk_size=chunk_size)
+    changed = [instance(n, state="stopped") if n % 3 == 0 else instance(n) for n in range(10, 40)]
+    result = ingest(account, "eu-west-1", TYPES, changed, OK, seen_at=later(), chunk_size=chunk_size)
+    # 10..29 seen again (12, 15, ... 27 changed: 6), 30..39 new, 0..9 deleted
+    assert (result.stats.new, result.stats.changed, result.stats.unchanged, result.stats.deleted) == (
+        10,
+        6,
+        14,
+        10,
+    )
+    assert Resource.objects.count() == 40
+    assert ResourceRevision.objects.filter(kind=RevisionKind.CHANGED).count() == 6
+
+
+def test_duplicate_arns_in_one_chunk_are_stored_once(account: AwsAccount) -> None:
+    result = ingest(account, "eu-west-1", TYPES, [instance(1), instance(1, state="stopped")], OK)
+    assert result.stats.seen == 1
+    assert Resource.objects.get().data["State"]["Name"] == "stopped"
+
+
+def test_query_count_is_bounded_for_2000_records(account: AwsAccount, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    records = [instance(n) for n in range(2000)]
+    # SQLite splits bulk inserts into ~80-row statements (999-variable limit): that is the bound's bulk
+    with django_assert_max_num_queries(45):
+        ingest(account, "eu-west-1", TYPES, records, OK)
+    changed = [instance(n, state="stopped") if n % 2 else instance(n) for n in range(2000)]
+    with django_assert_max_num_queries(45):
+        ingest(account, "eu-west-1", TYPES, changed, OK, seen_at=later())
+    with django_assert_max_num_queries(12):
+        ingest(account, "eu-west-1", TYPES, changed, OK, seen_at=later(2))
+    assert ResourceRevision.objects.count() == 1000
+
+
+def test_records_are_consumed_lazily_in_chunks(account: AwsAccount) -> None:
+    written_when_yielding: list[int] = []
+
+    def generate() -> Iterator[Record]:
+        for n in range(25):
+            written_when_yielding.append(Resource.objects.count())
+            yield instance(n)
+
+    ingest(account, "eu-west-1", TYPES, generate(), OK, chunk_size=10)
+    # the 21st record was asked for after two chunks of 10 were written: nothing held back
+    assert written_when_yielding[20] == 20
+    assert Resource.objects.count() == 25
+
+
+def test_hostile_values_are_stored_safely(account: AwsAccount) -> None:
+    weird = Record(
+        type="ec2:instance",
+        arn="arn:aws:ec2:eu-west-1:111122223333:instance/" + "x" * 5000,
+        resource_id="i-\x00evil",
+        name="<script>alert(1)</script> \ud800 ünï",
+        region="eu-west-1",
+        tags=[{"Key": "=cmd|' /C calc'!A0", "Value": None}, {"Key": "ok", "Value": 3}],  # type: ignore[arg-type]
+        data={
+            "When": dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
+            "Nested": {"set": {3, 1}, "nan": float("nan"), "bytes": b"\xff", "nul": "a\x00b"},
+            "Big": "y" * 200_000,
+        },
+    )
+    ingest(account, "eu-west-1", TYPES, [weird, Record("ec2:instance", "", "", "", "eu-west-1")], OK)
+    row = Resource.objects.get()
+    assert len(row.arn) <= 2048 and row.resource_id == "i-evil"
+    assert row.tags == {"=cmd|' /C calc'!A0": "", "ok": "3"}
+    assert row.data["When"] == "2024-01-02T00:00:00+00:00"
+    assert row.data["Nested"] == {"set": [1, 3], "nan": None, "bytes": "\ufffd", "nul": "ab"}
+    # the same hostile record again is recognised as unchanged
+    result = ingest(account, "eu-west-1", TYPES, [weird], OK, seen_at=later())
+    assert result.stats.unchanged == 1
+
+
+def test_long_distinct_arns_stay_distinct(account: AwsAccount) -> None:
+    a = prepare(Record("ec2:instance", "arn:" + "a" * 3000 + "1", "1", "", "eu-west-1"), "eu-west-1")
+    b = prepare(Record("ec2:instance", "arn:" + "a" * 3000 + "2", "1", "", "eu-west-1"), "eu-west-1")
+    assert a is not None and b is not None and a.arn != b.arn
+
+
+def test_canonical_json_ignores_key_order() -> None:
+    assert (
+        to_json({"b": 1, "a": [1, {"y": 2, "x": 1}]})[1] == to_json({"a": [1, {"x": 1, "y": 2}], "b": 1})[1]
+    )
+
+
+def test_chunk_the_database_refuses_spoils_only_its_own_pass(
+    account: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+    one_pass = IngestPass(account, "eu-west-1", TYPES, seen_at=later(), chunk_size=1)
+
+    original = IngestPass._write
+    calls = {"n": 0}
+
+    def flaky(self: IngestPass, chunk: list) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("refused")
+        original(self, chunk)
+
+    monkeypatch.setattr(IngestPass, "_write", flaky)
+    one_pass.add([instance(3), instance(1)])
+    result = one_pass.finish(OK)
+    # instance 3 was refused, 1 stored; 2 was not seen but nothing is deleted: the pass is spoilt
+    assert result.stats.deleted == 0
+    assert result.coverage["ec2:instance"] is Coverage.FAILED
+    assert [e.code for e in result.errors] == ["storage-error"]
+    assert Resource.objects.filter(deleted_at__isnull=True).count() == 2
