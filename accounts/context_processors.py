@@ -38,8 +38,5 @@ def _nav() -> tuple[tuple[str, str], ...]:
 def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     path = request.path
-    nav = [
-        (label, url, path == url or (url != "/" and path.startswith(url)))
-        for label, url in _nav()
-    ]
+    nav = [(label, url, path == url or (url != "/" and path.startswith(url))) for label, url in _nav()]
     return {"is_security": bool(user and is_security(user)), "nav_sections": nav}

@@ -65,7 +65,10 @@ class AwsAccount(models.Model):
     """One AWS account in the registry: who owns it, what it is for, how Skyledger reaches it."""
 
     account_id = models.CharField(
-        "account ID", max_length=12, unique=True, validators=[validate_account_id],
+        "account ID",
+        max_length=12,
+        unique=True,
+        validators=[validate_account_id],
         help_text="The 12-digit AWS account ID.",
     )
     name = models.CharField(max_length=100)
@@ -73,15 +76,21 @@ class AwsAccount(models.Model):
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.OTHER)
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
     contact_email = models.EmailField(blank=True)
-    org_unit = models.CharField("organisational unit", max_length=300, blank=True, help_text="OU path, e.g. Root/Workloads/Prod")
+    org_unit = models.CharField(
+        "organisational unit", max_length=300, blank=True, help_text="OU path, e.g. Root/Workloads/Prod"
+    )
     status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
     read_role = models.CharField(
-        max_length=600, blank=True, validators=[validate_read_role],
+        max_length=600,
+        blank=True,
+        validators=[validate_read_role],
         help_text="Role name or ARN to assume; empty uses the estate default (SKYLEDGER_READ_ROLE).",
     )
     external_id = models.CharField("ExternalId", max_length=1224, blank=True)
     allowed_regions = models.JSONField(
-        default=list, blank=True, validators=[validate_regions],
+        default=list,
+        blank=True,
+        validators=[validate_regions],
         help_text="Regions this account may use; empty means every enabled region.",
     )
     collection_enabled = models.BooleanField(default=True)
@@ -90,11 +99,15 @@ class AwsAccount(models.Model):
     # Owned by AWS Organizations discovery (people do not edit these).
     email = models.EmailField("AWS account email", blank=True)
     joined_at = models.DateTimeField(null=True, blank=True)
-    scps = models.JSONField("SCPs", default=list, blank=True, help_text="Service control policies that apply.")
+    scps = models.JSONField(
+        "SCPs", default=list, blank=True, help_text="Service control policies that apply."
+    )
     discovered_at = models.DateTimeField(null=True, blank=True)
 
     # The last access check (kept out of the history: it is not an edit).
-    access_status = models.CharField(max_length=10, choices=AccessStatus.choices, default=AccessStatus.UNKNOWN)
+    access_status = models.CharField(
+        max_length=10, choices=AccessStatus.choices, default=AccessStatus.UNKNOWN
+    )
     access_checked_at = models.DateTimeField(null=True, blank=True)
     access_error_code = models.CharField(max_length=50, blank=True)
     access_message = models.TextField(blank=True)
@@ -103,7 +116,13 @@ class AwsAccount(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords(
-        excluded_fields=["updated", "access_status", "access_checked_at", "access_error_code", "access_message"]
+        excluded_fields=[
+            "updated",
+            "access_status",
+            "access_checked_at",
+            "access_error_code",
+            "access_message",
+        ]
     )
 
     class Meta:

@@ -89,3 +89,40 @@ def moto_endpoint(moto_server: moto.MotoServer, monkeypatch: pytest.MonkeyPatch)
     moto_server.seed(42)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     return moto_server.url
+
+
+# --- users by role (accounts engineer) ----------------------------------------------------------
+# One user per role of DESIGN.md, for "every view test meets three users". Log in with
+# ``client.force_login(user)`` or, in a browser, with tests.factories.DEFAULT_PASSWORD.
+
+
+@pytest.fixture
+def security_user(db: None) -> object:
+    """A member of the security group: may do everything."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="sec", security=True)
+
+
+@pytest.fixture
+def owner_team(db: None) -> object:
+    """The team ``owner_user`` belongs to."""
+    from tests.factories import TeamFactory
+
+    return TeamFactory(name="Payments")
+
+
+@pytest.fixture
+def owner_user(owner_team: object) -> object:
+    """A member of ``owner_team``: edits that team's accounts' descriptive records."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="owner", teams=[owner_team])
+
+
+@pytest.fixture
+def viewer_user(db: None) -> object:
+    """A logged-in user in no team and not in the security group: read-only."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="viewer")

@@ -1,0 +1,81 @@
+"""Filtersets: the shared base (a ``q`` search) and the registry's own filters.
+
+Other apps subclass :class:`SearchFilterSet` and name the fields ``q`` searches::
+
+    class ResourceFilterSet(SearchFilterSet):
+        search_fields = ("name", "arn", "account__account_id")
+        account_id = django_filters.ModelChoiceFilter(queryset=AwsAccount.objects.all(), field_name="account")
+
+        class Meta:
+            model = Resource
+            fields = ["region", "service"]
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from accounts.choices import AccessStatus, AccountStatus, Environment
+from accounts.models import AwsAccount, Team
+
+SEARCH_MAX_LENGTH = 200
+#: A yes/no filter as a select reading "Any / On / Off" rather than Django's "Unknown / Yes / No".
+BOOLEAN_SELECT = forms.Select(choices=[("", "Any"), ("true", "On"), ("false", "Off")])
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """A filterset with a free-text ``q`` that matches any of ``search_fields`` (case-insensitive)."""
+
+    #: ORM paths ``q`` searches with ``icontains`` (OR-ed together).
+    search_fields: tuple[str, ...] = ()
+
+    q = django_filters.CharFilter(method="search", label="Search", max_length=SEARCH_MAX_LENGTH)
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value or not self.search_fields:
+            return queryset
+        condition = reduce(
+            operator.or_, (Q(**{f"{field}__icontains": value}) for field in self.search_fields)
+        )
+        return queryset.filter(condition)
+
+
+class AwsAccountFilterSet(SearchFilterSet):
+    """Registry filters: environment, owner, status, access, collection, and ``q``."""
+
+    search_fields = ("name", "account_id", "description", "org_unit", "email")
+
+    environment = django_filters.MultipleChoiceFilter(
+        choices=Environment.choices, widget=forms.CheckboxSelectMultiple
+    )
+    owner = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), null_label="(no owner)", empty_label="Any"
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=AccountStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    access_status = django_filters.ChoiceFilter(
+        choices=AccessStatus.choices, label="Access", empty_label="Any"
+    )
+    collection_enabled = django_filters.BooleanFilter(label="Collection", widget=BOOLEAN_SELECT)
+
+    class Meta:
+        model = AwsAccount
+        fields = ["q", "environment", "owner", "status", "access_status", "collection_enabled"]
+
+
+class TeamFilterSet(SearchFilterSet):
+    """Team filters: ``q`` over name, description and contact address."""
+
+    search_fields = ("name", "description", "contact_email")
+
+    class Meta:
+        model = Team
+        fields = ["q"]

@@ -1,0 +1,204 @@
+"""Forms for the registry: accounts (security and owner variants), teams, spreadsheet import."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from accounts.models import REGION_RE, AwsAccount, Team
+
+# The AWS console shows IDs as 1234-5678-9012; people paste that.
+DASHED_ACCOUNT_ID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}$")
+REGION_SPLIT_RE = re.compile(r"[\s,;]+")
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+
+
+def normalise_account_id(value: str) -> str:
+    """Trim, and accept the console's dashed form; anything else is left for the validator to judge."""
+    value = (value or "").strip()
+    if DASHED_ACCOUNT_ID_RE.match(value):
+        return value.replace("-", "")
+    return value
+
+
+def parse_regions(text: str) -> tuple[list[str], list[str]]:
+    """Split a comma/space separated region list: (regions in order without repeats, bad names)."""
+    regions: list[str] = []
+    bad: list[str] = []
+    for part in REGION_SPLIT_RE.split(text or ""):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if not REGION_RE.match(name):
+            bad.append(part.strip())
+        elif name not in regions:
+            regions.append(name)
+    return regions, bad
+
+
+class RegionListField(forms.CharField):
+    """Regions typed as text ("eu-west-1, eu-central-1"), stored as a list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 2000)
+        kwargs.setdefault(
+            "help_text",
+            "Comma or space separated, e.g. eu-west-1, eu-central-1. Empty: every enabled region.",
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(map(str, value))
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, list | tuple):
+            value = ", ".join(map(str, value))
+        text = super().to_python(value)
+        regions, bad = parse_regions(text)
+        if bad:
+            shown = ", ".join(repr(b[:40]) for b in bad[:5])
+            raise forms.ValidationError(
+                f"Not region names: {shown}. A region looks like eu-west-1 or us-gov-east-1.", code="invalid"
+            )
+        return regions
+
+    def run_validators(self, value: Any) -> None:
+        # The max_length validator measures text; check the list as the text it came from.
+        super().run_validators(", ".join(value) if isinstance(value, list) else value)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            return self.to_python(data) != list(initial or [])
+        except forms.ValidationError:
+            return True
+
+
+class ChangeReasonMixin(forms.Form):
+    """An optional "why" that goes into the history next to the change."""
+
+    change_reason = forms.CharField(
+        label="Reason for the change",
+        required=False,
+        max_length=100,
+        help_text="Optional; shown in the history.",
+    )
+
+
+# Who edits what. The security team edits everything a person may edit. An owner edits only the
+# descriptive records of their own accounts: description, contact, notes and the regions the account
+# is expected to use. They cannot change the account ID, name, environment, owner, status or how
+# Skyledger reaches the account (read role, ExternalId, collection switch): those decide what the
+# security team sees and who is accountable, so a team cannot hand an account away, hide it from
+# collection or point Skyledger at another role. Discovery-owned fields (AWS email, joined date,
+# SCPs) are edited by nobody.
+SECURITY_FIELDS = [
+    "account_id",
+    "name",
+    "description",
+    "environment",
+    "owner",
+    "contact_email",
+    "org_unit",
+    "status",
+    "read_role",
+    "external_id",
+    "allowed_regions",
+    "collection_enabled",
+    "notes",
+]
+OWNER_FIELDS = ["description", "contact_email", "allowed_regions", "notes"]
+
+
+class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
+    """Every editable field: for the security team."""
+
+    # Wider than the model's 12 so the console's dashed form (14 characters) reaches clean_account_id.
+    account_id = forms.CharField(
+        label="Account ID", max_length=20, help_text="The 12-digit AWS account ID (1234-5678-9012 works too)."
+    )
+    allowed_regions = RegionListField(label="Allowed regions")
+
+    class Meta:
+        model = AwsAccount
+        fields = SECURITY_FIELDS
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        error_messages = {"account_id": {"unique": "This account ID is already in the registry."}}
+
+    def clean_account_id(self) -> str:
+        # The model's 12-digit validator runs after this (in _post_clean), on the normalised value.
+        return normalise_account_id(self.cleaned_data.get("account_id", ""))
+
+
+class OwnerAccountForm(ChangeReasonMixin, forms.ModelForm):
+    """The fields an account's owning team may edit (see the comment above SECURITY_FIELDS)."""
+
+    allowed_regions = RegionListField(label="Allowed regions")
+
+    class Meta:
+        model = AwsAccount
+        fields = OWNER_FIELDS
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class TeamForm(ChangeReasonMixin, forms.ModelForm):
+    """A team and its members (security team only)."""
+
+    members = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Members may edit the descriptive records of the team's accounts.",
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "contact_email", "description", "members"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        error_messages = {"name": {"unique": "A team with this name already exists."}}
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data.get("name", "").split())
+        if not name:
+            raise forms.ValidationError("A team needs a name.")
+        clash = Team.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
+        if clash:
+            raise forms.ValidationError(f"A team called {clash.name!r} already exists (names ignore case).")
+        return name
+
+
+class ImportUploadForm(forms.Form):
+    """Step one of an import: the file."""
+
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="CSV (UTF-8) or XLSX, up to 10 MB. Columns: account ID and name, and optionally "
+        "description, owner, environment, email, role and the other registry columns.",
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("The file is larger than 10 MB; split it into smaller files.")
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
+        return upload
+
+
+class ImportConfirmForm(forms.Form):
+    """Step two: commit what the preview showed."""
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    create_teams = forms.BooleanField(required=False, label="Create these teams")
+    skip_rejected = forms.BooleanField(required=False, label="Skip the rejected rows and import the rest")

@@ -1,0 +1,582 @@
+"""Spreadsheet import of the registry: read a CSV/XLSX, plan the changes, commit all or nothing.
+
+The flow has three steps, each callable without a request:
+
+1. :func:`read_spreadsheet` turns uploaded bytes into a :class:`Sheet` (header mapping plus rows
+   of plain text) or raises :class:`ImportFileError` with a message for people.
+2. :func:`build_plan` validates every row against the registry as it is now and returns an
+   :class:`ImportPlan`: rows to create, rows to update (with old → new per field), unchanged rows,
+   rejected rows with reasons, and owner teams the registry does not know.
+3. :func:`commit_plan` writes the plan in one transaction with bulk operations and history records
+   ("Spreadsheet import"); any failure rolls everything back.
+
+Between preview and confirm the view keeps the :class:`Sheet` (not the plan) server-side and plans
+again at confirm time, so the commit always reflects the registry as it is then.
+
+Cells are only ever text to us: XLSX formulas are read as their formula text and never evaluated,
+and a leading ``'`` that our own export added to neutralise a formula is removed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import zipfile
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from accounts.choices import AccountStatus, Environment
+from accounts.forms import normalise_account_id, parse_regions
+from accounts.models import ACCOUNT_ID_RE, AwsAccount, Team, validate_read_role
+from accounts.services import choice_value, environment_choices_text, guess_environment, status_choices_text
+
+CHANGE_REASON = "Spreadsheet import"
+MAX_ROWS = 50_000
+MAX_COLUMNS = 60
+MAX_XLSX_UNCOMPRESSED = 300 * 1024 * 1024  # refuse zip bombs before openpyxl expands them
+BATCH_SIZE = 500
+
+# Field → (label, header spellings). Headers match case-insensitively, ignoring spaces and punctuation.
+COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "account_id": (
+        "Account ID",
+        ("accountid", "awsaccountid", "accountnumber", "awsaccountnumber", "awsaccount", "id", "awsid"),
+    ),
+    "name": ("Name", ("name", "accountname", "awsaccountname", "alias", "accountalias", "displayname")),
+    "description": ("Description", ("description", "desc", "purpose")),
+    "owner": ("Owner", ("owner", "team", "ownerteam", "owningteam", "ownedby", "ownername", "teamname")),
+    "environment": ("Environment", ("environment", "env", "stage", "tier")),
+    "email": ("AWS account email", ("email", "accountemail", "awsaccountemail", "rootemail", "emailaddress")),
+    "contact_email": ("Contact email", ("contactemail", "contact", "owneremail", "teamemail")),
+    "read_role": (
+        "Read role",
+        ("role", "readrole", "rolename", "rolearn", "iamrole", "readrolearn", "readrolename"),
+    ),
+    "external_id": ("ExternalId", ("externalid",)),
+    "org_unit": ("OU", ("ou", "orgunit", "organisationalunit", "organizationalunit", "oupath")),
+    "status": ("Status", ("status", "accountstatus")),
+    "allowed_regions": ("Allowed regions", ("regions", "allowedregions")),
+    "collection_enabled": ("Collection", ("collection", "collectionenabled", "collect")),
+    "notes": ("Notes", ("notes", "note", "comments", "comment")),
+}
+REQUIRED_COLUMNS = ("account_id", "name")
+HEADER_ALIASES = {alias: field for field, (_label, aliases) in COLUMNS.items() for alias in aliases}
+TRUE_WORDS = {"yes", "y", "true", "1", "on", "enabled", "x"}
+FALSE_WORDS = {"no", "n", "false", "0", "off", "disabled"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ImportFileError(Exception):
+    """The file cannot be read as a registry spreadsheet; the message is for the person importing."""
+
+
+# --- step 1: read --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Sheet:
+    """The useful content of an uploaded file: which fields its columns hold, and the rows as text."""
+
+    filename: str
+    fields: list[str]  # the registry field each kept column maps to
+    headers: list[str]  # the header text of those columns, as written in the file
+    ignored: list[str]  # headers we did not understand
+    rows: list[tuple[int, list[str]]]  # (line or row number in the file, one text per field)
+
+    def dumps(self) -> str:
+        """A compact, compressed text form to keep in the session between preview and confirm."""
+        raw = json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()
+        return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+    @classmethod
+    def loads(cls, text: str) -> Sheet:
+        data = json.loads(zlib.decompress(base64.b64decode(text)))
+        data["rows"] = [(int(n), [str(v) for v in values]) for n, values in data["rows"]]
+        return cls(**data)
+
+
+def _normalise_header(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as text: numbers without a spurious ".0", dates in ISO form, formulas as written."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    text = getattr(value, "text", None)  # openpyxl ArrayFormula keeps its formula in .text
+    return str(text if isinstance(text, str) else value)
+
+
+def _clean_text(value: str) -> str:
+    """Trim, drop NULs, and undo the ``'`` our export puts before formula-looking text."""
+    value = value.replace("\x00", "").strip()
+    if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_STARTS):
+        value = value[1:]
+    return value
+
+
+def _decode_csv(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark is unambiguous, so read it.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError("The file starts like UTF-16 text but is not valid UTF-16.") from exc
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(
+            "This does not look like a CSV file: it contains binary data (or UTF-16 text without a "
+            "byte-order mark). Upload a CSV saved as UTF-8, or an XLSX workbook."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(
+            f"The file is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); it was probably "
+            "saved as Latin-1/Windows-1252. In Excel choose “CSV UTF-8 (comma delimited)”, or upload "
+            "the XLSX workbook instead."
+        ) from exc
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = _decode_csv(data)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # Excel writes ";" in locales with a decimal comma, and tabs for "Unicode text".
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise ImportFileError(f"The CSV cannot be parsed near line {reader.line_num}: {exc}.") from exc
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
+                raise ImportFileError(
+                    "The workbook expands to more than 300 MB; split it into smaller files."
+                )
+        # data_only=False: a formula cell gives its formula text; nothing is ever evaluated.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many types on malformed archives
+        raise ImportFileError(
+            "The file looks like an XLSX workbook but cannot be read (it may be damaged, encrypted or "
+            "not really a workbook). Save it again from your spreadsheet program, or upload CSV UTF-8."
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise ImportFileError("The workbook has no worksheet.")
+        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+            yield number, [_cell_text(value) for value in row]
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        raise ImportFileError(
+            "The workbook cannot be read past a damaged part; save it again and retry."
+        ) from exc
+    finally:
+        workbook.close()
+
+
+def read_spreadsheet(filename: str, data: bytes) -> Sheet:
+    """Read an uploaded CSV or XLSX into a :class:`Sheet`; :class:`ImportFileError` says what is wrong."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError("This is an old Excel 97–2003 (.xls) file; save it as .xlsx or as CSV UTF-8.")
+    if data.startswith(b"PK\x03\x04"):
+        source: Iterable[tuple[int, list[str]]] = _xlsx_rows(data)
+    elif filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("The file is named .xlsx but is not an XLSX workbook.")
+    else:
+        source = _csv_rows(data)
+
+    header: list[str] | None = None
+    fields: list[str] = []
+    positions: list[int] = []
+    ignored: list[str] = []
+    rows: list[tuple[int, list[str]]] = []
+    for number, raw in source:
+        cells = [_clean_text(str(value)) for value in raw[:MAX_COLUMNS]]
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            seen: dict[str, str] = {}
+            for position, title in enumerate(cells):
+                field = HEADER_ALIASES.get(_normalise_header(title))
+                if field is None:
+                    if title:
+                        ignored.append(title)
+                    continue
+                if field in seen:
+                    raise ImportFileError(
+                        f"Two columns mean the same thing ({COLUMNS[field][0]}): “{seen[field]}” and “{title}”. "
+                        "Remove one of them."
+                    )
+                seen[field] = title
+                fields.append(field)
+                positions.append(position)
+            missing = [COLUMNS[f][0] for f in REQUIRED_COLUMNS if f not in fields]
+            if missing:
+                found = ", ".join(f"“{t[:40]}”" for t in cells if t) or "none"
+                raise ImportFileError(
+                    f"No column for {' and '.join(missing)}. The first row must hold the column names "
+                    f"(e.g. Account ID, Name, Description, Owner); found: {found}."
+                )
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+        rows.append((number, [cells[p] if p < len(cells) else "" for p in positions]))
+    if header is None:
+        raise ImportFileError("The file has no rows at all.")
+    if not rows:
+        raise ImportFileError("The file has column names but no rows below them.")
+    headers = [header[p] for p in positions]
+    return Sheet(filename=filename[:200], fields=fields, headers=headers, ignored=ignored, rows=rows)
+
+
+# --- step 2: plan -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One field of one row: old → new, as display text."""
+
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclasses.dataclass
+class PlannedRow:
+    """A valid row: the typed values it sets, the owner it names (None: not given)."""
+
+    line: int
+    account_id: str
+    name: str
+    values: dict[str, Any]
+    owner: str | None
+    pk: int | None = None
+    changes: list[Change] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RejectedRow:
+    line: int
+    account_id: str
+    name: str
+    reasons: list[str]
+
+
+@dataclasses.dataclass
+class ImportPlan:
+    """What an import would do, row by row."""
+
+    creates: list[PlannedRow]
+    updates: list[PlannedRow]
+    unchanged: list[PlannedRow]
+    rejected: list[RejectedRow]
+    unknown_teams: dict[str, int]  # team name as first written → rows naming it
+    sheet: Sheet
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.creates or self.updates)
+
+    def fingerprint(self) -> str:
+        """A digest of everything the preview showed, to notice a registry that changed since."""
+        payload = {
+            "c": [
+                (r.line, r.account_id, sorted((k, str(v)) for k, v in r.values.items()), r.owner)
+                for r in self.creates
+            ],
+            "u": [(r.line, r.pk, [dataclasses.astuple(c) for c in r.changes]) for r in self.updates],
+            "r": [(r.line, r.reasons) for r in self.rejected],
+            "t": sorted(self.unknown_teams.items()),
+        }
+        return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_account_id(raw: str) -> tuple[str, str | None]:
+    value = normalise_account_id(raw)
+    if not value:
+        return value, "Account ID is missing."
+    if ACCOUNT_ID_RE.match(value):
+        return value, None
+    if value.isdigit():
+        hint = (
+            " (if a spreadsheet dropped a leading zero, format the column as text)" if len(value) < 12 else ""
+        )
+        return value, f"Account ID {value} has {len(value)} digits; it needs exactly 12{hint}."
+    return value, f"Account ID “{_short(raw)}” is not 12 digits."
+
+
+def _parse_row(fields: list[str], cells: list[str]) -> tuple[dict[str, Any], str | None, list[str]]:
+    """Typed values for the non-empty cells of one row, the owner name, and the reasons it is invalid."""
+    values: dict[str, Any] = {}
+    owner: str | None = None
+    reasons: list[str] = []
+    for field, text in zip(fields, cells, strict=True):
+        if field in {"account_id", "name"} or not text:
+            continue  # empty cells leave the registry's value as it is
+        if field == "owner":
+            owner = " ".join(text.split())
+            if len(owner) > 100:
+                reasons.append("Owner team name is longer than 100 characters.")
+        elif field == "environment":
+            env = choice_value(Environment, text)
+            if env is None:
+                reasons.append(
+                    f"Unknown environment “{_short(text)}” (use one of: {environment_choices_text()})."
+                )
+            values["environment"] = env
+        elif field == "status":
+            status = choice_value(AccountStatus, text)
+            if status is None:
+                reasons.append(f"Unknown status “{_short(text)}” (use one of: {status_choices_text()}).")
+            values["status"] = status
+        elif field in {"email", "contact_email"}:
+            try:
+                validate_email(text)
+            except ValidationError:
+                reasons.append(f"{COLUMNS[field][0]} “{_short(text)}” is not an email address.")
+            values[field] = text
+        elif field == "read_role":
+            try:
+                validate_read_role(text)
+            except ValidationError:
+                reasons.append(f"Read role “{_short(text)}” is neither a role name nor a role ARN.")
+            values[field] = text
+        elif field == "allowed_regions":
+            regions, bad = parse_regions(text)
+            if bad:
+                reasons.append(f"Not region names: {', '.join(_short(b, 20) for b in bad[:5])}.")
+            values[field] = regions
+        elif field == "collection_enabled":
+            word = text.lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                reasons.append(f"Collection “{_short(text)}” is not yes or no.")
+            values[field] = word in TRUE_WORDS
+        else:
+            max_length = AwsAccount._meta.get_field(field).max_length
+            if max_length and len(text) > max_length:
+                reasons.append(f"{COLUMNS[field][0]} is longer than {max_length} characters.")
+            values[field] = text
+    return values, owner, reasons
+
+
+def _display(field: str, value: Any, team_names: dict[int, str]) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if field == "owner":
+        return team_names.get(value, str(value)) if isinstance(value, int) else f"{value} (new team)"
+    if field == "environment":
+        return str(Environment(value).label) if value in Environment.values else str(value)
+    if field == "status":
+        return str(AccountStatus(value).label) if value in AccountStatus.values else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value)
+    return str(value)
+
+
+def build_plan(sheet: Sheet) -> ImportPlan:
+    """Validate every row of ``sheet`` against the registry now; a constant number of queries per 1000 rows."""
+    ids_seen: dict[str, list[int]] = defaultdict(list)
+    parsed: list[tuple[int, str, str, dict[str, Any], str | None, list[str]]] = []
+    id_pos = sheet.fields.index("account_id")
+    name_pos = sheet.fields.index("name")
+    for line, cells in sheet.rows:
+        account_id, id_problem = _check_account_id(cells[id_pos])
+        name = " ".join(cells[name_pos].split())
+        values, owner, reasons = _parse_row(sheet.fields, cells)
+        if id_problem:
+            reasons.insert(0, id_problem)
+        else:
+            ids_seen[account_id].append(line)
+        if not name:
+            reasons.insert(0, "Name is missing.")
+        elif len(name) > 100:
+            reasons.insert(0, "Name is longer than 100 characters.")
+        parsed.append((line, account_id, name, values, owner, reasons))
+
+    existing: dict[str, AwsAccount] = {}
+    wanted = [i for i in ids_seen]
+    for start in range(0, len(wanted), 900):  # stay under SQLite's parameter limit
+        for account in AwsAccount.objects.filter(account_id__in=wanted[start : start + 900]):
+            existing[account.account_id] = account
+    teams = {team.name.lower(): team for team in Team.objects.all()}
+    team_names = {team.pk: team.name for team in teams.values()}
+
+    plan = ImportPlan(creates=[], updates=[], unchanged=[], rejected=[], unknown_teams={}, sheet=sheet)
+    unknown: Counter[str] = Counter()
+    unknown_spelling: dict[str, str] = {}
+    for line, account_id, name, values, owner, reasons in parsed:
+        lines = ids_seen.get(account_id, [])
+        if len(lines) > 1:
+            reasons.append(
+                f"Account ID {account_id} appears more than once in the file (rows {', '.join(map(str, lines[:6]))})."
+            )
+        if reasons:
+            plan.rejected.append(RejectedRow(line=line, account_id=account_id, name=name, reasons=reasons))
+            continue
+        row = PlannedRow(
+            line=line, account_id=account_id, name=name, values={"name": name, **values}, owner=owner
+        )
+        if owner is not None:
+            team = teams.get(owner.lower())
+            if team is not None:
+                row.values["owner"] = team.pk
+            else:
+                key = owner.lower()
+                unknown[key] += 1
+                unknown_spelling.setdefault(key, owner)
+                row.values["owner"] = unknown_spelling[key]  # a name: resolved (or dropped) at commit
+        current = existing.get(account_id)
+        if current is None:
+            if "environment" not in row.values:
+                row.values["environment"] = guess_environment(name, row.values.get("org_unit", ""))
+            row.changes = [
+                Change(field, COLUMNS[field][0], "—", _display(field, value, team_names))
+                for field, value in row.values.items()
+                if field != "name"
+            ]
+            plan.creates.append(row)
+            continue
+        row.pk = current.pk
+        for field, new in row.values.items():
+            old = current.owner_id if field == "owner" else getattr(current, field)
+            if old != new:
+                row.changes.append(
+                    Change(
+                        field,
+                        COLUMNS[field][0],
+                        _display(field, old, team_names),
+                        _display(field, new, team_names),
+                    )
+                )
+        (plan.updates if row.changes else plan.unchanged).append(row)
+    plan.unknown_teams = {unknown_spelling[key]: count for key, count in unknown.items()}
+    return plan
+
+
+# --- step 3: commit ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    teams_created: list[str]
+    skipped: int
+
+
+def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportResult:
+    """Write ``plan`` in one transaction: new teams (if asked), new accounts, updated accounts.
+
+    Each written account and team gets a history record by ``user`` with the reason
+    "Spreadsheet import". Rows naming an unknown team get no owner unless ``create_teams``.
+    Any exception leaves the database as it was.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        team_ids: dict[str, int] = {}
+        created_teams: list[str] = []
+        if create_teams and plan.unknown_teams:
+            existing = {t.name.lower(): t.pk for t in Team.objects.filter(name__in=list(plan.unknown_teams))}
+            new_teams = [Team(name=name) for name in plan.unknown_teams if name.lower() not in existing]
+            made = bulk_create_with_history(
+                new_teams, Team, batch_size=BATCH_SIZE, default_user=user, default_change_reason=CHANGE_REASON
+            )
+            created_teams = [t.name for t in made]
+            team_ids = {**existing, **{t.name.lower(): t.pk for t in made}}
+
+        def owner_id(value: Any) -> int | None:
+            if isinstance(value, int):
+                return value
+            return team_ids.get(str(value).lower())
+
+        new_accounts = []
+        for row in plan.creates:
+            values = dict(row.values)
+            owner = owner_id(values.pop("owner")) if "owner" in values else None
+            new_accounts.append(
+                AwsAccount(account_id=row.account_id, owner_id=owner, created=now, updated=now, **values)
+            )
+        bulk_create_with_history(
+            new_accounts,
+            AwsAccount,
+            batch_size=BATCH_SIZE,
+            default_user=user,
+            default_change_reason=CHANGE_REASON,
+        )
+
+        by_pk = {row.pk: row for row in plan.updates}
+        accounts = []
+        fields: set[str] = {"updated"}
+        pks = list(by_pk)
+        for start in range(0, len(pks), 900):
+            for account in AwsAccount.objects.select_for_update().filter(pk__in=pks[start : start + 900]):
+                row = by_pk[account.pk]
+                changed = False
+                for change in row.changes:
+                    value = row.values[change.field]
+                    if change.field == "owner":
+                        value = owner_id(value)
+                        if value is None:
+                            continue  # an unknown team that is not being created: keep the owner
+                        account.owner_id = value
+                    else:
+                        setattr(account, change.field, value)
+                    fields.add(change.field)
+                    changed = True
+                if changed:
+                    account.updated = now
+                    accounts.append(account)
+        if accounts:
+            bulk_update_with_history(
+                accounts,
+                AwsAccount,
+                fields=sorted(fields),
+                batch_size=BATCH_SIZE,
+                default_user=user,
+                default_change_reason=CHANGE_REASON,
+            )
+    return ImportResult(
+        created=len(new_accounts),
+        updated=len(accounts),
+        teams_created=created_teams,
+        skipped=len(plan.rejected),
+    )

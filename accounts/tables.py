@@ -1,0 +1,324 @@
+"""Tables: the shared base table and columns every list page uses, and the registry's own tables.
+
+Other apps subclass :class:`BaseTable` (and its ``Meta``) and reuse the columns defined here, so an
+account link, a timestamp or a status badge looks and exports the same on every page::
+
+    class ResourceTable(BaseTable):
+        account = AccountColumn()
+        last_seen = TimestampColumn()
+        default_columns = ("name", "account", "region", "last_seen")
+
+        class Meta(BaseTable.Meta):
+            model = Resource
+            fields = ("name", "account", "region", "type", "arn", "first_seen", "last_seen")
+
+``Meta.fields`` (plus declared columns) lists every column a user may pick; ``default_columns`` is
+the short set shown when the user has not chosen (empty means all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import django_tables2 as tables
+from django.db.models import TextChoices
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django_tables2 import A
+
+from accounts.choices import AccessStatus, AccountStatus, Environment
+from accounts.models import AwsAccount, Team
+
+EMPTY = "—"
+
+
+class BaseTable(tables.Table):
+    """The base of every table: our template, 50 rows a page, and a default column set."""
+
+    #: Columns shown when the user has not picked any (empty: every column).
+    default_columns: tuple[str, ...] = ()
+
+    class Meta:
+        template_name = "includes/table.html"
+        attrs = {"class": "table"}
+        per_page = 50
+        empty_text = "Nothing matches these filters."
+        default = EMPTY
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        """Every column a user may pick, in display order."""
+        return list(cls.base_columns.keys())
+
+
+class AccountColumn(tables.Column):
+    """A link to an account: its name, then its ID in small type. Exports the 12-digit ID.
+
+    The queryset must ``select_related`` the accessor (``account`` by default) so the column costs
+    no query per row.
+    """
+
+    def __init__(self, accessor: str = "account", verbose_name: str = "Account", **kwargs: Any) -> None:
+        kwargs.setdefault("order_by", (f"{accessor.replace('.', '__')}__name",))
+        super().__init__(accessor=accessor, verbose_name=verbose_name, **kwargs)
+
+    def render(self, value: AwsAccount) -> str:
+        return format_html(
+            '<a href="{}">{}</a> <span class="muted mono">{}</span>',
+            reverse("accounts:account_detail", args=[value.pk]),
+            value.name,
+            value.account_id,
+        )
+
+    def value(self, value: AwsAccount) -> str:
+        return value.account_id
+
+
+class TimestampColumn(tables.Column):
+    """A date and time in UTC, short on screen (full ISO timestamp on hover), ISO in exports."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", {"td": {"class": "nowrap"}})
+        super().__init__(**kwargs)
+
+    def render(self, value: dt.datetime | dt.date) -> str:
+        if isinstance(value, dt.datetime):
+            if timezone.is_aware(value):
+                value = timezone.localtime(value, dt.UTC)
+            return format_html(
+                '<time datetime="{}" title="{}">{}</time>',
+                value.isoformat(),
+                value.isoformat(),
+                value.strftime("%Y-%m-%d %H:%M"),
+            )
+        return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.isoformat())
+
+    def value(self, value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+        return value
+
+
+class BadgeColumn(tables.Column):
+    """A choice shown as a coloured badge: the label from ``choices``, a CSS class per value.
+
+    ``css`` maps a value to a class (``badge.ok``, ``badge.sev-high``...); without it the class is
+    ``prefix + value``. Exports the human label.
+    """
+
+    def __init__(
+        self,
+        choices: type[TextChoices] | None = None,
+        css: Mapping[str, str] | Callable[[str], str] | None = None,
+        prefix: str = "",
+        **kwargs: Any,
+    ) -> None:
+        self.labels: dict[str, str] = {str(k): str(v) for k, v in choices.choices} if choices else {}
+        self.css = css
+        self.prefix = prefix
+        super().__init__(**kwargs)
+
+    def css_class(self, value: str) -> str:
+        if callable(self.css):
+            return self.css(value)
+        if self.css is not None:
+            return self.css.get(value, "")
+        return f"{self.prefix}{value}"
+
+    @staticmethod
+    def raw(record: Any, bound_column: Any, value: Any) -> str:
+        # tables2 hands render() the display label of a model choice field; the CSS wants the value.
+        try:
+            return str(A(bound_column.accessor).resolve(record))
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+            return str(value)
+
+    def render(self, value: Any, record: Any, bound_column: Any) -> str:
+        raw = self.raw(record, bound_column, value)
+        return format_html(
+            '<span class="badge {}">{}</span>', self.css_class(raw), self.labels.get(raw, str(value))
+        )
+
+    def value(self, value: Any, record: Any, bound_column: Any) -> str:
+        raw = self.raw(record, bound_column, value)
+        return self.labels.get(raw, str(value))
+
+
+class BooleanBadgeColumn(tables.Column):
+    """A yes/no badge (green yes, grey no); exports "yes"/"no"."""
+
+    def __init__(self, yes: str = "yes", no: str = "no", **kwargs: Any) -> None:
+        self.yes, self.no = yes, no
+        kwargs.setdefault("empty_values", ())
+        super().__init__(**kwargs)
+
+    def render(self, value: Any) -> str:
+        if value is None:
+            return EMPTY
+        return format_html(
+            '<span class="badge {}">{}</span>', "ok" if value else "", self.yes if value else self.no
+        )
+
+    def value(self, value: Any) -> str:
+        return "" if value is None else (self.yes if value else self.no)
+
+
+class TextColumn(tables.Column):
+    """Free text (descriptions, messages): shortened on screen with the whole text on hover."""
+
+    def __init__(self, length: int = 80, mono: bool = False, **kwargs: Any) -> None:
+        self.length = length
+        self.mono = mono
+        super().__init__(**kwargs)
+
+    def render(self, value: Any) -> str:
+        text = str(value)
+        short = text if len(text) <= self.length else text[: self.length - 1] + "…"
+        return format_html(
+            '<span class="{}" title="{}">{}</span>', "mono wrap" if self.mono else "", text, short
+        )
+
+    def value(self, value: Any) -> str:
+        return str(value)
+
+
+class ArnColumn(TextColumn):
+    """An ARN or other long identifier, monospaced and allowed to wrap anywhere."""
+
+    def __init__(self, length: int = 120, **kwargs: Any) -> None:
+        super().__init__(length=length, mono=True, **kwargs)
+
+
+class ListColumn(tables.Column):
+    """A list of strings (regions, SCP names), comma separated."""
+
+    def render(self, value: Any) -> str:
+        return ", ".join(map(str, value)) if value else EMPTY
+
+    def value(self, value: Any) -> str:
+        return ", ".join(map(str, value)) if value else ""
+
+
+ACCESS_CSS = {AccessStatus.OK: "ok", AccessStatus.FAILED: "failed", AccessStatus.UNKNOWN: "unknown"}
+STATUS_CSS = {
+    AccountStatus.ACTIVE: "ok",
+    AccountStatus.SUSPENDED: "warn",
+    AccountStatus.CLOSED: "",
+    AccountStatus.NOT_IN_ORG: "bad",
+}
+
+
+class AccessStatusColumn(tables.Column):
+    """The last access check: a badge, with the failure reason underneath when it failed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("verbose_name", "Access")
+        kwargs.setdefault("empty_values", ())
+        super().__init__(accessor="access_status", **kwargs)
+
+    def render(self, record: AwsAccount) -> str:
+        label = record.get_access_status_display()
+        checked = (
+            timezone.localtime(record.access_checked_at, dt.UTC).strftime("checked %Y-%m-%d %H:%M UTC")
+            if record.access_checked_at
+            else "never checked"
+        )
+        badge = format_html(
+            '<span class="badge {}" title="{}">{}</span>',
+            ACCESS_CSS.get(record.access_status, ""),
+            checked,
+            label,
+        )
+        if record.access_status == AccessStatus.FAILED and (
+            record.access_message or record.access_error_code
+        ):
+            message = record.access_message or record.access_error_code
+            short = message if len(message) <= 120 else message[:119] + "…"
+            return format_html('{}<div class="cell-note" title="{}">{}</div>', badge, message, short)
+        return badge
+
+    def value(self, record: AwsAccount) -> str:
+        label = record.get_access_status_display()
+        if record.access_status == AccessStatus.FAILED and record.access_message:
+            return f"{label}: {record.access_message}"
+        return label
+
+
+class AwsAccountTable(BaseTable):
+    """The registry."""
+
+    name = tables.Column(linkify=True)
+    account_id = tables.Column(verbose_name="Account ID", attrs={"td": {"class": "mono nowrap"}})
+    environment = BadgeColumn(choices=Environment, prefix="env-")
+    owner = tables.Column(linkify=lambda record: record.owner.get_absolute_url() if record.owner_id else None)
+    status = BadgeColumn(choices=AccountStatus, css=STATUS_CSS)
+    org_unit = TextColumn(verbose_name="OU", length=40)
+    access = AccessStatusColumn(order_by=("access_status", "name"))
+    access_checked_at = TimestampColumn(verbose_name="Access checked")
+    collection_enabled = BooleanBadgeColumn(verbose_name="Collection")
+    description = TextColumn(length=80)
+    contact_email = tables.Column(verbose_name="Contact email")
+    email = tables.Column(verbose_name="AWS account email")
+    read_role = ArnColumn(verbose_name="Read role")
+    allowed_regions = ListColumn(verbose_name="Allowed regions", orderable=False)
+    notes = TextColumn(length=60)
+    discovered_at = TimestampColumn(verbose_name="Discovered")
+    created = TimestampColumn()
+    updated = TimestampColumn()
+
+    default_columns = (
+        "name",
+        "account_id",
+        "environment",
+        "owner",
+        "status",
+        "org_unit",
+        "access",
+        "collection_enabled",
+        "updated",
+    )
+
+    class Meta(BaseTable.Meta):
+        model = AwsAccount
+        fields = (
+            "name",
+            "account_id",
+            "environment",
+            "owner",
+            "status",
+            "org_unit",
+            "access",
+            "access_checked_at",
+            "collection_enabled",
+            "description",
+            "contact_email",
+            "email",
+            "read_role",
+            "allowed_regions",
+            "notes",
+            "discovered_at",
+            "created",
+            "updated",
+        )
+        sequence = fields
+        empty_text = "No accounts match these filters."
+
+
+class TeamTable(BaseTable):
+    """Teams with how many accounts and members they have (annotated, no query per row)."""
+
+    name = tables.Column(linkify=True)
+    contact_email = tables.Column(verbose_name="Contact email")
+    description = TextColumn(length=80)
+    account_count = tables.Column(verbose_name="Accounts", attrs={"td": {"class": "num"}})
+    member_count = tables.Column(verbose_name="Members", attrs={"td": {"class": "num"}})
+    updated = TimestampColumn()
+
+    default_columns = ("name", "contact_email", "account_count", "member_count")
+
+    class Meta(BaseTable.Meta):
+        model = Team
+        fields = ("name", "contact_email", "description", "account_count", "member_count", "updated")
+        sequence = fields
+        empty_text = "No teams match these filters."

@@ -1,0 +1,302 @@
+"""The shared page kit: one generic list view and safe spreadsheet writers.
+
+A list page is a queryset, a filterset and a table (NetBox style). Declare it in a few lines::
+
+    class ResourceListView(ObjectListView):
+        queryset = Resource.objects.select_related("account")
+        filterset_class = ResourceFilterSet
+        table_class = ResourceTable
+        title = "Resources"
+        export_name = "resources"          # enables ?export=csv and ?export=xlsx
+
+or call :func:`object_list` from a function view. The page shows the filter form, a column picker
+(``?columns=name&columns=region``; the table's ``default_columns`` when none are picked), the
+sortable table 50 rows a page, and export links that keep the current filters and columns.
+
+Exports go through :func:`csv_response` / :func:`xlsx_response`, which neutralise cells that a
+spreadsheet would run as a formula (anything starting with ``=``, ``+``, ``-``, ``@``, tab or CR
+gets a leading ``'``) -- the values come from AWS and from users, so they are attacker-controlled.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.views import View
+from django_filters import FilterSet
+from django_tables2.rows import BoundRow
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from accounts.tables import BaseTable
+
+PER_PAGE = 50
+EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_CHUNK = 2000
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_MAX = 32767  # Excel refuses longer cells
+
+
+def url_or_none(name: str, *args: Any, **kwargs: Any) -> str | None:
+    """``reverse(name)``, or None when that URL does not exist (yet): for optional buttons."""
+    try:
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None
+
+
+# --- spreadsheets ------------------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell inert in a spreadsheet: prefix ``'`` when it would start a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def cell_value(value: Any, for_xlsx: bool = False) -> Any:
+    """One value as a spreadsheet cell: plain types kept, times in UTC, the rest as (inert) text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | Decimal):
+        return value
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value, dt.UTC)
+        # Excel has no time zones: write UTC as a naive time (headers say so where it matters).
+        return value.replace(tzinfo=None) if for_xlsx else value.isoformat()
+    if isinstance(value, dt.date):
+        return value if for_xlsx else value.isoformat()
+    if isinstance(value, list | tuple | set):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = json.dumps(value, default=str, sort_keys=True)
+    elif isinstance(value, Promise):
+        text = str(value)
+    else:
+        text = str(value)
+    if for_xlsx:
+        text = ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_CELL_MAX]
+    return neutralise(text)
+
+
+def safe_filename(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "export"
+    return stem[:80]
+
+
+class _Echo:
+    """A file-like object whose ``write`` hands the line back, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(filename: str, rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:
+    """Stream ``rows`` (the first is the header) as a UTF-8 CSV download with formula cells neutralised.
+
+    A byte-order mark leads so Excel reads the file as UTF-8.
+    """
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"
+        for row in rows:
+            yield writer.writerow([cell_value(v) for v in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{safe_filename(filename)}.csv"'
+    return response
+
+
+def xlsx_response(filename: str, rows: Iterable[Sequence[Any]], sheet_title: str = "Export") -> FileResponse:
+    """Write ``rows`` (the first is the header) to an XLSX download, formula cells neutralised.
+
+    openpyxl's write-only mode keeps memory flat for big exports; the file is built in a temporary
+    file (spilled to disk past a few MB) and streamed from there.
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=safe_filename(sheet_title)[:31] or "Export")
+    for row in rows:
+        sheet.append([cell_value(v, for_xlsx=True) for v in row])
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # FileResponse closes it
+    workbook.save(buffer)
+    buffer.seek(0)
+    return FileResponse(
+        buffer,
+        as_attachment=True,
+        filename=f"{safe_filename(filename)}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def table_rows(table: BaseTable, columns: Sequence[str] | None = None) -> Iterator[list[Any]]:
+    """A header then one list of export values per record, in the table's current order.
+
+    Querysets are read in chunks so a big export does not hold every row in memory.
+    """
+    bound = [
+        table.columns[name]
+        for name in (columns if columns is not None else table.columns.names())
+        if name in table.columns.names() and not table.columns[name].column.exclude_from_export
+    ]
+    yield [str(column.header) for column in bound]
+    data = table.data.data
+    records: Iterable[Any] = data.iterator(chunk_size=EXPORT_CHUNK) if isinstance(data, QuerySet) else data
+    for record in records:
+        row = BoundRow(record, table=table)
+        yield [row.get_cell_value(column.name) for column in bound]
+
+
+# --- the list view -----------------------------------------------------------------------------
+
+
+def selected_columns(table_class: type[BaseTable], params: QueryDict) -> tuple[list[str], bool]:
+    """The columns the user picked (``columns`` may repeat or be comma separated), or the defaults.
+
+    Returns the names and whether the user chose them.
+    """
+    available = table_class.column_names()
+    picked: list[str] = []
+    for raw in params.getlist("columns"):
+        for name in raw.split(","):
+            name = name.strip()
+            if name in available and name not in picked:
+                picked.append(name)
+    if picked:
+        return [name for name in available if name in picked], True
+    defaults = [name for name in table_class.default_columns if name in available]
+    return defaults or available, False
+
+
+def _query(params: QueryDict, drop: Iterable[str] = (), **set_values: str) -> str:
+    query = params.copy()
+    for key in drop:
+        query.pop(key, None)
+    for key, value in set_values.items():
+        query[key] = value
+    return query.urlencode()
+
+
+def object_list(
+    request: HttpRequest,
+    *,
+    queryset: QuerySet[Any],
+    table_class: type[BaseTable],
+    filterset_class: type[FilterSet] | None = None,
+    template_name: str = "includes/object_list.html",
+    title: str = "",
+    export_name: str = "",
+    extra_context: dict[str, Any] | None = None,
+    per_page: int = PER_PAGE,
+) -> HttpResponse:
+    """Render a filterable, sortable, paginated table page, or its export when ``?export=`` asks.
+
+    Invalid filters show their errors and an empty table (never a silently unfiltered one).
+    Exports apply the same filters and ordering; the columns are the ones the user picked, or
+    every exportable column when they picked none.
+    """
+    params = request.GET
+    filterset = None
+    if filterset_class is not None:
+        filterset = filterset_class(params or None, queryset=queryset, request=request)
+        if filterset.is_bound and not filterset.is_valid():
+            queryset = queryset.none()
+        else:
+            queryset = filterset.qs
+
+    columns, user_picked = selected_columns(table_class, params)
+    table = table_class(queryset, request=request)
+    order_by = params.getlist(table.prefixed_order_by_field)
+    if order_by:
+        table.order_by = order_by
+
+    export = params.get("export", "")
+    if export_name and export in EXPORT_FORMATS:
+        export_columns = columns if user_picked else table_class.column_names()
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        rows = table_rows(table, export_columns)
+        if export == "csv":
+            return csv_response(f"{export_name}-{stamp}", rows)
+        return xlsx_response(f"{export_name}-{stamp}", rows, sheet_title=title or export_name)
+
+    for name in table.columns.names():
+        if name not in columns:
+            table.columns.hide(name)
+    try:
+        page = int(params.get(table.prefixed_page_field, 1))
+    except ValueError:
+        page = 1
+    paginator = table.paginate(per_page=per_page, page=1).paginator
+    table.page = paginator.get_page(page)  # out-of-range pages show the last one, not an error
+    filter_keys = set(filterset.form.fields) if filterset is not None else set()
+
+    context = {
+        "title": title,
+        "table": table,
+        "filterset": filterset,
+        "filter_form": filterset.form if filterset is not None else None,
+        "filters_active": any(params.getlist(key) for key in filter_keys),
+        "column_choices": [
+            (name, str(table.columns[name].header), name in columns) for name in table_class.column_names()
+        ],
+        "export_links": [
+            (fmt.upper(), "?" + _query(params, drop=("page", "export"), export=fmt)) for fmt in EXPORT_FORMATS
+        ]
+        if export_name
+        else [],
+        "total": paginator.count,
+    }
+    context.update(extra_context or {})
+    return render(request, template_name, context)
+
+
+class ObjectListView(View):
+    """The class form of :func:`object_list`: set the attributes, or override the ``get_*`` hooks."""
+
+    queryset: QuerySet[Any] | None = None
+    table_class: type[BaseTable] | None = None
+    filterset_class: type[FilterSet] | None = None
+    template_name = "includes/object_list.html"
+    title = ""
+    export_name = ""
+    per_page = PER_PAGE
+
+    def get_queryset(self) -> QuerySet[Any]:
+        """A fresh copy of ``queryset`` (never the cached class attribute)."""
+        if self.queryset is None:
+            raise NotImplementedError(f"{type(self).__name__} needs a queryset")
+        return self.queryset.all()
+
+    def get_extra_context(self) -> dict[str, Any]:
+        """Extra template context (buttons, help text)."""
+        return {}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.table_class is None:
+            raise NotImplementedError(f"{type(self).__name__} needs a table_class")
+        return object_list(
+            request,
+            queryset=self.get_queryset(),
+            table_class=self.table_class,
+            filterset_class=self.filterset_class,
+            template_name=self.template_name,
+            title=self.title,
+            export_name=self.export_name,
+            extra_context=self.get_extra_context(),
+            per_page=self.per_page,
+        )
