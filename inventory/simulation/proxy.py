@@ -62,6 +62,7 @@ class SeenRequest:
     account: str | None
     body: bytes
     injected: bool
+    user_agent: str = ""
 
     @property
     def params(self) -> dict[str, str]:
@@ -131,6 +132,7 @@ def _parse_request(
         account=accounts.get(access_key),
         body=body[:_BODY_RECORD_LIMIT],
         injected=False,
+        user_agent=headers.get("User-Agent", "") or "",
     )
 
 
@@ -301,7 +303,9 @@ class FaultProxy:
     def start(self) -> FaultProxy:
         self.stopping.clear()
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fault-proxy", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,0 +1,177 @@
+"""The session factory: role assumption, account isolation, refresh, client cache, configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from inventory.aws.errors import AccessError, ErrorKind, classify
+from inventory.aws.session import AwsSettings, Hub, botocore_config, role_session_name
+from inventory.simulation.proxy import FaultProxy
+from tests.inventory.aws.support import Clock, target
+
+pytestmark = pytest.mark.moto
+
+
+def test_assumed_credentials_see_only_their_own_accounts_resources(
+    hub: Hub, account: str, other_account: str
+) -> None:
+    a, b = hub.assume(target(account)), hub.assume(target(other_account))
+    assert a.caller_identity()["Account"] == account
+    assert b.caller_identity()["Account"] == other_account
+
+    vpc_id = a.client("ec2", "eu-west-1").create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    a.client("s3").create_bucket(Bucket=f"only-in-{account}")
+
+    assert vpc_id in {v["VpcId"] for v in a.client("ec2", "eu-west-1").describe_vpcs()["Vpcs"]}
+    assert vpc_id not in {v["VpcId"] for v in b.client("ec2", "eu-west-1").describe_vpcs()["Vpcs"]}
+    assert [x["Name"] for x in a.client("s3").list_buckets()["Buckets"]] == [f"only-in-{account}"]
+    assert b.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_external_id_session_name_and_duration_reach_assume_role_on_the_wire(
+    hub: Hub, proxy: FaultProxy, account: str, other_account: str
+) -> None:
+    hub.assume(target(account, external_id="sl-7f3a", session_name="skyledger-run-42", duration_seconds=1800))
+    hub.assume(target(other_account))
+
+    with_id, without_id = (r.params for r in proxy.seen("sts", "AssumeRole"))
+    assert with_id["ExternalId"] == "sl-7f3a"
+    assert with_id["RoleSessionName"] == "skyledger-run-42"
+    assert with_id["DurationSeconds"] == "1800"
+    assert with_id["RoleArn"] == f"arn:aws:iam::{account}:role/skyledger-read"
+    assert "ExternalId" not in without_id
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("skyledger-run-42", "skyledger-run-42"),
+        ("skyledger run #42 (nightly)", "skyledger-run--42--nightly-"),
+        ("skyledger-é-<script>", "skyledger----script-"),
+        ("x" * 100, "x" * 64),
+        ("", "skyledger"),
+        ("é", "skyledger"),
+        ("user@example.com,team=sec+ops", "user@example.com,team=sec+ops"),
+    ],
+)
+def test_role_session_name_keeps_only_what_aws_accepts(given: str, expected: str) -> None:
+    assert role_session_name(given) == expected
+
+
+def test_credentials_refresh_by_assuming_the_role_again_near_expiry(
+    hub: Hub, proxy: FaultProxy, clock: Clock, account: str
+) -> None:
+    session = hub.assume(target(account, duration_seconds=900))
+    ec2 = session.client("ec2", "eu-west-1")
+    ec2.describe_vpcs()
+    first_key = session.credentials.get_frozen_credentials().access_key
+    assert session.assumptions == 1
+
+    clock.offset = dt.timedelta(seconds=800)  # 100 s left of a 15-minute session
+    assert ec2.describe_vpcs()["Vpcs"]  # the same client keeps working, with new credentials
+
+    assert session.assumptions == 2
+    assert len(proxy.seen("sts", "AssumeRole")) == 2
+    assert session.credentials.get_frozen_credentials().access_key != first_key
+    assert proxy.seen("ec2", "DescribeVpcs")[-1].account == account
+    assert session.clients_created == 1
+
+
+def test_credentials_are_not_refreshed_while_far_from_expiry(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    session = hub.assume(target(account, duration_seconds=900))
+    for _ in range(3):
+        session.client("ec2").describe_vpcs()
+    assert session.assumptions == 1
+    assert len(proxy.seen("sts", "AssumeRole")) == 1
+
+
+def test_failed_refresh_surfaces_as_a_classified_access_error(
+    hub: Hub, proxy: FaultProxy, clock: Clock, account: str
+) -> None:
+    session = hub.assume(target(account, external_id="sl-7f3a"))
+    proxy.add_rule(service="sts", operation="AssumeRole", status=403, code="AccessDenied")
+    clock.offset = dt.timedelta(hours=2)  # expired: the refresh is mandatory
+
+    with pytest.raises(AccessError) as raised:
+        session.client("ec2").describe_vpcs()
+    assert classify(raised.value).kind is ErrorKind.EXTERNAL_ID_MISMATCH
+
+
+def test_client_cache_returns_one_client_per_service_and_region_across_threads(
+    hub: Hub, account: str
+) -> None:
+    session = hub.assume(target(account))
+    seen: list[object] = []
+
+    def grab() -> None:
+        seen.append(session.client("ec2", "eu-west-1"))
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({id(c) for c in seen}) == 1
+    assert session.client("ec2", "eu-west-1") is seen[0]
+    assert session.client("ec2", "us-east-1") is not seen[0]
+    assert session.client("ec2") is session.client("ec2", "us-east-1")  # home region by default
+    assert session.clients_created == 2
+
+
+def test_account_session_clients_use_the_assumed_role_not_the_hub(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    session = hub.assume(target(account))
+    session.client("ec2").describe_vpcs()
+    hub.client("ec2").describe_vpcs()
+    call_b, call_hub = proxy.seen("ec2", "DescribeVpcs")
+    assert call_b.account == account
+    assert call_hub.access_key == "testing" and call_hub.account is None
+
+
+def test_endpoint_comes_from_settings_then_the_environment(
+    proxy: FaultProxy, boto_session: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    from_env = Hub(session=boto_session)  # type: ignore[arg-type]
+    assert from_env.endpoint_url == proxy.url
+    from_env.client("sts").get_caller_identity()
+    assert proxy.seen("sts", "GetCallerIdentity")
+
+    explicit = Hub(AwsSettings(endpoint_url="http://127.0.0.1:9"), session=boto_session)  # type: ignore[arg-type]
+    assert explicit.client("sts").meta.endpoint_url == "http://127.0.0.1:9"
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert AwsSettings().resolved_endpoint() is None  # real AWS
+
+
+def test_one_botocore_config_carries_retries_timeouts_pool_and_user_agent(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    config = botocore_config(
+        AwsSettings(max_attempts=4, connect_timeout=2, read_timeout=9, max_pool_connections=50)
+    )
+    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert (config.connect_timeout, config.read_timeout, config.max_pool_connections) == (2, 9, 50)
+    assert botocore_config(AwsSettings(), retries={"total_max_attempts": 1}).retries == {
+        "total_max_attempts": 1
+    }
+
+    session = hub.assume(target(account))
+    client = session.client("ec2")
+    assert client.meta.config.retries["total_max_attempts"] == 3
+    client.describe_vpcs()
+    assert "skyledger" in proxy.seen("ec2", "DescribeVpcs")[0].user_agent
+
+
+def test_hub_clients_are_cached_and_counted(make_hub: Callable[..., Hub]) -> None:
+    hub = make_hub()
+    assert hub.client("sts") is hub.client("sts", "us-east-1")
+    assert hub.clients_created == 1
