@@ -470,7 +470,7 @@ def collect_account(
         try:
             while True:
                 try:
-                    message = q.get(timeout=0.2)
+                    message = q.get(timeout=0.05)
                 except queue.Empty:
                     message = None
                 if message is not None:

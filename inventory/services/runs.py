@@ -159,6 +159,11 @@ def refresh_account(
             )
         return None
     run = CollectionRun.objects.filter(pk=run_pk, account=account).first() if run_pk is not None else None
+    if run is None and task_id:
+        # a retry of a task that was sent without a run: carry on with the run it made
+        run = CollectionRun.objects.filter(
+            account=account, celery_task_id=task_id[:255], state__in=[RunState.QUEUED, RunState.RUNNING]
+        ).first()
     if run is None:
         run = create_run(account, trigger)
     if not claim_run(run, task_id=task_id):
