@@ -1,0 +1,1311 @@
+"""The IAM access graph: who can reach which account, through which roles, with what power.
+
+Nodes are principals — users, roles, groups, SAML/OIDC providers, and parties we only see named in
+trust policies (accounts outside the organisation, ``*``, AWS services). An *assume edge* says a
+caller can obtain a role's session; it carries the hops that explain it (the group, the policy and
+the statement that let the caller call ``sts:AssumeRole``, and the role's trust statement) and the
+conditions along the way. An *access path* is a chain of assume edges from a source (depth bounded,
+no role twice), ending at a role whose effective permissions are classified.
+
+The AWS rules applied (see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+
+* an explicit Deny anywhere (identity policies, permission boundary, SCPs, trust policy) wins;
+* a caller's account SCPs must allow ``sts:AssumeRole`` at every level (not for the management
+  account), and the target account's SCPs limit what the role can then do;
+* cross-account, both the caller's identity policy and the role's trust policy must allow; in the
+  same account a trust policy naming the caller itself is enough (a trust naming the account root
+  delegates to identity policies), though a role caller's permission boundary still applies;
+* a trust naming an account outside the organisation (or ``*``) is taken as reachable by anyone in
+  that account: we cannot see its policies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from iam_audit.checks.base import Item, Result
+from iam_audit.graph.actions import universe
+from iam_audit.graph.classify import NONE_CLASS, UNKNOWN_CLASS, Level, PrivilegeClass, classify
+from iam_audit.graph.model import EstateIam, ScpPolicy
+from iam_audit.graph.policy import (
+    ALLOW,
+    DENY,
+    Evaluation,
+    Match,
+    PolicyDoc,
+    PrincipalRef,
+    Requirement,
+    Statement,
+    evaluate,
+    load_document,
+    parse_policy,
+    resolve_conditions,
+)
+
+ASSUME_ROLE = "sts:AssumeRole"
+FEDERATED_ACTIONS = ("sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
+# condition keys whose value depends on who the caller is (decided statically per caller)
+PRINCIPAL_KEYS = frozenset(
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principaltype",
+        "aws:username",
+        "aws:userid",
+    }
+)
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ARN = re.compile(
+    r"^arn:(?P<partition>[\w-]+):(?P<service>[\w-]+):[^:]*:(?P<account>[^:]*):(?P<resource>.*)$", re.S
+)
+
+
+# ---------------------------------------------------------------------------------------------- nodes
+@dataclasses.dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """A policy as attached to a principal (directly or through a group)."""
+
+    name: str
+    arn: str  # managed policy ARN; "" for inline policies
+    kind: str  # "inline" | "managed" | "aws-managed" | "boundary" | "scp"
+    holder_arn: str  # the user / group / role it is attached to (the account for an SCP)
+    via_group_arn: str = ""
+    via_group_name: str = ""
+    doc: PolicyDoc | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def where(self, stmt: Statement) -> str:
+        via = f" (group {self.via_group_name})" if self.via_group_name else ""
+        return f"{self.name} {stmt.label}{via}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "kind": self.kind,
+            "via_group": self.via_group_name,
+            "collected": self.doc is not None,
+        }
+
+
+def _where(source: Any, stmt: Statement) -> str:
+    return source.where(stmt) if isinstance(source, PolicyRef) else stmt.label
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class Principal:
+    """A node of the graph."""
+
+    arn: str
+    kind: str  # user | role | group | federated | service | account | external | anyone
+    name: str
+    account_id: str
+    inside: bool = True  # in the organisation (or the collected estate when no org is known)
+    unique_id: str = ""
+    path: str = "/"
+    policies: tuple[PolicyRef, ...] = ()  # identity policies, group policies included for users
+    boundary: PolicyRef | None = None
+    group_arns: tuple[str, ...] = ()
+    member_arns: tuple[str, ...] = ()  # groups: their users
+    trust: PolicyDoc | None = None
+    trusted_services: tuple[str, ...] = ()
+    item: Item | None = None
+    missing_policies: tuple[str, ...] = ()  # attached ARNs whose document was not collected
+    # filled while building
+    entries: tuple[tuple[PolicyRef, Statement], ...] = ()
+    boundary_entries: tuple[tuple[PolicyRef, Statement], ...] = ()
+    context: dict[str, str] = dataclasses.field(default_factory=dict)
+    sig: tuple[Any, ...] = ()
+    can_assume: bool = False
+
+    @property
+    def is_service_linked(self) -> bool:
+        return self.kind == "role" and self.path.startswith("/aws-service-role/")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a path: a group, a policy, a statement of it, or a role assumed."""
+
+    kind: str  # "group" | "policy" | "statement" | "assume"
+    arn: str
+    name: str
+    account_id: str = ""
+    policy_name: str = ""
+    policy_kind: str = ""
+    sid: str = ""
+    index: int = -1
+    statement: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False)
+    environment: str = ""  # of the account, for assume hops
+
+    @property
+    def text(self) -> str:
+        if self.kind == "statement":
+            return f"{self.policy_name} (statement {self.sid or '#' + str(self.index)})"
+        if self.kind == "assume":
+            return f"{self.environment or self.account_id}:{self.name}"
+        return self.name
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "arn": self.arn,
+            "name": self.name,
+            "account_id": self.account_id,
+        }
+        if self.kind == "assume":
+            out["environment"] = self.environment
+        if self.kind in ("statement", "assume", "policy"):
+            out.update(policy_name=self.policy_name, policy_kind=self.policy_kind)
+        if self.kind in ("statement", "assume"):
+            out.update(sid=self.sid, index=self.index, statement=_jsonable(self.statement))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AssumeEdge:
+    """A caller can assume ``role_arn``: the hops that say why and the conditions to meet."""
+
+    role_arn: str
+    hops: tuple[Hop, ...]  # group/policy/statement hops (may be empty) then the assume hop
+    requirements: tuple[Requirement, ...]
+    direct_trust: bool  # the trust policy names the caller itself (no identity policy needed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Path:
+    """A way for ``source`` to act in ``target_account`` with ``privilege``."""
+
+    source_arn: str
+    source_kind: str
+    source_name: str
+    source_account: str
+    hops: tuple[Hop, ...]
+    target_arn: str  # the role reached (the source itself for a user's direct access)
+    target_name: str
+    target_account: str
+    target_environment: str
+    privilege: PrivilegeClass
+    grants: tuple[str, ...]  # policies on the target that give it its power
+    conditions: tuple[Requirement, ...]
+    outside_org: bool  # the source is outside the organisation
+
+    @property
+    def kind(self) -> str:
+        return "assume" if self.assumes else "direct"
+
+    @property
+    def assumes(self) -> int:
+        return sum(1 for h in self.hops if h.kind == "assume")
+
+    @property
+    def mfa_required(self) -> bool:
+        return any(r.kind == "mfa" for r in self.conditions)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(h.arn for h in self.hops if h.kind == "assume")
+
+    def describe(self) -> str:
+        """One line: "Developer → StagingReadOnly → ... → ReadOnlyAccess (read-only, all services) [MFA required]"."""
+        # a policy hop is followed by its statement hop, which names the policy too
+        parts = [self.source_name] + [h.text for h in self.hops if h.kind != "policy"]
+        grants = ", ".join(self.grants) if self.grants else "no policy"
+        parts.append(f"{grants} ({self.privilege.label})")
+        line = " → ".join(parts)
+        conds = list(dict.fromkeys(r.text for r in self.conditions))
+        return line + (f" [{'; '.join(conds)}]" if conds else "")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Effective:
+    """A principal's effective permissions as masks, with their class."""
+
+    everywhere: int
+    anywhere: int
+    mfa_gated: int
+    privilege: PrivilegeClass
+    contributing: tuple[PolicyRef, ...]
+    mfa_requirement: Requirement | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a principal may make one request, why, and on what conditions."""
+
+    allowed: bool
+    allow: Match | None
+    requirements: tuple[Requirement, ...]
+    denied_by: Match | None = None
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TrustEdge:
+    """Accounts (or outside parties) whose principals can act in ``target_account``."""
+
+    source: str  # account id, or "*", or "service:ec2.amazonaws.com", or a provider ARN
+    source_kind: str
+    target_account: str
+    roles: tuple[str, ...]
+    best_privilege: PrivilegeClass
+    outside_org: bool
+    mfa_always: bool  # every path along this edge requires MFA
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "source_kind": self.source_kind,
+            "target_account": self.target_account,
+            "roles": list(self.roles),
+            "best_privilege": self.best_privilege.name,
+            "best_privilege_label": self.best_privilege.label,
+            "outside_org": self.outside_org,
+            "mfa_always": self.mfa_always,
+        }
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _data(item: Item) -> Mapping[str, Any]:
+    return item.data if isinstance(item.data, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def account_of(arn: str) -> str:
+    m = _ARN.match(arn or "")
+    return m.group("account") if m else ""
+
+
+def name_of(arn: str) -> str:
+    m = _ARN.match(arn or "")
+    if not m:
+        return arn
+    return m.group("resource").rsplit("/", 1)[-1]
+
+
+def _statement_mask(stmt: Statement) -> int:
+    u = universe()
+    m = u.patterns_mask(stmt.actions)
+    return u.all_mask & ~m if stmt.not_action else m
+
+
+# ---------------------------------------------------------------------------------------------- the graph
+class AccessGraph:
+    """The built graph with its queries. Build with :func:`build_graph`."""
+
+    def __init__(
+        self,
+        estate: EstateIam,
+        *,
+        max_depth: int = 4,
+        include_service_paths: bool = False,
+        max_paths_per_source: int = 20000,
+    ) -> None:
+        self.estate = estate
+        self.org = estate.org
+        self.max_depth = max(1, max_depth)
+        self.include_service_paths = include_service_paths
+        self.max_paths_per_source = max_paths_per_source
+        self.principals: dict[str, Principal] = {}
+        self.groups: dict[str, Principal] = {}
+        self.edges: dict[str, list[AssumeEdge]] = {}
+        self.paths: list[Path] = []
+        self.truncated_sources: list[str] = []
+        self.problems: list[str] = []
+        self._by_target: dict[str, list[Path]] = defaultdict(list)
+        self._by_source: dict[str, list[Path]] = defaultdict(list)
+        self._effective_cache: dict[Any, Effective] = {}
+        self._decision_cache: dict[Any, Decision] = {}
+        self._trust_cache: dict[Any, tuple[Statement, bool, tuple[Requirement, ...]] | None] = {}
+        self._edge_cache: dict[Any, AssumeEdge | None] = {}
+        self._scp_entries: dict[str, tuple[tuple[tuple[PolicyRef, Statement], ...], ...]] = {}
+        self._scp_masks: dict[str, tuple[int, int]] = {}
+        # trust index: who is named where
+        self._trust_by_account: dict[str, set[str]] = defaultdict(set)
+        self._trust_by_arn: dict[str, set[str]] = defaultdict(set)
+        self._trust_by_session: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._trust_by_id: dict[str, set[str]] = defaultdict(set)
+        self._trust_anyone: set[str] = set()
+        self._trust_sensitive: set[str] = set()  # roles whose trust depends on the exact caller
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        aws_managed: dict[str, Any] = {}
+        customer: dict[str, dict[str, Item]] = {}
+        for account_id, acct in self.estate.accounts.items():
+            table = customer.setdefault(account_id, {})
+            for item in acct.policies:
+                d = _data(item)
+                arn = _text(d.get("Arn")) or item.arn
+                table[arn] = item
+                if d.get("AwsManaged") or ":iam::aws:policy/" in arn:
+                    if d.get("Document") is not None and arn not in aws_managed:
+                        aws_managed[arn] = d.get("Document")
+        self._aws_managed = aws_managed
+        self._customer = customer
+        for account_id in sorted(self.estate.accounts):
+            acct = self.estate.accounts[account_id]
+            for item in acct.groups:
+                self._add_group(account_id, item)
+            for item in acct.users:
+                self._add_user(account_id, item)
+            for item in acct.roles:
+                self._add_role(account_id, item)
+            for item in [*acct.saml_providers, *acct.oidc_providers]:
+                d = _data(item)
+                arn = _text(d.get("Arn")) or item.arn
+                self.principals[arn] = Principal(
+                    arn,
+                    "federated",
+                    name_of(arn) or item.name,
+                    account_id,
+                    inside=self.estate.inside(account_id),
+                    item=item,
+                )
+        for p in list(self.principals.values()):
+            self._prepare(p)
+        for role in [p for p in self.principals.values() if p.kind == "role"]:
+            self._index_trust(role)
+        self._compute_edges()
+        self._enumerate_paths()
+
+    def _policy_ref(
+        self, account_id: str, holder: str, arn: str, name: str, kind_hint: str, via: Principal | None
+    ) -> PolicyRef:
+        item = self._customer.get(account_id, {}).get(arn)
+        doc_raw: Any = None
+        aws = ":iam::aws:policy/" in arn
+        if item is not None:
+            doc_raw = _data(item).get("Document")
+            aws = aws or bool(_data(item).get("AwsManaged"))
+        if doc_raw is None and arn in self._aws_managed:
+            doc_raw = self._aws_managed[arn]
+        doc = parse_policy(doc_raw) if doc_raw is not None else None
+        return PolicyRef(
+            name or name_of(arn),
+            arn,
+            "aws-managed" if aws else kind_hint,
+            holder,
+            via.arn if via else "",
+            via.name if via else "",
+            doc,
+        )
+
+    def _attached(
+        self,
+        account_id: str,
+        holder: str,
+        d: Mapping[str, Any],
+        inline_key: str,
+        via: Principal | None = None,
+    ) -> tuple[list[PolicyRef], list[str]]:
+        refs: list[PolicyRef] = []
+        missing: list[str] = []
+        for entry in _list(d.get(inline_key)):
+            if not isinstance(entry, Mapping):
+                continue
+            doc = parse_policy(entry.get("PolicyDocument"))
+            refs.append(
+                PolicyRef(
+                    _text(entry.get("PolicyName")) or "(inline)",
+                    "",
+                    "inline",
+                    holder,
+                    via.arn if via else "",
+                    via.name if via else "",
+                    doc,
+                )
+            )
+        for entry in _list(d.get("AttachedManagedPolicies")):
+            if not isinstance(entry, Mapping):
+                continue
+            arn = _text(entry.get("PolicyArn"))
+            if not arn:
+                continue
+            ref = self._policy_ref(account_id, holder, arn, _text(entry.get("PolicyName")), "managed", via)
+            refs.append(ref)
+            if ref.doc is None:
+                missing.append(arn)
+        return refs, missing
+
+    def _boundary(
+        self, account_id: str, holder: str, d: Mapping[str, Any]
+    ) -> tuple[PolicyRef | None, list[str]]:
+        pb = d.get("PermissionsBoundary")
+        if not isinstance(pb, Mapping):
+            return None, []
+        arn = _text(pb.get("PermissionsBoundaryArn"))
+        if not arn:
+            return None, []
+        ref = self._policy_ref(account_id, holder, arn, "", "managed", None)
+        ref = dataclasses.replace(ref, kind="boundary")
+        return ref, ([] if ref.doc is not None else [arn])
+
+    def _add_group(self, account_id: str, item: Item) -> None:
+        d = _data(item)
+        arn = _text(d.get("Arn")) or item.arn
+        name = _text(d.get("GroupName")) or item.name or name_of(arn)
+        g = Principal(
+            arn,
+            "group",
+            name,
+            account_id,
+            inside=self.estate.inside(account_id),
+            unique_id=_text(d.get("GroupId")),
+            path=_text(d.get("Path")) or "/",
+            item=item,
+        )
+        refs, missing = self._attached(account_id, arn, d, "GroupPolicyList")
+        g.policies = tuple(refs)
+        g.missing_policies = tuple(missing)
+        members = [m for m in _list(d.get("Members")) if isinstance(m, str)]
+        g.member_arns = tuple(members)  # names for now; resolved to ARNs when users are added
+        self.groups[f"{account_id}/{name}"] = g
+        self.principals[arn] = g
+
+    def _add_user(self, account_id: str, item: Item) -> None:
+        d = _data(item)
+        arn = _text(d.get("Arn")) or item.arn
+        name = _text(d.get("UserName")) or item.name or name_of(arn)
+        u = Principal(
+            arn,
+            "user",
+            name,
+            account_id,
+            inside=self.estate.inside(account_id),
+            unique_id=_text(d.get("UserId")),
+            path=_text(d.get("Path")) or "/",
+            item=item,
+        )
+        refs, missing = self._attached(account_id, arn, d, "UserPolicyList")
+        group_names = [g for g in _list(d.get("GroupList")) if isinstance(g, str)]
+        # groups may also list this user as a member without the user listing the group
+        for g in self.groups.values():
+            if g.account_id == account_id and name in g.member_arns and g.name not in group_names:
+                group_names.append(g.name)
+        groups = []
+        for gname in group_names:
+            g = self.groups.get(f"{account_id}/{gname}")
+            if g is None:
+                continue
+            groups.append(g.arn)
+            for ref in g.policies:
+                refs.append(dataclasses.replace(ref, via_group_arn=g.arn, via_group_name=g.name))
+            missing.extend(g.missing_policies)
+        u.policies = tuple(refs)
+        u.group_arns = tuple(groups)
+        u.boundary, bmissing = self._boundary(account_id, arn, d)
+        u.missing_policies = tuple(missing + bmissing)
+        self.principals[arn] = u
+
+    def _add_role(self, account_id: str, item: Item) -> None:
+        d = _data(item)
+        arn = _text(d.get("Arn")) or item.arn
+        name = _text(d.get("RoleName")) or item.name or name_of(arn)
+        r = Principal(
+            arn,
+            "role",
+            name,
+            account_id,
+            inside=self.estate.inside(account_id),
+            unique_id=_text(d.get("RoleId")),
+            path=_text(d.get("Path")) or "/",
+            item=item,
+        )
+        refs, missing = self._attached(account_id, arn, d, "RolePolicyList")
+        r.policies = tuple(refs)
+        r.boundary, bmissing = self._boundary(account_id, arn, d)
+        r.missing_policies = tuple(missing + bmissing)
+        r.trust = parse_policy(d.get("AssumeRolePolicyDocument"))
+        self.principals[arn] = r
+
+    def _prepare(self, p: Principal) -> None:
+        p.entries = tuple((ref, st) for ref in p.policies if ref.doc for st in ref.doc.statements)
+        if p.boundary and p.boundary.doc:
+            p.boundary_entries = tuple((p.boundary, st) for st in p.boundary.doc.statements)
+        # only what is certain about the caller goes in the context: an unknown key keeps its
+        # condition as a requirement on the path instead of deciding it wrongly
+        ctx: dict[str, str] = {}
+        if p.account_id and p.kind not in ("federated", "service", "anyone"):
+            ctx["aws:principalaccount"] = p.account_id
+        if p.kind in ("user", "role"):
+            ctx["aws:principalarn"] = p.arn
+            ctx["aws:principaltype"] = "User" if p.kind == "user" else "AssumedRole"
+        if p.kind == "user":
+            ctx["aws:username"] = p.name
+            if p.unique_id:
+                ctx["aws:userid"] = p.unique_id
+        if self.org.org_id and p.kind not in ("federated", "service"):
+            # "anyone" stands for callers outside the organisation (ours are evaluated as themselves)
+            ctx["aws:principalorgid"] = self.org.org_id if p.inside else ""
+        p.context = ctx
+        sensitive = any(
+            st.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions)
+            for _, st in (*p.entries, *p.boundary_entries)
+        )
+        p.sig = (
+            p.account_id,
+            tuple((ref.name, ref.arn, ref.via_group_arn, id(ref.doc)) for ref in p.policies),
+            id(p.boundary.doc) if p.boundary and p.boundary.doc else None,
+            p.arn if sensitive else "",
+        )
+        p.can_assume = any(st.is_allow and st.matches_action(ASSUME_ROLE) for _, st in p.entries)
+
+    # ------------------------------------------------------------------ SCPs
+    def _scp_applies(self, account_id: str) -> bool:
+        return account_id in self.org.scps and account_id != self.org.management_account_id
+
+    def _scp_levels(self, account_id: str) -> tuple[tuple[tuple[PolicyRef, Statement], ...], ...]:
+        if not self._scp_applies(account_id):
+            return ()
+        levels = self._scp_entries.get(account_id)
+        if levels is None:
+            built = []
+            for level in self.org.scps[account_id]:
+                entries = []
+                for scp in level:
+                    ref = self._scp_ref(account_id, scp)
+                    if ref.doc is not None:
+                        entries.extend((ref, st) for st in ref.doc.statements)
+                built.append(tuple(entries))
+            levels = tuple(built)
+            self._scp_entries[account_id] = levels
+        return levels
+
+    @staticmethod
+    def _scp_ref(account_id: str, scp: ScpPolicy) -> PolicyRef:
+        doc = parse_policy(load_document(scp.document))
+        return PolicyRef(scp.name or scp.id, scp.id, "scp", account_id, doc=doc)
+
+    def _scp_mask(self, account_id: str) -> tuple[int, int]:
+        """(everywhere, anywhere) masks the account's SCPs allow; all actions when none apply."""
+        cached = self._scp_masks.get(account_id)
+        if cached is not None:
+            return cached
+        u = universe()
+        everywhere = anywhere = u.all_mask
+        for level in self._scp_levels(account_id):
+            lvl_all = lvl_any = deny = 0
+            for _ref, st in level:
+                m = _statement_mask(st)
+                if st.is_allow:
+                    lvl_any |= m
+                    if st.covers_all_resources():
+                        lvl_all |= m
+                elif st.is_deny and not st.conditions and st.covers_all_resources():
+                    deny |= m
+            everywhere &= lvl_all & ~deny
+            anywhere &= lvl_any & ~deny
+        self._scp_masks[account_id] = (everywhere, anywhere)
+        return everywhere, anywhere
+
+    # ------------------------------------------------------------------ effective permissions
+    def _masks_of(
+        self, entries: Iterable[tuple[PolicyRef, Statement]], ctx: Mapping[str, str]
+    ) -> tuple[int, int, int, int, dict[PolicyRef, int], Requirement | None]:
+        allow_all = allow_any = deny_all = mfa = 0
+        contrib: dict[PolicyRef, int] = defaultdict(int)
+        mfa_req: Requirement | None = None
+        for ref, st in entries:
+            if st.effect not in (ALLOW, DENY):
+                continue
+            applies, reqs = resolve_conditions(st, ctx, ref.where(st))
+            if not applies:
+                continue
+            m = _statement_mask(st)
+            if st.is_allow:
+                allow_any |= m
+                contrib[ref] |= m
+                if st.covers_all_resources():
+                    allow_all |= m
+            elif st.covers_all_resources():
+                if not reqs:
+                    deny_all |= m
+                else:
+                    mfa_reqs = [r for r in reqs if r.kind == "mfa"]
+                    if mfa_reqs:
+                        mfa |= m
+                        mfa_req = mfa_req or mfa_reqs[0]
+        return allow_all, allow_any, deny_all, mfa, contrib, mfa_req
+
+    def effective(self, p: Principal) -> Effective:
+        """Effective permissions of a user or role (identity ∩ boundary ∩ SCPs, minus denies)."""
+        key = (p.sig, p.kind)
+        cached = self._effective_cache.get(key)
+        if cached is not None:
+            return cached
+        allow_all, allow_any, deny_all, mfa, contrib, mfa_req = self._masks_of(p.entries, p.context)
+        everywhere = allow_all & ~deny_all
+        anywhere = allow_any & ~deny_all
+        if p.boundary is not None:
+            if p.boundary.doc is None:
+                everywhere = anywhere = 0  # cannot tell what the boundary allows: claim nothing
+            else:
+                b_all, b_any, b_deny, _, _, _ = self._masks_of(p.boundary_entries, p.context)
+                everywhere &= b_all & ~b_deny
+                anywhere &= b_any & ~b_deny
+        s_all, s_any = self._scp_mask(p.account_id)
+        everywhere &= s_all
+        anywhere &= s_any
+        if anywhere:
+            privilege = classify(everywhere, anywhere)
+        elif p.missing_policies:
+            privilege = UNKNOWN_CLASS
+        else:
+            privilege = NONE_CLASS
+        contributing = tuple(ref for ref, m in contrib.items() if m & anywhere)
+        eff = Effective(everywhere, anywhere, mfa, privilege, contributing, mfa_req)
+        self._effective_cache[key] = eff
+        return eff
+
+    def privilege(self, arn: str) -> PrivilegeClass:
+        p = self.principals.get(arn)
+        if p is None or p.kind not in ("user", "role"):
+            return NONE_CLASS
+        return self.effective(p).privilege
+
+    # ------------------------------------------------------------------ one request
+    def decide(self, p: Principal, action: str, resource: str) -> Decision:
+        """May principal ``p`` (user or role) call ``action`` on ``resource`` by its identity policies?
+
+        SCPs of its account and its permission boundary apply; resource policies are not
+        considered here (trust policies are, in :meth:`_edge`).
+        """
+        key = (p.sig, action.lower(), resource)
+        cached = self._decision_cache.get(key)
+        if cached is not None:
+            return cached
+        ev = evaluate(p.entries, action, resource, p.context, _where)
+        result = self._combine(p, ev, action, resource, identity_needed=True)
+        self._decision_cache[key] = result
+        return result
+
+    def _guards(
+        self, p: Principal, action: str, resource: str, boundary_needed: bool
+    ) -> tuple[Match | None, tuple[Requirement, ...], str]:
+        """Denies and conditions from the boundary and the SCPs: (denied by, requirements, reason)."""
+        reqs: list[Requirement] = []
+        if p.boundary is not None:
+            bev = evaluate(p.boundary_entries, action, resource, p.context, _where)
+            if bev.denies:
+                return bev.denies[0], (), "explicit deny in the permission boundary"
+            if boundary_needed:
+                if p.boundary.doc is None or not bev.allows:
+                    return None, (), "not allowed by the permission boundary"
+                best = bev.best_allow()
+                reqs.extend(best.requirements if best else ())
+            reqs.extend(bev.deny_requirements())
+        for level in self._scp_levels(p.account_id):
+            sev = evaluate(level, action, resource, p.context, _where)
+            if sev.denies:
+                return sev.denies[0], (), "explicit deny in a service control policy"
+            if not sev.allows:
+                return None, (), "not allowed by the service control policies"
+            best = sev.best_allow()
+            reqs.extend(best.requirements if best else ())
+            reqs.extend(sev.deny_requirements())
+        return None, tuple(reqs), ""
+
+    def _combine(
+        self, p: Principal, ev: Evaluation, action: str, resource: str, identity_needed: bool
+    ) -> Decision:
+        if ev.denies:
+            return Decision(False, None, (), ev.denies[0], "explicit deny in an identity policy")
+        best = ev.best_allow()
+        if identity_needed and best is None:
+            return Decision(False, None, (), None, "no identity policy allows it")
+        # a role's boundary limits even what a trust policy grants it directly; a user's does not
+        boundary_needed = identity_needed or p.kind == "role"
+        denied_by, guard_reqs, reason = self._guards(p, action, resource, boundary_needed)
+        if denied_by is not None or reason:
+            return Decision(False, None, (), denied_by, reason)
+        reqs = (*(best.requirements if best else ()), *ev.deny_requirements(), *guard_reqs)
+        return Decision(True, best, tuple(dict.fromkeys(reqs)))
+
+    # ------------------------------------------------------------------ trust
+    def _principal_match(self, ref: PrincipalRef, caller: Principal) -> tuple[bool, bool]:
+        """(named?, named directly?) for one Principal entry of a trust statement."""
+        if ref.kind == "anyone":
+            return True, True
+        if ref.kind != "aws":
+            return False, False
+        value = ref.value
+        if _ACCOUNT_ID.match(value):
+            return value == caller.account_id, False
+        m = _ARN.match(value)
+        if not m:
+            return bool(caller.unique_id) and value == caller.unique_id, True
+        account, resource = m.group("account"), m.group("resource")
+        if resource == "root":
+            return account == caller.account_id, False
+        if value == caller.arn:
+            return True, True
+        if m.group("service") == "sts" and resource.startswith("assumed-role/") and caller.kind == "role":
+            role_name = resource.split("/")[1] if resource.count("/") >= 1 else ""
+            return account == caller.account_id and role_name == caller.name, True
+        return False, False
+
+    def _trust_for(
+        self, role: Principal, caller: Principal
+    ) -> tuple[Statement, bool, tuple[Requirement, ...]] | None:
+        """The trust statement that lets ``caller`` assume ``role`` (and its conditions), or None."""
+        sensitive = role.arn in self._trust_sensitive
+        key = (role.arn, caller.arn if sensitive else (caller.account_id, caller.kind, caller.inside))
+        if key in self._trust_cache:
+            return self._trust_cache[key]
+        result = self._trust_eval(role, caller)
+        self._trust_cache[key] = result
+        return result
+
+    def _trust_eval(
+        self, role: Principal, caller: Principal
+    ) -> tuple[Statement, bool, tuple[Requirement, ...]] | None:
+        if role.trust is None:
+            return None
+        allows: list[tuple[Statement, bool, tuple[Requirement, ...]]] = []
+        deny_reqs: list[Requirement] = []
+        for st in role.trust.statements:
+            if st.effect not in (ALLOW, DENY) or not st.matches_action(ASSUME_ROLE):
+                continue
+            named = direct = False
+            for ref in st.principals:
+                n, d = self._principal_match(ref, caller)
+                if n:
+                    named = True
+                    direct = direct or d
+            if st.not_principal:
+                named, direct = not named, False
+            if not named:
+                continue
+            applies, reqs = resolve_conditions(st, caller.context, f"trust policy {st.label}")
+            if not applies:
+                continue
+            if st.is_deny:
+                if not reqs:
+                    return None
+                deny_reqs.extend(reqs)
+            else:
+                allows.append((st, direct, reqs))
+        if not allows:
+            return None
+        st, direct, reqs = min(allows, key=lambda a: (not a[1], len(a[2])))
+        return st, direct, tuple(dict.fromkeys((*reqs, *deny_reqs)))
+
+    def _index_trust(self, role: Principal) -> None:
+        if role.trust is None:
+            return
+        services: list[str] = []
+        for st in role.trust.statements:
+            if not st.is_allow:
+                continue
+            if any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions) or st.not_principal:
+                self._trust_sensitive.add(role.arn)
+            if st.not_principal:
+                self._trust_anyone.add(role.arn)
+                continue
+            for ref in st.principals:
+                if ref.kind == "service":
+                    services.append(ref.value)
+                elif ref.kind == "anyone":
+                    self._trust_anyone.add(role.arn)
+                elif ref.kind == "aws":
+                    self._index_aws_ref(role, ref.value)
+                elif ref.kind == "federated":
+                    self._ensure_federated(ref.value)
+        role.trusted_services = tuple(dict.fromkeys(services))
+
+    def _index_aws_ref(self, role: Principal, value: str) -> None:
+        if _ACCOUNT_ID.match(value):
+            self._trust_by_account[value].add(role.arn)
+            self._ensure_party(value, "")
+            return
+        m = _ARN.match(value)
+        if not m:
+            self._trust_by_id[value].add(role.arn)
+            self._trust_sensitive.add(role.arn)
+            return
+        account, resource = m.group("account"), m.group("resource")
+        if resource == "root":
+            self._trust_by_account[account].add(role.arn)
+            self._ensure_party(account, "")
+            return
+        self._trust_sensitive.add(role.arn)
+        if m.group("service") == "sts" and resource.startswith("assumed-role/"):
+            parts = resource.split("/")
+            if len(parts) >= 2:
+                self._trust_by_session[(account, parts[1])].add(role.arn)
+        else:
+            self._trust_by_arn[value].add(role.arn)
+        self._ensure_party(account, value)
+
+    def _ensure_party(self, account: str, arn: str) -> None:
+        """A node for an account (or a principal in it) we did not collect."""
+        if not account or account in self.estate.accounts:
+            return
+        root = f"arn:aws:iam::{account}:root"
+        inside = self.estate.inside(account)
+        kind = "account" if inside else "external"
+        if root not in self.principals:
+            p = Principal(root, kind, account, account, inside=inside)
+            self._prepare(p)
+            self.principals[root] = p
+        if arn and arn not in self.principals:
+            p = Principal(arn, kind, name_of(arn), account, inside=inside)
+            self._prepare(p)
+            p.context["aws:principalarn"] = arn
+            self.principals[arn] = p
+
+    def _ensure_federated(self, value: str) -> None:
+        if value in self.principals:
+            return
+        m = _ARN.match(value)
+        account = m.group("account") if m else ""
+        p = Principal(
+            value,
+            "federated",
+            name_of(value) if m else value,
+            account,
+            inside=self.estate.inside(account) if account else False,
+        )
+        self._prepare(p)
+        self.principals[value] = p
+
+    # ------------------------------------------------------------------ edges
+    def _candidates(self, caller: Principal) -> set[str]:
+        found: set[str] = set()
+        found |= self._trust_by_arn.get(caller.arn, set())
+        if caller.unique_id:
+            found |= self._trust_by_id.get(caller.unique_id, set())
+        if caller.kind == "role":
+            found |= self._trust_by_session.get((caller.account_id, caller.name), set())
+        found |= self._trust_by_account.get(caller.account_id, set())
+        found |= self._trust_anyone
+        found.discard(caller.arn)
+        return found
+
+    def _edge(self, caller: Principal, role: Principal) -> AssumeEdge | None:
+        trust = self._trust_for(role, caller)
+        if trust is None:
+            return None
+        # callers with the same policies share edges (and their hop objects): thousands of users
+        # in the same groups would otherwise each hold a copy
+        key = (caller.sig, caller.kind, role.arn, id(trust))
+        if caller.kind in ("user", "role") and key in self._edge_cache:
+            return self._edge_cache[key]
+        edge = self._edge_uncached(caller, role, trust)
+        if caller.kind in ("user", "role"):
+            self._edge_cache[key] = edge
+        return edge
+
+    def _edge_uncached(
+        self, caller: Principal, role: Principal, trust: tuple[Statement, bool, tuple[Requirement, ...]]
+    ) -> AssumeEdge | None:
+        trust_stmt, direct, trust_reqs = trust
+        same_account = caller.account_id == role.account_id
+        assume_hop = self._assume_hop(role, trust_stmt)
+        if caller.kind in ("external", "account", "anyone", "federated", "service"):
+            # we cannot see these callers' policies: the trust decides
+            return AssumeEdge(role.arn, (assume_hop,), trust_reqs, direct)
+        decision = self.decide(caller, ASSUME_ROLE, role.arn)
+        if not decision.allowed:
+            if not (same_account and direct) or decision.denied_by is not None:
+                return None
+            # the trust names the caller: identity policies are not needed, but SCPs and (for a
+            # role) the boundary still are
+            ev = evaluate(caller.entries, ASSUME_ROLE, role.arn, caller.context, _where)
+            decision = self._combine(caller, ev, ASSUME_ROLE, role.arn, identity_needed=False)
+            if not decision.allowed:
+                return None
+        hops: list[Hop] = []
+        m = decision.allow
+        if m is not None and isinstance(m.source, PolicyRef):
+            ref: PolicyRef = m.source
+            if ref.via_group_arn:
+                hops.append(Hop("group", ref.via_group_arn, ref.via_group_name, caller.account_id))
+            hops.append(Hop("policy", ref.arn, ref.name, caller.account_id, ref.name, ref.kind))
+            st = m.statement
+            hops.append(
+                Hop(
+                    "statement",
+                    ref.arn,
+                    st.label,
+                    caller.account_id,
+                    ref.name,
+                    ref.kind,
+                    st.sid,
+                    st.index,
+                    st.raw,
+                )
+            )
+        hops.append(assume_hop)
+        reqs = tuple(dict.fromkeys((*decision.requirements, *trust_reqs)))
+        return AssumeEdge(role.arn, tuple(hops), reqs, direct)
+
+    def _assume_hop(self, role: Principal, st: Statement) -> Hop:
+        return Hop(
+            "assume",
+            role.arn,
+            role.name,
+            role.account_id,
+            "trust policy",
+            "trust",
+            st.sid,
+            st.index,
+            st.raw,
+            self.org.environment(role.account_id),
+        )
+
+    def _edges_of(self, caller: Principal) -> list[AssumeEdge]:
+        cached = self.edges.get(caller.arn)
+        if cached is not None:
+            return cached
+        out: list[AssumeEdge] = []
+        if caller.kind in ("user", "role") and not caller.can_assume:
+            # without an identity allow only a trust naming the caller in its own account can work
+            candidates = {
+                arn
+                for arn in self._candidates(caller)
+                if self.principals[arn].account_id == caller.account_id
+            }
+        elif caller.kind == "federated":
+            candidates = set(self._federated_roles.get(caller.arn, ()))
+        elif caller.kind == "service":
+            candidates = set(self._service_roles.get(caller.name, ()))
+        else:
+            candidates = self._candidates(caller)
+        for arn in sorted(candidates):
+            role = self.principals.get(arn)
+            if role is None or role.kind != "role":
+                continue
+            if caller.kind == "federated":
+                edge = self._federated_edge(caller, role)
+            elif caller.kind == "service":
+                edge = self._service_edge(caller, role)
+            else:
+                edge = self._edge(caller, role)
+            if edge is not None:
+                out.append(edge)
+        self.edges[caller.arn] = out
+        return out
+
+    def _federated_edge(self, provider: Principal, role: Principal) -> AssumeEdge | None:
+        for st in role.trust.statements if role.trust else ():
+            if not st.is_allow or not any(st.matches_action(a) for a in FEDERATED_ACTIONS):
+                continue
+            if any(r.kind == "federated" and r.value == provider.arn for r in st.principals):
+                applies, reqs = resolve_conditions(st, {}, f"trust policy {st.label}")
+                if not applies:
+                    continue
+                hop = self._assume_hop(role, st)
+                return AssumeEdge(role.arn, (hop,), reqs, True)
+        return None
+
+    def _service_edge(self, service: Principal, role: Principal) -> AssumeEdge | None:
+        for st in role.trust.statements if role.trust else ():
+            if not st.is_allow or not st.matches_action(ASSUME_ROLE):
+                continue
+            if any(r.kind == "service" and r.value == service.name for r in st.principals):
+                applies, reqs = resolve_conditions(st, {}, f"trust policy {st.label}")
+                if not applies:
+                    continue
+                hop = self._assume_hop(role, st)
+                return AssumeEdge(role.arn, (hop,), reqs, True)
+        return None
+
+    def _compute_edges(self) -> None:
+        self._federated_roles: dict[str, list[str]] = defaultdict(list)
+        self._service_roles: dict[str, list[str]] = defaultdict(list)
+        for role in [p for p in self.principals.values() if p.kind == "role"]:
+            for st in role.trust.statements if role.trust else ():
+                if not st.is_allow:
+                    continue
+                for ref in st.principals:
+                    if ref.kind == "federated":
+                        self._federated_roles[ref.value].append(role.arn)
+                    elif ref.kind == "service":
+                        self._service_roles[ref.value].append(role.arn)
+        if self.include_service_paths:
+            for service in sorted(self._service_roles):
+                arn = f"service:{service}"
+                if arn not in self.principals:
+                    p = Principal(arn, "service", service, "", inside=True)
+                    self._prepare(p)
+                    self.principals[arn] = p
+        if self._trust_anyone and "*" not in self.principals:
+            p = Principal("*", "anyone", "anyone (*)", "", inside=False)
+            self._prepare(p)
+            self.principals["*"] = p
+        for arn in sorted(self.principals):
+            p = self.principals[arn]
+            if p.kind != "group":
+                self._edges_of(p)
+
+    # ------------------------------------------------------------------ paths
+    def _target_privilege(self, role: Principal) -> tuple[PrivilegeClass, tuple[str, ...]]:
+        eff = self.effective(role)
+        return eff.privilege, tuple(ref.name for ref in eff.contributing)
+
+    def _direct_conditions(self, p: Principal, eff: Effective) -> tuple[Requirement, ...]:
+        """A user's own access is "MFA required" when MFA-gated denies cover all of it.
+
+        Actions left ungated are tolerated when they are all IAM / STS actions: that is what the
+        enforce-MFA pattern exempts on purpose, so that users can set up their MFA device.
+        """
+        if eff.mfa_requirement is None:
+            return ()
+        u = universe()
+        ungated = eff.anywhere & ~eff.mfa_gated
+        if ungated & ~u.services_mask(("iam", "sts")):
+            return ()
+        return (eff.mfa_requirement,)
+
+    def _enumerate_paths(self) -> None:
+        sources = sorted(
+            (p for p in self.principals.values() if p.kind != "group"),
+            key=lambda p: (p.kind != "user", p.arn),
+        )
+        for src in sources:
+            count = 0
+            if src.kind == "user":
+                eff = self.effective(src)
+                if eff.privilege.level > Level.NONE:
+                    self._add_path(
+                        Path(
+                            src.arn,
+                            src.kind,
+                            src.name,
+                            src.account_id,
+                            (),
+                            src.arn,
+                            src.name,
+                            src.account_id,
+                            self.org.environment(src.account_id),
+                            eff.privilege,
+                            tuple(r.name for r in eff.contributing),
+                            self._direct_conditions(src, eff),
+                            not src.inside,
+                        )
+                    )
+                    count += 1
+            edges = self.edges.get(src.arn) or []
+            if not edges:
+                continue
+            stack: list[tuple[Principal, tuple[Hop, ...], tuple[Requirement, ...], frozenset[str], int]] = [
+                (src, (), (), frozenset({src.arn}), 0)
+            ]
+            while stack:
+                node, hops, conds, seen, depth = stack.pop()
+                for edge in reversed(self._edges_of(node) if node is not src else edges):
+                    if edge.role_arn in seen:
+                        continue  # no cycles
+                    role = self.principals[edge.role_arn]
+                    privilege, grants = self._target_privilege(role)
+                    if privilege.level == Level.NONE:
+                        continue  # reaching a role that can do nothing is not access
+                    new_hops = edge.hops if not hops else hops + edge.hops
+                    new_conds = (
+                        edge.requirements if not conds else tuple(dict.fromkeys(conds + edge.requirements))
+                    )
+                    if count >= self.max_paths_per_source:
+                        self.truncated_sources.append(src.arn)
+                        stack.clear()
+                        break
+                    self._add_path(
+                        Path(
+                            src.arn,
+                            src.kind,
+                            src.name,
+                            src.account_id,
+                            new_hops,
+                            role.arn,
+                            role.name,
+                            role.account_id,
+                            self.org.environment(role.account_id),
+                            privilege,
+                            grants,
+                            new_conds,
+                            not src.inside,
+                        )
+                    )
+                    count += 1
+                    if depth + 1 < self.max_depth:
+                        stack.append((role, new_hops, new_conds, seen | {role.arn}, depth + 1))
+
+    def _add_path(self, path: Path) -> None:
+        self.paths.append(path)
+        self._by_target[path.target_account].append(path)
+        self._by_source[path.source_arn].append(path)
+
+    # ------------------------------------------------------------------ queries
+    def paths_to(self, account_id: str) -> list[Path]:
+        """Every path that ends in ``account_id`` (direct access of its users included)."""
+        return list(self._by_target.get(account_id, ()))
+
+    def paths_from(self, principal_arn: str) -> list[Path]:
+        """Every path that starts at ``principal_arn``."""
+        return list(self._by_source.get(principal_arn, ()))
+
+    def reachable_accounts(self, principal_arn: str) -> dict[str, PrivilegeClass]:
+        """Account -> best privilege class reachable from the principal."""
+        best: dict[str, PrivilegeClass] = {}
+        for path in self._by_source.get(principal_arn, ()):
+            cur = best.get(path.target_account)
+            if cur is None or path.privilege.level > cur.level:
+                best[path.target_account] = path.privilege
+        return best
+
+    def principal_summary(self, arn: str) -> dict[str, Any]:
+        """What a person wants to know about one principal, as plain data."""
+        p = self.principals.get(arn)
+        if p is None:
+            return {"arn": arn, "known": False}
+        d = _data(p.item) if p.item is not None else {}
+        out: dict[str, Any] = {
+            "arn": p.arn,
+            "known": True,
+            "kind": p.kind,
+            "name": p.name,
+            "account_id": p.account_id,
+            "environment": self.org.environment(p.account_id) if p.account_id else "",
+            "inside_org": p.inside,
+            "path": p.path,
+        }
+        if p.kind == "user":
+            keys = [k for k in _list(d.get("AccessKeys")) if isinstance(k, Mapping)]
+            out.update(
+                mfa=bool(_list(d.get("MFADevices"))),
+                console=isinstance(d.get("LoginProfile"), Mapping),
+                active_keys=sum(1 for k in keys if _text(k.get("Status")) == "Active"),
+                password_last_used=_text(d.get("PasswordLastUsed")) or None,
+                groups=[self.principals[g].name for g in p.group_arns if g in self.principals],
+            )
+        if p.kind == "role":
+            last = d.get("RoleLastUsed") if isinstance(d.get("RoleLastUsed"), Mapping) else {}
+            out.update(
+                trusted_services=list(p.trusted_services),
+                last_used=_text(last.get("LastUsedDate")) or None,
+                trust_policy=_jsonable(p.trust.raw) if p.trust else None,
+                assumable_by=sorted({path.source_arn for path in self.paths_into_role(p.arn)}),
+            )
+        if p.kind == "group":
+            out["members"] = list(p.member_arns)
+        out["policies"] = [ref.as_dict() for ref in p.policies]
+        out["boundary"] = p.boundary.as_dict() if p.boundary else None
+        out["missing_policies"] = list(p.missing_policies)
+        if p.kind in ("user", "role"):
+            eff = self.effective(p)
+            out["privilege"] = eff.privilege.as_dict()
+            out["privilege_from"] = [ref.name for ref in eff.contributing]
+        reach = self.reachable_accounts(p.arn)
+        out["reachable_accounts"] = [
+            {"account_id": a, "environment": self.org.environment(a), "privilege": c.name, "label": c.label}
+            for a, c in sorted(reach.items())
+        ]
+        return out
+
+    def findings(
+        self,
+        *,
+        now: Any = None,
+        unused_days: int = 90,
+        broad_group_min_members: int = 10,
+        broad_group_share: float = 0.5,
+    ) -> list[Result]:
+        """Failing results of the graph checks, flat; ``evidence["check_id"]`` names the check.
+
+        :func:`iam_audit.graph.findings.graph_findings` gives the same results grouped by check id.
+        """
+        from iam_audit.graph.findings import flatten, graph_findings
+
+        return flatten(
+            graph_findings(
+                self,
+                now=now,
+                unused_days=unused_days,
+                broad_group_min_members=broad_group_min_members,
+                broad_group_share=broad_group_share,
+            )
+        )
+
+    def paths_into_role(self, role_arn: str) -> Iterator[Path]:
+        for path in self._by_target.get(account_of(role_arn), ()):
+            if path.target_arn == role_arn and path.hops:
+                yield path
+
+    def trust_edges(self, include_same_account: bool = False) -> list[TrustEdge]:
+        """Account-level edges: a party (account, outside account, ``*``, provider) reaches an account.
+
+        Built from the first assume hop of each path leaving the source's account (role chains
+        contribute their own hops through role-sourced paths).
+        """
+        groups: dict[tuple[str, str, str], list[Path]] = defaultdict(list)
+        for path in self.paths:
+            if not path.hops or path.assumes != 1:
+                continue
+            src = self.principals.get(path.source_arn)
+            if src is None:
+                continue
+            if src.kind in ("user", "role", "account", "external"):
+                party = src.account_id
+            else:
+                party = src.arn
+            if not include_same_account and party == path.target_account:
+                continue
+            groups[
+                (party, src.kind if src.kind not in ("user", "role") else "account", path.target_account)
+            ].append(path)
+        out = []
+        for (party, kind, target), paths in sorted(groups.items()):
+            best = max((p.privilege for p in paths), key=lambda c: c.level)
+            out.append(
+                TrustEdge(
+                    party,
+                    kind,
+                    target,
+                    tuple(sorted({p.target_arn for p in paths})),
+                    best,
+                    any(p.outside_org for p in paths),
+                    all(p.mfa_required for p in paths),
+                )
+            )
+        return out
+
+
+def build_graph(
+    estate: EstateIam,
+    *,
+    max_depth: int = 4,
+    include_service_paths: bool = False,
+    max_paths_per_source: int = 20000,
+) -> AccessGraph:
+    """Build the access graph of an estate: nodes, assume edges, and every path up to ``max_depth`` hops."""
+    graph = AccessGraph(
+        estate,
+        max_depth=max_depth,
+        include_service_paths=include_service_paths,
+        max_paths_per_source=max_paths_per_source,
+    )
+    graph._build()
+    return graph
