@@ -1,0 +1,832 @@
+"""The network map of one account and region: a compact graph, laid out, as a plotly figure dict.
+
+Pure Python, no Django. VPCs and subnets are drawn as boxes (public subnets — a default route to an
+internet gateway — told apart from private ones), the resources that receive traffic sit inside
+them, the Internet is a node at the top, and edges show internet exposure (labelled with the ports)
+and reachability between resources (security-group references, VPC peering, load balancer to its
+targets).
+
+Scale: an estate's map must stay readable and light whatever the number of instances. Resources of
+the same type, in the same place (subnet, or VPC for multi-subnet resources), with the same security
+groups, the same auto-scaling group tag and the same exposure are ONE node with a count; edges are
+aggregated per pair of nodes with merged port labels. The payload grows with the number of distinct
+*kinds* of resources, not with their number.
+
+Names and tags come from AWS and are attacker-controlled: every piece of text that plotly renders
+(hover text, labels, container titles) is passed through :func:`html.escape`. The ``customdata`` of
+each node is an ARN, a group key (see :func:`parse_group_key`) or ``internet``: data, not markup —
+the page's script must still URL-encode it when it builds a link.
+
+The layout is computed here, deterministically (same input, same picture): VPCs are columns left to
+right, each with a band for resources spanning several subnets and a grid of subnet boxes (public
+first), nodes in a grid inside their box, the Internet node centred above, and resources outside
+any VPC (Lambda functions without VPC config, peer VPCs of other accounts) in a last column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import plotly.graph_objects as go
+
+from inventory.exposure.analysis import ClassKey, Endpoint, NetworkModel, build_model
+from inventory.exposure.ports import PortSet, union_all
+from inventory.exposure.topology import ItemLike, as_str, item_data, item_str, item_tags
+
+INTERNET = "internet"
+OUTSIDE = "(outside VPCs)"
+
+TYPE_STYLE: dict[str, tuple[str, str, str]] = {
+    # type: (legend title, marker symbol, colour)
+    "ec2:instance": ("EC2 instances", "square", "#1f77b4"),
+    "ec2:network-interface": ("Network interfaces", "diamond", "#17becf"),
+    "elbv2:load-balancer": ("Load balancers", "hexagon", "#9467bd"),
+    "elb:load-balancer": ("Classic load balancers", "hexagon-open", "#9467bd"),
+    "rds:db-instance": ("RDS instances", "cross", "#2ca02c"),
+    "lambda:function": ("Lambda functions", "triangle-up", "#ff7f0e"),
+    "eks:cluster": ("EKS clusters", "star-diamond", "#8c564b"),
+    "ec2:nat-gateway": ("NAT gateways", "triangle-down", "#7f7f7f"),
+    "peer-vpc": ("Peered VPCs (other accounts)", "octagon", "#bcbd22"),
+}
+EDGE_STYLE: dict[str, tuple[str, str, str]] = {
+    # kind: (legend title, colour, dash)
+    "internet": ("Internet exposure", "#d62728", "solid"),
+    "load-balancer": ("Load balancer → targets", "#9467bd", "dot"),
+    "security-group": ("Security-group reachability", "#7f7f7f", "solid"),
+    "peering": ("VPC peering reachability", "#bcbd22", "dash"),
+}
+
+CELL = 1.0  # one node
+PAD = 0.5  # inside a box, around its nodes
+TITLE = 0.6  # room for a box's title
+GAP = 0.6  # between boxes
+VPC_GAP = 2.0  # between VPC columns
+MAX_HOVER_MEMBERS = 8
+LABEL_CHARS = 28
+
+
+@dataclasses.dataclass(frozen=True)
+class MapPayload:
+    """The figure (a plotly figure as a JSON-ready dict) and numbers about it.
+
+    ``stats``: resources (drawn, counting every member of a group), nodes (resource nodes, the
+    Internet and peer VPCs), edges (drawn), grouped (resources folded into multi-member nodes), plus
+    groups, exposed, vpcs, subnets. ``groups``: group key -> member ARNs (sorted).
+    """
+
+    figure: dict[str, Any]
+    stats: dict[str, int]
+    groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def json_bytes(self) -> int:
+        """Size of the figure as compact JSON (what the page ships)."""
+        return len(json.dumps(self.figure, separators=(",", ":")).encode())
+
+
+def _r(value: float) -> float:
+    """Coordinates to 3 decimals: the payload need not carry float noise."""
+    return round(value, 3)
+
+
+def esc(value: Any, limit: int = 200) -> str:
+    """Text from AWS made safe for plotly's HTML-ish rendering (and bounded in length)."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=True)
+
+
+def group_key(
+    region: str, type_: str, placement: str, group_ids: Sequence[str], asg: str, exposure: str
+) -> str:
+    """A URL-ish key for a group node: ``group?region=..&type=..&place=..&sg=a,b&asg=..&exposure=..``.
+
+    The page can turn it into a resource filter with :func:`parse_group_key`.
+    """
+    query = {"region": region, "type": type_, "place": placement, "sg": ",".join(group_ids)}
+    if asg:
+        query["asg"] = asg
+    if exposure:
+        query["exposure"] = exposure
+    return "group?" + urllib.parse.urlencode(query)
+
+
+def parse_group_key(key: str) -> dict[str, Any]:
+    """``group_key`` back to ``{region, type, place, sg: [ids], asg, exposure}`` ({} if not a key)."""
+    if not isinstance(key, str) or not key.startswith("group?"):
+        return {}
+    raw = dict(urllib.parse.parse_qsl(key[len("group?") :], keep_blank_values=True))
+    return {
+        "region": raw.get("region", ""),
+        "type": raw.get("type", ""),
+        "place": raw.get("place", ""),
+        "sg": [s for s in raw.get("sg", "").split(",") if s],
+        "asg": raw.get("asg", ""),
+        "exposure": raw.get("exposure", ""),
+    }
+
+
+# ---------------------------------------------------------------------- nodes and grouping
+@dataclasses.dataclass
+class _Node:
+    key: str
+    type: str
+    vpc_id: str
+    place: str  # subnet id, "vpc:<id>" for the VPC band, OUTSIDE
+    members: list[Endpoint | _Nat]
+    exposed_ports: PortSet | None
+    label: str = ""
+    x: float = 0.0
+    y: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+
+@dataclasses.dataclass
+class _Nat:
+    """A NAT gateway: drawn for context (where private subnets get out), never a receiver."""
+
+    type: str
+    arn: str
+    resource_id: str
+    name: str
+    region: str
+    vpc_id: str
+    subnet_id: str
+    tags: dict[str, str]
+
+    @property
+    def group_ids(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def subnet_ids(self) -> tuple[str, ...]:
+        return (self.subnet_id,) if self.subnet_id else ()
+
+    @property
+    def asg(self) -> str:
+        return ""
+
+
+def _placement(e: Endpoint | _Nat) -> str:
+    subnets = e.subnet_ids
+    if len(subnets) == 1:
+        return subnets[0]
+    if e.vpc_id:
+        return f"vpc:{e.vpc_id}"
+    return OUTSIDE
+
+
+def _tag_match(tags: Mapping[str, str], key: str | None, value: str | None) -> bool:
+    if not key:
+        return True
+    if key not in tags:
+        return False
+    return value is None or value == "" or tags.get(key) == value
+
+
+def _short(e: Endpoint | _Nat) -> str:
+    return e.name or e.resource_id
+
+
+# ---------------------------------------------------------------------- the builder
+class _MapBuilder:
+    def __init__(
+        self,
+        model: NetworkModel,
+        region: str,
+        vpc_id: str | None,
+        tag_key: str | None,
+        tag_value: str | None,
+        exposed_only: bool,
+    ) -> None:
+        self.model = model
+        self.region = region
+        self.vpc_id = vpc_id
+        self.tag_key = tag_key
+        self.tag_value = tag_value
+        self.exposed_only = exposed_only
+        self.report = model.report
+        self.graph = nx.DiGraph()
+        self.nodes: dict[str, _Node] = {}
+        self.node_of: dict[str, str] = {}  # endpoint arn -> node key
+        self.via_index: dict[str, list[Any]] = defaultdict(list)
+        for t in self.report.via_load_balancer:
+            self.via_index[t.target].append(t)
+
+    # ------------------------------------------------------------------ selection
+    def _selected(self) -> list[Endpoint | _Nat]:
+        chosen: list[Endpoint | _Nat] = []
+        for e in self.model.all_endpoints:
+            if e.region != self.region or (self.vpc_id and e.vpc_id != self.vpc_id):
+                continue
+            if not _tag_match(e.tags, self.tag_key, self.tag_value):
+                continue
+            if self.exposed_only and e.arn not in self.report.by_arn:
+                continue
+            chosen.append(e)
+        if not self.exposed_only:
+            for item in self.model.items:
+                if item_str(item, "type") != "ec2:nat-gateway" or item_str(item, "region") != self.region:
+                    continue
+                data = item_data(item)
+                if as_str(data.get("State")) in ("deleted", "deleting", "failed"):
+                    continue
+                tags = item_tags(item)
+                nat = _Nat(
+                    "ec2:nat-gateway",
+                    item_str(item, "arn"),
+                    item_str(item, "resource_id"),
+                    tags.get("Name", "") or item_str(item, "name"),
+                    self.region,
+                    as_str(data.get("VpcId")),
+                    as_str(data.get("SubnetId")),
+                    tags,
+                )
+                if self.vpc_id and nat.vpc_id != self.vpc_id:
+                    continue
+                if _tag_match(tags, self.tag_key, self.tag_value):
+                    chosen.append(nat)
+        return chosen
+
+    def _group(self, chosen: Sequence[Endpoint | _Nat]) -> None:
+        buckets: dict[tuple[str, ...], list[Endpoint | _Nat]] = defaultdict(list)
+        for e in chosen:
+            exposure = self.report.by_arn.get(e.arn)
+            signature = exposure.port_label + ("/world" if exposure.world else "") if exposure else ""
+            placement = _placement(e)
+            buckets[(e.type, placement, ",".join(e.group_ids), e.asg, signature)].append(e)
+        for (type_, placement, groups, asg, signature), members in sorted(buckets.items()):
+            members.sort(key=lambda m: (m.name, m.resource_id, m.arn))
+            if len(members) == 1:
+                key = members[0].arn or f"{type_}:{members[0].resource_id}"
+            else:
+                key = group_key(
+                    self.region, type_, placement, groups.split(",") if groups else [], asg, signature
+                )
+            exposed = union_all(self.model.exposed_ports(m.arn) for m in members)
+            vpc = members[0].vpc_id
+            node = _Node(key, type_, vpc, placement, list(members), exposed if exposed else None)
+            first = members[0]
+            node.label = _short(first) if len(members) == 1 else (asg or _short(first)) + f" ×{len(members)}"
+            self.nodes[key] = node
+            self.graph.add_node(key, kind="resource", type=type_, count=len(members))
+            for m in members:
+                if m.arn:
+                    self.node_of[m.arn] = key
+
+    # ------------------------------------------------------------------ edges
+    def _edges(self) -> dict[tuple[str, str], dict[str, Any]]:
+        edges: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def add(src: str, dst: str, kind: str, ports: PortSet, detail: str) -> None:
+            if src == dst or not ports:
+                return
+            current = edges.get((src, dst))
+            if current is None:
+                edges[(src, dst)] = {
+                    "kinds": {kind},
+                    "ports": ports,
+                    "details": {detail} if detail else set(),
+                }
+            else:
+                current["kinds"].add(kind)
+                current["ports"] = current["ports"] | ports
+                if detail and len(current["details"]) < 6:
+                    current["details"].add(detail)
+
+        for key, node in self.nodes.items():
+            if node.exposed_ports:
+                add(INTERNET, key, "internet", node.exposed_ports, "")
+        # Load balancers to their targets (when the LB is exposed).
+        for t in self.report.via_load_balancer:
+            src, dst = self.node_of.get(t.lb_arn), self.node_of.get(t.target)
+            if src and dst:
+                ports = union_all(
+                    PortSet.of(p.protocol, p.from_port, p.to_port) for p in t.ports
+                ) or PortSet.of("tcp")
+                add(
+                    src,
+                    dst,
+                    "load-balancer",
+                    ports,
+                    f"target group {t.target_group_arn.rsplit('/', 2)[-2]}"
+                    if t.target_group_arn.count("/") >= 2
+                    else "registered target",
+                )
+        # Reachability between classes, lifted to nodes.
+        class_nodes: dict[ClassKey, set[str]] = {}
+        for ck, members in self.model.classes.items():
+            keys = {self.node_of[m.arn] for m in members if m.arn in self.node_of}
+            if keys:
+                class_nodes[ck] = keys
+        for (src, dst, via, detail), ports in self.model.class_edges().items():
+            dst_nodes = class_nodes.get(dst)
+            if not dst_nodes:
+                continue
+            if isinstance(src, ClassKey):
+                src_nodes = class_nodes.get(src, set())
+            else:
+                src_nodes = {self._peer_node(src)}
+            for s in src_nodes:
+                for d in dst_nodes:
+                    add(s, d, via, ports, detail)
+        for (src, dst), attrs in edges.items():
+            self.graph.add_edge(src, dst, **attrs)
+        return edges
+
+    def _peer_node(self, pseudo_arn: str) -> str:
+        if pseudo_arn not in self.nodes:
+            vpc = pseudo_arn.rsplit("/", 1)[-1]
+            owner = pseudo_arn.split(":")[4] if pseudo_arn.count(":") >= 5 else ""
+            nat = _Nat("peer-vpc", pseudo_arn, vpc, f"{vpc} ({owner})", self.region, "", "", {})
+            self.nodes[pseudo_arn] = _Node(
+                pseudo_arn, "peer-vpc", "", OUTSIDE, [nat], None, label=f"{vpc} ({owner})"
+            )
+            self.graph.add_node(pseudo_arn, kind="peer-vpc", type="peer-vpc", count=1)
+        return pseudo_arn
+
+    # ------------------------------------------------------------------ layout
+    def _layout(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[float, float, float, float]]:
+        topo = self.model.topology
+        by_place: dict[str, list[_Node]] = defaultdict(list)
+        for node in self.nodes.values():
+            by_place[node.place].append(node)
+        for nodes in by_place.values():
+            nodes.sort(key=lambda n: (n.type, n.label, n.key))
+        # Which VPCs and subnets to draw: with no filter every VPC/subnet of the region (empty
+        # subnets tell something too); with a filter only those holding a node.
+        filtered = bool(self.tag_key or self.exposed_only)
+        vpc_ids: set[str] = {n.vpc_id for n in self.nodes.values() if n.vpc_id}
+        subnet_ids: set[str] = {p for p in by_place if p not in (OUTSIDE,) and not p.startswith("vpc:")}
+        if not filtered:
+            for (region, vpc_id), _vpc in topo.vpcs.items():
+                if region == self.region and (not self.vpc_id or vpc_id == self.vpc_id):
+                    vpc_ids.add(vpc_id)
+            for (region, sid), sub in topo.subnets.items():
+                if region == self.region and sub.vpc_id in vpc_ids:
+                    subnet_ids.add(sid)
+        subnets_of: dict[str, list[str]] = defaultdict(list)
+        for sid in subnet_ids:
+            subnets_of[topo.vpc_of_subnet(self.region, sid) or self._vpc_of_place(sid)].append(sid)
+        for vpc_id in subnets_of:
+            vpc_ids.add(vpc_id)
+        shapes: list[dict[str, Any]] = []
+        notes: list[dict[str, Any]] = []
+        self.vpc_count = len([v for v in vpc_ids if v])
+        self.subnet_count = len(subnet_ids)
+        x0 = 0.0
+        bottom = 0.0
+        for vpc_id in sorted(v for v in vpc_ids if v):
+            width, height = self._layout_vpc(vpc_id, subnets_of.get(vpc_id, []), by_place, x0, shapes, notes)
+            x0 += width + VPC_GAP
+            bottom = min(bottom, -height)
+        outside = by_place.get(OUTSIDE, []) + by_place.get("", [])
+        if outside:
+            width, height = self._layout_box(
+                outside, x0, 0.0, "Outside any VPC", "#fafafa", "#999999", shapes, notes, cols=None
+            )
+            x0 += width + VPC_GAP
+            bottom = min(bottom, -height)
+        right = max(x0 - VPC_GAP, 4.0)
+        self.internet_xy = (_r(right / 2.0), 2.5)
+        return shapes, notes, (-1.0, _r(right + 1.0), _r(bottom - 1.0), 3.5)
+
+    def _vpc_of_place(self, sid: str) -> str:
+        for n in self.nodes.values():
+            if n.place == sid:
+                return n.vpc_id
+        return ""
+
+    def _layout_box(
+        self,
+        nodes: Sequence[_Node],
+        x: float,
+        y: float,
+        title: str,
+        fill: str,
+        line: str,
+        shapes: list[dict[str, Any]],
+        notes: list[dict[str, Any]],
+        cols: int | None,
+        width: float | None = None,
+        dash: str = "solid",
+    ) -> tuple[float, float]:
+        """Place ``nodes`` in a grid inside a box whose top-left corner is (x, y); returns its size."""
+        n = len(nodes)
+        cols = cols or max(1, math.ceil(math.sqrt(n)))
+        rows = max(1, math.ceil(n / cols)) if n else 1
+        w = width if width is not None else cols * CELL + 2 * PAD
+        h = TITLE + rows * CELL + PAD
+        for i, node in enumerate(nodes):
+            node.x = _r(x + PAD + (i % cols) * CELL + CELL / 2)
+            node.y = _r(y - TITLE - (i // cols) * CELL - CELL / 2)
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": _r(x),
+                "x1": _r(x + w),
+                "y0": _r(y - h),
+                "y1": _r(y),
+                "layer": "below",
+                "fillcolor": fill,
+                "line": {"color": line, "width": 1, "dash": dash},
+            }
+        )
+        notes.append(
+            {
+                "x": _r(x + 0.1),
+                "y": _r(y - 0.05),
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "left",
+                "yanchor": "top",
+                "text": title,
+                "showarrow": False,
+                "font": {"size": 10, "color": "#333333"},
+            }
+        )
+        return w, h
+
+    def _layout_vpc(
+        self,
+        vpc_id: str,
+        subnets: list[str],
+        by_place: Mapping[str, list[_Node]],
+        x0: float,
+        shapes: list[dict[str, Any]],
+        notes: list[dict[str, Any]],
+    ) -> tuple[float, float]:
+        topo = self.model.topology
+        public = {s: topo.is_public(self.region, s, vpc_id) for s in subnets}
+
+        def subnet_order(sid: str) -> tuple[int, str, str]:
+            sub = topo.subnet(self.region, sid)
+            return (0 if public[sid] else 1, sub.name if sub else "", sid)
+
+        subnets = sorted(subnets, key=subnet_order)
+        inner_cols = max([max(1, math.ceil(math.sqrt(len(by_place.get(s, []))))) for s in subnets] or [1])
+        sub_w = inner_cols * CELL + 2 * PAD
+        grid_cols = max(1, math.ceil(math.sqrt(len(subnets)))) if subnets else 1
+        band = by_place.get(f"vpc:{vpc_id}", [])
+        vpc_w = max(
+            grid_cols * (sub_w + GAP) + GAP, len(band) and (min(len(band), 8) * CELL + 2 * PAD + 2 * GAP), 4.0
+        )
+        y = -TITLE - GAP / 2
+        if band:
+            band_cols = max(1, int((vpc_w - 2 * GAP - 2 * PAD) // CELL))
+            _w, h = self._layout_box(
+                band,
+                x0 + GAP,
+                y,
+                "spans several subnets",
+                "#ffffff",
+                "#bbbbbb",
+                shapes,
+                notes,
+                cols=band_cols,
+                width=vpc_w - 2 * GAP,
+                dash="dot",
+            )
+            y -= h + GAP
+        rows = max(1, math.ceil(len(subnets) / grid_cols)) if subnets else 0
+        heights: list[float] = []
+        for r in range(rows):
+            row = subnets[r * grid_cols : (r + 1) * grid_cols]
+            row_rows = max(max(1, math.ceil(len(by_place.get(s, [])) / inner_cols)) for s in row)
+            heights.append(TITLE + row_rows * CELL + PAD)
+        for i, sid in enumerate(subnets):
+            r, c = divmod(i, grid_cols)
+            top = y - sum(heights[:r]) - r * GAP
+            sub = topo.subnet(self.region, sid)
+            cidr = str(sub.cidrs[0]) if sub and sub.cidrs else ""
+            kind = "public" if public[sid] else "private"
+            title = f"{esc(sub.name if sub and sub.name else sid, LABEL_CHARS)} · {esc(cidr)} · {kind}"
+            nodes = by_place.get(sid, [])
+            # Same width for every subnet of the VPC; the height of the tallest in the row.
+            self._layout_box(
+                nodes,
+                x0 + GAP + c * (sub_w + GAP),
+                top,
+                title,
+                "#e8f5e9" if public[sid] else "#eef1f5",
+                "#43a047" if public[sid] else "#90a4ae",
+                shapes,
+                notes,
+                cols=inner_cols,
+                width=sub_w,
+            )
+            # stretch to the row height so the grid lines up
+            shapes[-1]["y0"] = _r(top - heights[r])
+        total_h = -y + sum(heights) + max(0, rows - 1) * GAP + GAP
+        vpc = topo.vpcs.get((self.region, vpc_id))
+        cidr = ", ".join(str(c) for c in vpc.cidrs[:2]) if vpc else ""
+        name = vpc.name if vpc and vpc.name else vpc_id
+        title = f"<b>{esc(name, LABEL_CHARS)}</b> · {esc(vpc_id)} · {esc(cidr)}"
+        shapes.insert(
+            0,
+            {
+                "type": "rect",
+                "x0": _r(x0),
+                "x1": _r(x0 + vpc_w),
+                "y0": _r(-total_h),
+                "y1": 0.0,
+                "layer": "below",
+                "fillcolor": "#f7f9fc",
+                "line": {"color": "#3949ab", "width": 2},
+            },
+        )
+        notes.append(
+            {
+                "x": _r(x0 + 0.1),
+                "y": -0.05,
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "left",
+                "yanchor": "top",
+                "text": title,
+                "showarrow": False,
+                "font": {"size": 12, "color": "#1a237e"},
+            }
+        )
+        return vpc_w, total_h
+
+    # ------------------------------------------------------------------ figure
+    def _hover(self, node: _Node) -> str:
+        first = node.members[0]
+        title = TYPE_STYLE.get(node.type, (node.type, "", ""))[0]
+        lines = [f"<b>{esc(node.label, 80)}</b>", esc(title)]
+        if node.count > 1:
+            lines.append(f"{node.count} resources")
+            shown = [esc(m.resource_id, 60) for m in node.members[:MAX_HOVER_MEMBERS]]
+            more = node.count - len(shown)
+            lines.append(", ".join(shown) + (f" … and {more} more" if more > 0 else ""))
+        else:
+            lines.append(esc(first.resource_id, 80))
+        if node.place and node.place != OUTSIDE:
+            lines.append("in " + esc(node.place))
+        if first.group_ids:
+            lines.append("security groups: " + esc(", ".join(first.group_ids), 160))
+        if first.asg:
+            lines.append("auto-scaling group: " + esc(first.asg, 80))
+        if node.exposed_ports:
+            lines.append("<b>exposed to the internet</b>: " + esc(node.exposed_ports.label()))
+        via = [t for m in node.members[:50] for t in self.via_index.get(m.arn, ())]
+        if via:
+            lbs = sorted({t.lb_id for t in via})
+            lines.append("reachable through " + esc(", ".join(lbs[:3]), 120))
+        tags = {k: v for k, v in first.tags.items() if not k.startswith("aws:")}
+        for k, v in list(tags.items())[:4]:
+            lines.append(f"{esc(k, 40)} = {esc(v, 60)}")
+        return "<br>".join(lines)
+
+    def figure(self) -> dict[str, Any]:
+        shapes, notes, (xmin, xmax, ymin, ymax) = self._layout()
+        edges = self._edges()
+        positions: dict[str, tuple[float, float]] = {k: (n.x, n.y) for k, n in self.nodes.items()}
+        positions[INTERNET] = self.internet_xy
+        traces: list[go.Scatter] = []
+        # Edges: one line trace per kind; labels at midpoints in one text trace.
+        by_kind: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+        for (src, dst), attrs in sorted(edges.items()):
+            kinds = attrs["kinds"]
+            kind = next(k for k in ("internet", "load-balancer", "peering", "security-group") if k in kinds)
+            by_kind[kind].append((src, dst, attrs))
+        lx: list[float] = []
+        ly: list[float] = []
+        ltext: list[str] = []
+        lhover: list[str] = []
+        for kind in ("security-group", "peering", "load-balancer", "internet"):
+            rows = by_kind.get(kind)
+            if not rows:
+                continue
+            xs: list[float | None] = []
+            ys: list[float | None] = []
+            for src, dst, attrs in rows:
+                (x1, y1), (x2, y2) = positions[src], positions[dst]
+                xs += [x1, x2, None]
+                ys += [y1, y2, None]
+                # label a little toward the destination so two-way pairs do not overlap
+                lx.append(_r(x1 + (x2 - x1) * 0.6))
+                ly.append(_r(y1 + (y2 - y1) * 0.6))
+                label = attrs["ports"].label(limit=3)
+                ltext.append(esc(label, 60))
+                src_label = "Internet" if src == INTERNET else self.nodes[src].label
+                detail = "; ".join(sorted(attrs["details"]))
+                lhover.append(
+                    f"{esc(src_label, 60)} → {esc(self.nodes[dst].label, 60)}<br>"
+                    f"{esc(', '.join(sorted(attrs['kinds'])))}: {esc(attrs['ports'].label(limit=12), 300)}"
+                    + (f"<br>{esc(detail, 300)}" if detail else "")
+                )
+            title, colour, dash = EDGE_STYLE[kind]
+            traces.append(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=title,
+                    hoverinfo="skip",
+                    line={"color": colour, "width": 2 if kind == "internet" else 1.2, "dash": dash},
+                    opacity=0.8 if kind == "internet" else 0.55,
+                )
+            )
+        if lx:
+            traces.append(
+                go.Scatter(
+                    x=lx,
+                    y=ly,
+                    mode="text",
+                    text=ltext,
+                    hovertext=lhover,
+                    hoverinfo="text",
+                    textfont={"size": 9, "color": "#555555"},
+                    showlegend=False,
+                    name="ports",
+                )
+            )
+        # Nodes: one marker trace per type; exposed ones bigger, with a red ring trace on top.
+        node_types = sorted(
+            {n.type for n in self.nodes.values()},
+            key=lambda t: list(TYPE_STYLE).index(t) if t in TYPE_STYLE else 99,
+        )
+        for type_ in node_types:
+            nodes = [n for n in self.nodes.values() if n.type == type_]
+            nodes.sort(key=lambda n: n.key)
+            title, symbol, colour = TYPE_STYLE.get(type_, (type_, "circle", "#444444"))
+            traces.append(
+                go.Scatter(
+                    x=[n.x for n in nodes],
+                    y=[n.y for n in nodes],
+                    mode="markers+text",
+                    name=esc(title),
+                    text=[esc(n.label, LABEL_CHARS) for n in nodes],
+                    textposition="bottom center",
+                    textfont={"size": 8},
+                    hovertext=[self._hover(n) for n in nodes],
+                    hoverinfo="text",
+                    customdata=[n.key for n in nodes],
+                    marker={
+                        "symbol": symbol,
+                        "size": [
+                            min(26, 11 + 3 * math.log2(n.count)) + (4 if n.exposed_ports else 0)
+                            for n in nodes
+                        ],
+                        "color": ["#d62728" if n.exposed_ports else colour for n in nodes],
+                        "line": {"color": "#ffffff", "width": 1},
+                    },
+                )
+            )
+        exposed = sorted((n for n in self.nodes.values() if n.exposed_ports), key=lambda n: n.key)
+        if exposed:
+            traces.append(
+                go.Scatter(
+                    x=[n.x for n in exposed],
+                    y=[n.y for n in exposed],
+                    mode="markers",
+                    name="Exposed to the internet",
+                    hoverinfo="skip",
+                    marker={
+                        "symbol": "circle-open",
+                        "size": [min(26, 11 + 3 * math.log2(n.count)) + 12 for n in exposed],
+                        "color": "#d62728",
+                        "line": {"width": 2},
+                    },
+                )
+            )
+        ix, iy = self.internet_xy
+        traces.append(
+            go.Scatter(
+                x=[ix],
+                y=[iy],
+                mode="markers+text",
+                name="Internet",
+                text=["Internet"],
+                textposition="top center",
+                hovertext=[f"Internet<br>{len(exposed)} exposed node(s)"],
+                hoverinfo="text",
+                customdata=[INTERNET],
+                marker={"symbol": "star", "size": 22, "color": "#d62728"},
+            )
+        )
+        width_units = xmax - xmin
+        height_units = ymax - ymin
+        layout = go.Layout(
+            shapes=shapes,
+            annotations=notes,
+            showlegend=True,
+            hovermode="closest",
+            dragmode="pan",
+            xaxis={"visible": False, "range": [xmin, xmax]},
+            yaxis={"visible": False, "range": [ymin, ymax], "scaleanchor": "x", "scaleratio": 1},
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            plot_bgcolor="#ffffff",
+            paper_bgcolor="#ffffff",
+            height=int(max(420, min(2400, 60 * height_units + 80))),
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+            meta={"width_units": round(width_units, 2), "height_units": round(height_units, 2)},
+        )
+        fig = go.Figure(data=traces, layout=layout).to_dict()
+        fig.get("layout", {}).pop("template", None)  # plotly's default template is 7 KB we do not need
+        self.edge_count = len(edges)
+        return fig
+
+
+def build_map(
+    items: Iterable[ItemLike],
+    region: str,
+    *,
+    vpc_id: str | None = None,
+    tag_key: str | None = None,
+    tag_value: str | None = None,
+    exposed_only: bool = False,
+    model: NetworkModel | None = None,
+) -> MapPayload:
+    """The map of one account's ``region`` (optionally one VPC), as a plotly figure dict.
+
+    Filters: ``tag_key`` (with ``tag_value``, or any value), ``exposed_only``. Pass ``model`` (from
+    :func:`~inventory.exposure.analysis.build_model`) to reuse an analysis already made.
+    """
+    model = model or build_model(items)
+    builder = _MapBuilder(model, region, vpc_id, tag_key, tag_value, exposed_only)
+    chosen = builder._selected()
+    builder._group(chosen)
+    figure = builder.figure()
+    resource_nodes = [n for n in builder.nodes.values() if n.type != "peer-vpc"]
+    groups = {n.key: tuple(sorted(m.arn for m in n.members)) for n in resource_nodes if n.count > 1}
+    stats = {
+        "resources": sum(n.count for n in resource_nodes),
+        "nodes": len(builder.nodes) + 1,
+        "edges": builder.edge_count,
+        "grouped": sum(n.count for n in resource_nodes if n.count > 1),
+        "groups": len(groups),
+        "exposed": sum(n.count for n in resource_nodes if n.exposed_ports),
+        "vpcs": builder.vpc_count,
+        "subnets": builder.subnet_count,
+    }
+    return MapPayload(figure=figure, stats=stats, groups=groups)
+
+
+# ---------------------------------------------------------------------- estate overview
+def estate_treemap(
+    rows: Iterable[tuple[str, str, str, str, int]], *, max_leaves: int = 4000, kind: str = "treemap"
+) -> dict[str, Any]:
+    """A treemap (or ``kind="sunburst"``) of resource counts: account → region → service → type.
+
+    ``rows`` are ``(account_name, region, service, type, count)``; duplicates are added up, bad
+    rows (non-numeric or non-positive counts) skipped. When there would be more than ``max_leaves``
+    leaves the type level is dropped (then the service level), so the browser stays responsive.
+    """
+    totals: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for row in rows:
+        try:
+            account, region, service, type_, count = row
+        except (TypeError, ValueError):
+            continue
+        n = count if isinstance(count, int) and not isinstance(count, bool) else None
+        if n is None:
+            try:
+                n = int(count)
+            except (TypeError, ValueError):
+                continue
+        if n <= 0:
+            continue
+        totals[(str(account or "?"), str(region or "?"), str(service or "?"), str(type_ or "?"))] += n
+    depth = 4
+    for depth in (4, 3, 2):
+        if len({k[:depth] for k in totals}) <= max_leaves:
+            break
+    ids: list[str] = []
+    labels: list[str] = []
+    parents: list[str] = []
+    values: list[int] = []
+    sums: dict[tuple[str, ...], int] = defaultdict(int)
+    for key, n in totals.items():
+        for level in range(1, depth + 1):
+            sums[key[:level]] += n
+    for path in sorted(sums, key=lambda p: (len(p), p)):
+        ids.append("\x1f".join(path))
+        labels.append(esc(path[-1], 60))
+        parents.append("\x1f".join(path[:-1]))
+        values.append(sums[path])
+    trace_cls = go.Sunburst if kind == "sunburst" else go.Treemap
+    trace = trace_cls(
+        ids=ids,
+        labels=labels,
+        parents=parents,
+        values=values,
+        branchvalues="total",
+        hovertemplate="%{label}<br>%{value} resources<extra></extra>",
+    )
+    fig = go.Figure(data=[trace], layout=go.Layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})).to_dict()
+    fig.get("layout", {}).pop("template", None)
+    return fig
