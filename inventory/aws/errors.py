@@ -165,6 +165,8 @@ def _kind_for_code(code: str, status: int, assuming_role: bool, external_id: boo
         return ErrorKind.INVALID_CREDENTIALS
     if code in THROTTLE_CODES or status == 429:
         return ErrorKind.THROTTLED
+    if code in NOT_ENABLED_CODES:  # before the 403 rule: RegionDisabledException is a 403
+        return ErrorKind.NOT_ENABLED
     if assuming_role and (code in ACCESS_DENIED_CODES or status == 403):
         # AWS answers the same AccessDenied for a missing role, a trust policy that does not name
         # us, and a wrong ExternalId; we can only say which of our inputs was in play.
@@ -173,8 +175,6 @@ def _kind_for_code(code: str, status: int, assuming_role: bool, external_id: boo
         return ErrorKind.ACCESS_DENIED
     if code in ABSENT_CODES:
         return ErrorKind.ABSENT
-    if code in NOT_ENABLED_CODES:
-        return ErrorKind.NOT_ENABLED
     if code in NOT_IMPLEMENTED_CODES or code in _NOT_IMPLEMENTED_STATUSES:
         return ErrorKind.NOT_IMPLEMENTED
     return ErrorKind.OTHER

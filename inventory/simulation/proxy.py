@@ -24,6 +24,7 @@ import http.client
 import json
 import re
 import socket
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -201,6 +202,12 @@ class _Server(ThreadingHTTPServer):
         with self.sockets_lock:
             self.open_sockets.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (read time-out) or a stop() closing its socket is expected here;
+        # anything else is printed as usual.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Wake handler threads waiting on idle keep-alive connections."""
