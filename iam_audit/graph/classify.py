@@ -10,7 +10,8 @@ actions (leaving the organisation, stopping CloudTrail) is still an administrato
 * write (named services): Write / Permissions-management / Tagging actions in those services. Actions
   named like reads (Get*, List*, Describe*) that AWS files under Write are left out, because every
   read-only policy grants them by name pattern; ``sts`` is left out because its actions only create
-  sessions, whose power is classified where they lead.
+  sessions, whose power is classified where they lead; so are the sensitive reads below (kms:Decrypt
+  is a Write in AWS's reference).
 * read-only, all services: >= 60% of every Read and List action (a ReadOnlyAccess-like policy).
 * read of sensitive data: any of :data:`SENSITIVE_READ_ACTIONS` on every resource.
 * granular: anything else that is not nothing.
@@ -24,7 +25,16 @@ import functools
 
 from cloudsplaining.shared.constants import READ_ONLY_DATA_EXFILTRATION_ACTIONS
 
-from iam_audit.graph.actions import LIST, PERMISSIONS, READ, TAGGING, WRITE, ActionUniverse, universe
+from iam_audit.graph.actions import (
+    LIST,
+    PERMISSIONS,
+    READ,
+    TAGGING,
+    WRITE,
+    ActionUniverse,
+    mask_from_indices,
+    universe,
+)
 
 # Data-exfiltration reads as cloudsplaining defines them (s3:GetObject, ssm:GetParameter*,
 # secretsmanager:GetSecretValue), plus — our addition, for the data stores a security team asks
@@ -149,13 +159,15 @@ class _Masks:
         self.non_admin = u.all_mask & ~admin_only
         self.read_list = u.level_mask(READ, LIST)
         read_named = [i for i, a in enumerate(u.lower) if a.partition(":")[2].startswith(_READ_NAMES)]
-        from iam_audit.graph.actions import mask_from_indices
-
         self.read_named = mask_from_indices(read_named, u.size)
-        self.write_like = (
-            u.level_mask(WRITE, PERMISSIONS, TAGGING) & ~self.read_named & ~u.service_masks.get("sts", 0)
-        )
         self.sensitive = [(a, u.bit(a)) for a in SENSITIVE_READ_ACTIONS if u.has(a)]
+        # kms:Decrypt is a Write in AWS's reference but reads data: it counts as a sensitive read
+        self.write_like = (
+            u.level_mask(WRITE, PERMISSIONS, TAGGING)
+            & ~self.read_named
+            & ~u.service_masks.get("sts", 0)
+            & ~u.mask_of_actions(SENSITIVE_READ_ACTIONS)
+        )
         self.all_count = u.all_mask.bit_count()
         self.iam_count = self.iam.bit_count()
         self.non_admin_count = self.non_admin.bit_count()
