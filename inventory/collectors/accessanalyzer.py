@@ -1,0 +1,28 @@
+"""IAM Access Analyzer analyzers (regional). No Django here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from inventory.collectors.base import CollectContext, Record, register
+from inventory.collectors.common import Guard, record
+
+
+@register
+class AccessAnalyzerCollector:
+    """Analyzers of the region (account or organisation zone of trust)."""
+
+    service: ClassVar[str] = "accessanalyzer"
+    scope: ClassVar[str] = "regional"
+    types: ClassVar[tuple[str, ...]] = ("accessanalyzer:analyzer",)
+
+    def collect(self, ctx: CollectContext) -> Iterator[Record]:
+        """Yield every analyzer of ``ctx.region``."""
+        g = Guard(ctx, self.service)
+        client = g.client()
+        type_ = "accessanalyzer:analyzer"
+        with g.listing(type_, "ListAnalyzers"):
+            for item in g.items(client, "list_analyzers", "analyzers"):
+                name = item.get("name", "")
+                yield record(ctx, type_, item.get("arn", ""), name, item, name=name, tags=item.get("tags"))

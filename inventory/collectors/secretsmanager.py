@@ -1,0 +1,41 @@
+"""Secrets Manager secrets' metadata and resource policy — never a secret value (regional). No Django here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from inventory.collectors.base import CollectContext, Record, register
+from inventory.collectors.common import Guard, parse_policy, record, with_unavailable
+
+
+@register
+class SecretsManagerCollector:
+    """Secrets as list_secrets describes them, plus their resource policy.
+
+    Only list_secrets and get_resource_policy are called: nothing here can read a secret's value.
+    """
+
+    service: ClassVar[str] = "secretsmanager"
+    scope: ClassVar[str] = "regional"
+    types: ClassVar[tuple[str, ...]] = ("secretsmanager:secret",)
+
+    def collect(self, ctx: CollectContext) -> Iterator[Record]:
+        """Yield every secret of ``ctx.region`` with ResourcePolicy (dict or None)."""
+        g = Guard(ctx, self.service)
+        client = g.client()
+        type_ = "secretsmanager:secret"
+        with g.listing(type_, "ListSecrets"):
+            for item in g.items(client, "list_secrets", "SecretList"):
+                secret_arn = item.get("ARN", "")
+                name = item.get("Name", "")
+                unavailable: dict[str, str] = {}
+                policy = g.extra(
+                    type_, unavailable, "ResourcePolicy",
+                    lambda a=secret_arn: parse_policy(g.call(client, "get_resource_policy", SecretId=a).get("ResourcePolicy")),
+                    resource=name, operation="GetResourcePolicy",
+                )
+                data = {**item, "ResourcePolicy": policy}
+                yield record(
+                    ctx, type_, secret_arn, name, with_unavailable(data, unavailable), name=name, tags=item.get("Tags")
+                )
