@@ -1,0 +1,444 @@
+"""The check engine: builds an account snapshot from stored data, runs every check, keeps findings.
+
+Findings are keyed by (check, account, subject). A failure opens a finding (or refreshes it), a pass
+resolves it, a failure after resolution reopens it; suppressions survive runs and end by
+themselves at expiry. A check whose data was not collected answers UNKNOWN and changes nothing.
+All writes are batched: a run issues a bounded number of queries, whatever the number of findings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.choices import AccountStatus
+from accounts.models import AwsAccount
+from iam_audit import priority, snapshots
+from iam_audit.checks import base as checks
+from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
+from iam_audit.models import BaselineSetting, CheckResult, Finding, FindingEvent, finding_key
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+
+
+@dataclasses.dataclass
+class EngineSummary:
+    account_id: str
+    checks_run: int = 0
+    unknown_checks: int = 0
+    opened: int = 0
+    reopened: int = 0
+    refreshed: int = 0
+    resolved: int = 0
+    suppressed_kept: int = 0
+    expired: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.account_id}: {self.checks_run} checks ({self.unknown_checks} unknown), "
+            f"{self.opened} opened, {self.reopened} reopened, {self.refreshed} still failing, "
+            f"{self.resolved} resolved"
+        )
+
+
+def baseline_disabled(environment: str) -> set[str]:
+    """Baseline check ids switched off for an environment (settings override code defaults)."""
+    from iam_audit.checks import BASELINE_OFF_BY_DEFAULT  # defaults live beside the checks
+
+    off = set(BASELINE_OFF_BY_DEFAULT.get(environment, ()))
+    for setting in BaselineSetting.objects.filter(environment=environment):
+        if setting.enabled:
+            off.discard(setting.check_id)
+        else:
+            off.add(setting.check_id)
+    return off
+
+
+def run_checks(
+    account: AwsAccount,
+    *,
+    now: dt.datetime | None = None,
+    org: checks.OrgContext | None = None,
+    only: Sequence[str] | None = None,
+    extra_results: dict[str, list[checks.Result]] | None = None,
+) -> EngineSummary:
+    """Evaluate every check for one account from stored data and update its findings.
+
+    ``extra_results`` carries results computed outside the per-account snapshot (the estate-wide
+    IAM graph): check id -> results for this account.
+    """
+    now = now or timezone.now()
+    summary = EngineSummary(account.account_id)
+    snap, arn_to_resource = snapshots.build(account, org=org, now=now)
+    disabled = baseline_disabled(account.environment)
+    results_by_check: dict[str, list[checks.Result]] = {}
+    meta: dict[str, checks.Check] = {}
+    for chk in checks.all_checks():
+        if only and chk.id not in only:
+            continue
+        meta[chk.id] = chk
+        if chk.baseline and chk.id in disabled:
+            results_by_check[chk.id] = [
+                checks.Result(
+                    subject=snap.account_arn,
+                    status=checks.Status.NOT_APPLICABLE,
+                    summary=f"Baseline item switched off for {account.get_environment_display()}",
+                )
+            ]
+            continue
+        try:
+            results_by_check[chk.id] = list(checks.evaluate(chk, snap))
+        except Exception as exc:  # a broken check must not stop the others
+            log.exception("check %s failed on %s", chk.id, account.account_id)
+            summary.errors.append(f"{chk.id}: {exc.__class__.__name__}: {exc}")
+            results_by_check[chk.id] = [
+                checks.Result(
+                    subject=snap.account_arn,
+                    status=checks.Status.UNKNOWN,
+                    summary=f"The check itself failed: {exc.__class__.__name__}",
+                )
+            ]
+    for check_id, results in (extra_results or {}).items():
+        results_by_check[check_id] = results
+    with transaction.atomic():
+        _store(account, meta, results_by_check, arn_to_resource, now, summary)
+    return summary
+
+
+def _state_of(results: Sequence[checks.Result]) -> tuple[str, dict[str, int], str]:
+    counts = {s: 0 for s in checks.Status}
+    for r in results:
+        counts[r.status] += 1
+    if counts[checks.Status.FAIL]:
+        state = CheckState.FAIL
+        detail = next(r.summary for r in results if r.status == checks.Status.FAIL)
+    elif counts[checks.Status.UNKNOWN]:
+        state = CheckState.UNKNOWN
+        detail = next(r.summary for r in results if r.status == checks.Status.UNKNOWN)
+    elif counts[checks.Status.PASS]:
+        state, detail = CheckState.PASS, ""
+    else:
+        state = CheckState.NOT_APPLICABLE
+        detail = next((r.summary for r in results), "Nothing to evaluate in this account.")
+    return state, {s.value: n for s, n in counts.items()}, detail
+
+
+def _store(
+    account: AwsAccount,
+    meta: dict[str, checks.Check],
+    results_by_check: dict[str, list[checks.Result]],
+    arn_to_resource: dict[str, int],
+    now: dt.datetime,
+    summary: EngineSummary,
+) -> None:
+    existing = {
+        f.key: f for f in Finding.objects.filter(account=account, check_id__in=list(results_by_check))
+    }
+    to_create: list[Finding] = []
+    to_update: list[Finding] = []
+    events: list[FindingEvent] = []
+    pending_events: list[tuple[Finding, str, str]] = []  # for findings created in this batch
+    check_rows: list[CheckResult] = []
+
+    for check_id, results in results_by_check.items():
+        state, counts, detail = _state_of(results)
+        check_rows.append(
+            CheckResult(
+                account=account,
+                check_id=check_id,
+                state=state,
+                passed=counts["pass"],
+                failed=counts["fail"],
+                unknown=counts["unknown"],
+                not_applicable=counts["not-applicable"],
+                detail=detail[:2000],
+                evaluated_at=now,
+            )
+        )
+        if state == CheckState.UNKNOWN and not counts["fail"]:
+            summary.unknown_checks += 1
+            continue  # data missing: leave every finding of this check as it was
+        summary.checks_run += 1
+        chk = meta.get(check_id)
+        failing: set[str] = set()
+        for result in results:
+            if result.status != checks.Status.FAIL:
+                continue
+            key = finding_key(check_id, account.account_id, result.subject)
+            if key in failing:
+                continue
+            failing.add(key)
+            finding = existing.get(key)
+            severity = str(chk.severity) if chk else str(result.evidence.get("severity", "medium"))
+            first_seen = finding.first_seen if finding else now
+            score, terms = priority.score(
+                severity,
+                account.environment,
+                str(result.exposure),
+                first_seen,
+                now,
+                reachable=result.evidence.get("reachable") if isinstance(result.evidence, dict) else None,
+            )
+            fields = {
+                "subject": result.subject[:2048],
+                "region": result.region,
+                "resource_type": result.resource_type,
+                "title": (chk.title if chk else check_id)[:300],
+                "summary": result.summary,
+                "service": chk.service if chk else check_id.split(".", 1)[0],
+                "severity": severity,
+                "severity_rank": SEVERITY_ORDER.get(severity, 4),
+                "priority": score,
+                "priority_explanation": terms,
+                "exposure": str(result.exposure),
+                "evidence": dict(result.evidence),
+                "resource_id": arn_to_resource.get(result.subject),
+                "last_seen": now,
+            }
+            if finding is None:
+                finding = Finding(
+                    key=key,
+                    check_id=check_id,
+                    account=account,
+                    first_seen=now,
+                    status=FindingStatus.OPEN,
+                    **fields,
+                )
+                to_create.append(finding)
+                pending_events.append((finding, EventKind.OPENED, result.summary))
+                summary.opened += 1
+                continue
+            for name, value in fields.items():
+                setattr(finding, name, value)
+            if finding.status == FindingStatus.SUPPRESSED:
+                if finding.suppressed_until and finding.suppressed_until <= now:
+                    finding.status = FindingStatus.REOPENED
+                    events.append(
+                        FindingEvent(
+                            finding=finding,
+                            at=now,
+                            kind=EventKind.EXPIRED,
+                            note="Suppression expired; the check still fails.",
+                        )
+                    )
+                    summary.expired += 1
+                else:
+                    summary.suppressed_kept += 1
+            elif finding.status == FindingStatus.RESOLVED:
+                if finding.suppression_reason and (
+                    finding.suppressed_until is None or finding.suppressed_until > now
+                ):
+                    finding.status = FindingStatus.SUPPRESSED  # the suppression survives
+                    summary.suppressed_kept += 1
+                else:
+                    finding.status = FindingStatus.REOPENED
+                    summary.reopened += 1
+                finding.resolved_at = None
+                events.append(
+                    FindingEvent(finding=finding, at=now, kind=EventKind.REOPENED, note=result.summary)
+                )
+            else:
+                summary.refreshed += 1
+            to_update.append(finding)
+        # Evaluated and not failing any more (passed, or the subject is gone): resolve.
+        for key, finding in existing.items():
+            if finding.check_id != check_id or key in failing or finding.status == FindingStatus.RESOLVED:
+                continue
+            finding.status = FindingStatus.RESOLVED
+            finding.resolved_at = now
+            to_update.append(finding)
+            events.append(
+                FindingEvent(
+                    finding=finding,
+                    at=now,
+                    kind=EventKind.RESOLVED,
+                    note="The check passes now, or its subject no longer exists.",
+                )
+            )
+            summary.resolved += 1
+
+    Finding.objects.bulk_create(to_create, batch_size=BATCH)
+    for finding, kind, note in pending_events:
+        events.append(FindingEvent(finding=finding, at=now, kind=kind, note=note))
+    update_fields = [
+        "subject",
+        "region",
+        "resource_type",
+        "title",
+        "summary",
+        "service",
+        "severity",
+        "severity_rank",
+        "priority",
+        "priority_explanation",
+        "exposure",
+        "evidence",
+        "resource",
+        "last_seen",
+        "status",
+        "resolved_at",
+    ]
+    Finding.objects.bulk_update(to_update, update_fields, batch_size=BATCH)
+    FindingEvent.objects.bulk_create(events, batch_size=BATCH)
+    CheckResult.objects.bulk_create(
+        check_rows,
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["account", "check_id"],
+        update_fields=["state", "passed", "failed", "unknown", "not_applicable", "detail", "evaluated_at"],
+    )
+
+
+def expire_suppressions(now: dt.datetime | None = None) -> int:
+    """End suppressions whose time is up: the finding becomes active again (reopened)."""
+    now = now or timezone.now()
+    expired = list(Finding.objects.filter(status=FindingStatus.SUPPRESSED, suppressed_until__lte=now))
+    for finding in expired:
+        finding.status = FindingStatus.REOPENED
+    with transaction.atomic():
+        Finding.objects.bulk_update(expired, ["status"], batch_size=BATCH)
+        FindingEvent.objects.bulk_create(
+            [
+                FindingEvent(finding=f, at=now, kind=EventKind.EXPIRED, note="Suppression expired.")
+                for f in expired
+            ],
+            batch_size=BATCH,
+        )
+    return len(expired)
+
+
+def suppress(
+    findings: Iterable[Finding],
+    *,
+    user: object,
+    reason: str,
+    justification: str,
+    until: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Suppress findings (security team): reason (accepted risk / false positive), why, until when."""
+    now = now or timezone.now()
+    changed = []
+    for f in findings:
+        if f.status == FindingStatus.RESOLVED:
+            continue
+        f.status = FindingStatus.SUPPRESSED
+        f.suppression_reason = reason
+        f.suppression_justification = justification
+        f.suppressed_until = until
+        f.suppressed_by = user  # type: ignore[assignment]
+        f.suppressed_at = now
+        changed.append(f)
+    with transaction.atomic():
+        Finding.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "suppression_reason",
+                "suppression_justification",
+                "suppressed_until",
+                "suppressed_by",
+                "suppressed_at",
+            ],
+            batch_size=BATCH,
+        )
+        FindingEvent.objects.bulk_create(
+            [
+                FindingEvent(
+                    finding=f,
+                    at=now,
+                    kind=EventKind.SUPPRESSED,
+                    user=user,
+                    note=justification,  # type: ignore[misc]
+                    data={"reason": reason, "until": until.isoformat() if until else None},
+                )
+                for f in changed
+            ],
+            batch_size=BATCH,
+        )
+    return len(changed)
+
+
+def unsuppress(
+    findings: Iterable[Finding], *, user: object, note: str = "", now: dt.datetime | None = None
+) -> int:
+    """Lift suppressions: the findings are active again."""
+    now = now or timezone.now()
+    changed = []
+    for f in findings:
+        if f.status != FindingStatus.SUPPRESSED and not f.suppression_reason:
+            continue
+        if f.status == FindingStatus.SUPPRESSED:
+            f.status = FindingStatus.REOPENED
+        f.suppression_reason = ""
+        f.suppression_justification = ""
+        f.suppressed_until = None
+        f.suppressed_by = None
+        f.suppressed_at = None
+        changed.append(f)
+    with transaction.atomic():
+        Finding.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "suppression_reason",
+                "suppression_justification",
+                "suppressed_until",
+                "suppressed_by",
+                "suppressed_at",
+            ],
+            batch_size=BATCH,
+        )
+        FindingEvent.objects.bulk_create(
+            [
+                FindingEvent(finding=f, at=now, kind=EventKind.UNSUPPRESSED, user=user, note=note)  # type: ignore[misc]
+                for f in changed
+            ],
+            batch_size=BATCH,
+        )
+    return len(changed)
+
+
+def accounts_to_check(ids: Sequence[str] | None = None) -> list[AwsAccount]:
+    qs = AwsAccount.objects.exclude(status=AccountStatus.CLOSED)
+    if ids:
+        qs = qs.filter(account_id__in=ids)
+    return list(qs.order_by("name"))
+
+
+def run_all(ids: Sequence[str] | None = None, now: dt.datetime | None = None) -> list[EngineSummary]:
+    """Run checks for many accounts: the organisation context and the IAM graph are built once."""
+    now = now or timezone.now()
+    accounts = accounts_to_check(ids)
+    org = snapshots.org_context_for_estate()
+    graph_results: dict[str, dict[str, list[checks.Result]]] = defaultdict(dict)
+    try:
+        from iam_audit import access
+
+        graph_results = access.graph_results_by_account(now=now)
+    except ImportError:  # the IAM graph is optional until it lands
+        pass
+    summaries = []
+    for account in accounts:
+        summaries.append(
+            run_checks(
+                account,
+                now=now,
+                org=org.for_account(account.account_id),
+                extra_results=graph_results.get(account.account_id),
+            )
+        )
+    expire_suppressions(now)
+    return summaries
+
+
+__all__ = ["EngineSummary", "run_checks", "run_all", "suppress", "unsuppress", "expire_suppressions"]

@@ -1,0 +1,159 @@
+"""Build check snapshots from stored inventory (the Django side of the pure checks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.choices import AccessStatus, Environment
+from accounts.models import AwsAccount
+from iam_audit.checks.base import AccountFacts, Item, OrgContext, Snapshot
+from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.models import CoverageRecord, Resource
+
+ITEM_FIELDS = ("id", "type", "arn", "resource_id", "name", "region", "tags", "data")
+
+
+def account_facts(account: AwsAccount) -> AccountFacts:
+    role = account.read_role or settings.SKYLEDGER_READ_ROLE
+    return AccountFacts(
+        account_id=account.account_id,
+        name=account.name,
+        environment=account.environment,
+        status=account.status,
+        allowed_regions=tuple(account.effective_allowed_regions()),
+        read_role_name=role.rsplit("/", 1)[-1],
+    )
+
+
+def build(
+    account: AwsAccount, *, org: OrgContext | None = None, now: dt.datetime | None = None
+) -> tuple[Snapshot, dict[str, int]]:
+    """The account's live resources, collection coverage and context; plus ARN -> resource pk."""
+    now = now or timezone.now()
+    items: list[Item] = []
+    arn_to_pk: dict[str, int] = {}
+    rows = (
+        Resource.objects.filter(account=account, deleted_at__isnull=True)
+        .values_list(*ITEM_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    for pk, type_, arn, resource_id, name, region, tags, data in rows:
+        items.append(Item(type_, arn, resource_id, name, region, tags or {}, data or {}))
+        arn_to_pk[arn] = pk
+    coverage = {
+        (t, r): Coverage(c)
+        for t, r, c in CoverageRecord.objects.filter(account=account).values_list(
+            "type", "region", "coverage"
+        )
+    }
+    regions = tuple(sorted({r for (_, r) in coverage if r != GLOBAL_REGION}))
+    facts: dict[str, Any] = {
+        "now": now.isoformat(),
+        "unused_days": settings.SKYLEDGER_UNUSED_DAYS,
+        "access_check_ok": account.access_status == AccessStatus.OK,
+    }
+    snap = Snapshot(
+        account=account_facts(account),
+        org=org or OrgContext(),
+        items=items,
+        coverage=coverage,
+        regions=regions,
+        facts=facts,
+    )
+    return snap, arn_to_pk
+
+
+@dataclasses.dataclass
+class EstateOrg:
+    """Organisation facts read once for the whole estate; ``for_account`` narrows them."""
+
+    org_id: str = ""
+    management_account_id: str = ""
+    member_account_ids: frozenset[str] = frozenset()
+    identity_account_ids: frozenset[str] = frozenset()
+    org_trails: tuple[Item, ...] = ()
+    policies: Mapping[str, tuple[str, Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
+    policy_ids_by_account: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def for_account(self, account_id: str) -> OrgContext:
+        scps = tuple(
+            (pid, self.policies[pid][0], self.policies[pid][1])
+            for pid in self.policy_ids_by_account.get(account_id, ())
+            if pid in self.policies
+        )
+        return OrgContext(
+            org_id=self.org_id,
+            management_account_id=self.management_account_id,
+            member_account_ids=self.member_account_ids,
+            identity_account_ids=self.identity_account_ids,
+            org_trails=self.org_trails,
+            scps=scps,
+        )
+
+
+def _item(row: tuple[Any, ...]) -> Item:
+    _pk, type_, arn, resource_id, name, region, tags, data = row
+    return Item(type_, arn, resource_id, name, region, tags or {}, data or {})
+
+
+def org_context_for_estate() -> EstateOrg:
+    """Read the organisation as collected from its management account (if it was collected)."""
+    identity = frozenset(
+        AwsAccount.objects.filter(environment=Environment.IDENTITY).values_list("account_id", flat=True)
+    )
+    org_rows = Resource.objects.filter(
+        deleted_at__isnull=True,
+        type__in=["organizations:organization", "organizations:account", "organizations:policy"],
+    ).values_list(*ITEM_FIELDS)
+    org_id = management = ""
+    members: set[str] = set()
+    policies: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    policy_ids: dict[str, tuple[str, ...]] = {}
+    for row in org_rows:
+        item = _item(row)
+        if item.type == "organizations:organization":
+            org_id = str(item.data.get("Id", ""))
+            management = str(item.data.get("MasterAccountId", ""))
+        elif item.type == "organizations:account":
+            account_id = str(item.data.get("Id", ""))
+            if item.data.get("Status", "ACTIVE") == "ACTIVE":
+                members.add(account_id)
+            policy_ids[account_id] = tuple(item.data.get("PolicyIds") or ())
+        else:
+            content = item.data.get("Content")
+            policies[str(item.data.get("Id", item.resource_id))] = (
+                item.name,
+                content if isinstance(content, dict) else {},
+            )
+    if not management:
+        root = (
+            AwsAccount.objects.filter(environment=Environment.ORG_ROOT)
+            .values_list("account_id", flat=True)
+            .first()
+        )
+        management = root or ""
+    trails: tuple[Item, ...] = ()
+    if management:
+        trail_rows = Resource.objects.filter(
+            account__account_id=management, type="cloudtrail:trail", deleted_at__isnull=True
+        ).values_list(*ITEM_FIELDS)
+        trails = tuple(
+            item
+            for item in map(_item, trail_rows)
+            if item.data.get("IsOrganizationTrail") and (item.data.get("Status") or {}).get("IsLogging")
+        )
+    return EstateOrg(
+        org_id=org_id,
+        management_account_id=management,
+        member_account_ids=frozenset(members),
+        identity_account_ids=identity,
+        org_trails=trails,
+        policies=policies,
+        policy_ids_by_account=policy_ids,
+    )
