@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,7 +17,11 @@ def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None:
         if default is None:
-            raise ImproperlyConfigured(f"The environment variable {name} is required.")
+            # Django's command runner hides ImproperlyConfigured raised while reading settings behind
+            # a confusing "Apps aren't loaded yet"; say it plainly on stderr first.
+            message = f"The environment variable {name} is required (or set SKYLEDGER_DEV=1 for development)."
+            sys.stderr.write(f"Skyledger settings: {message}\n")
+            raise ImproperlyConfigured(message)
         return default
     return value
 
