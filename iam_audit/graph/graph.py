@@ -311,6 +311,16 @@ def _statement_mask(stmt: Statement) -> int:
     return u.all_mask & ~m if stmt.not_action else m
 
 
+def _everywhere_mask(stmt: Statement, mask: int) -> int:
+    """The part of a statement's action mask it grants on *every* resource of the action's service."""
+    scope = stmt.resource_scope()
+    if scope is True:
+        return mask
+    if not scope:
+        return 0
+    return mask & universe().services_mask(scope)
+
+
 # ---------------------------------------------------------------------------------------------- the graph
 class AccessGraph:
     """The built graph with its queries. Build with :func:`build_graph`."""
@@ -612,10 +622,9 @@ class AccessGraph:
                 m = _statement_mask(st)
                 if st.is_allow:
                     lvl_any |= m
-                    if st.covers_all_resources():
-                        lvl_all |= m
-                elif st.is_deny and not st.conditions and st.covers_all_resources():
-                    deny |= m
+                    lvl_all |= _everywhere_mask(st, m)
+                elif st.is_deny and not st.conditions:
+                    deny |= _everywhere_mask(st, m)
             everywhere &= lvl_all & ~deny
             anywhere &= lvl_any & ~deny
         self._scp_masks[account_id] = (everywhere, anywhere)
@@ -638,15 +647,17 @@ class AccessGraph:
             if st.is_allow:
                 allow_any |= m
                 contrib[ref] |= m
-                if st.covers_all_resources():
-                    allow_all |= m
-            elif st.covers_all_resources():
+                allow_all |= _everywhere_mask(st, m)
+            else:
+                denied = _everywhere_mask(st, m)
+                if not denied:
+                    continue
                 if not reqs:
-                    deny_all |= m
+                    deny_all |= denied
                 else:
                     mfa_reqs = [r for r in reqs if r.kind == "mfa"]
                     if mfa_reqs:
-                        mfa |= m
+                        mfa |= denied
                         mfa_req = mfa_req or mfa_reqs[0]
         return allow_all, allow_any, deny_all, mfa, contrib, mfa_req
 

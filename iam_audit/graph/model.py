@@ -174,6 +174,9 @@ def scp_levels_from_org_items(org_items: Iterable[Item]) -> dict[str, tuple[tupl
         if not isinstance(item, Item):
             continue
         if item.type == "organizations:policy":
+            kind = (item.data or {}).get("Type")
+            if kind and kind != "SERVICE_CONTROL_POLICY":
+                continue  # tag, backup, AI opt-out policies do not limit permissions
             pid = str((item.data or {}).get("Id") or item.resource_id)
             policies[pid] = item
         elif item.type == "organizations:account":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -117,20 +116,44 @@ class Statement:
                     return True
         return False
 
-    def covers_all_resources(self) -> bool:
-        """True when the statement applies to every resource (``*``, or a NotResource)."""
-        if not self.resource_given:
-            return True
-        if self.not_resource:
-            return True
-        return any(_is_universal_arn(r) for r in self.resources)
+    def resource_scope(self) -> bool | frozenset[str]:
+        """Which resources the statement covers *entirely*: ``True`` for every resource of every
+        service (``*``, ``arn:aws:*``, a NotResource, no Resource element), else the services whose
+        resources it covers whole (``arn:aws:s3:::*`` covers S3), possibly none.
 
-    def matches_resource(self, resource: str, context: Mapping[str, str] | None = None) -> bool:
-        """Does Resource/NotResource cover ``resource`` (case-sensitive, policy variables resolved)?"""
+        A NotResource is counted as covering everything: it excludes a few ARNs from an otherwise
+        universal grant, and erring on "broad" is the safe side for an audit.
+        """
+        if not self.resource_given or self.not_resource:
+            return True
+        services: set[str] = set()
+        for r in self.resources:
+            scope = _universal_scope(r)
+            if scope is True:
+                return True
+            if scope:
+                services.add(scope)
+        return frozenset(services)
+
+    def covers_all_resources(self, service: str | None = None) -> bool:
+        """True when the statement applies to every resource (of ``service``, when given)."""
+        scope = self.resource_scope()
+        if scope is True:
+            return True
+        return service is not None and service in scope
+
+    def matches_resource(
+        self, resource: str, context: Mapping[str, str] | None = None, action: str = ""
+    ) -> bool:
+        """Does Resource/NotResource cover ``resource`` (case-sensitive, policy variables resolved)?
+
+        ``resource`` may be :data:`ALL_RESOURCES`: then the statement must cover every resource of
+        the ``action``'s service.
+        """
         if not self.resource_given:
             return True  # trust policies and SCPs without Resource apply to their own resource
         if resource == ALL_RESOURCES:
-            return self.covers_all_resources()
+            return self.covers_all_resources(action.partition(":")[0].lower() if action else None)
         hit = False
         for pattern in self.resources:
             resolved = substitute_variables(pattern, context or {}) if "${" in pattern else pattern
@@ -144,11 +167,29 @@ class Statement:
         return any("${" in r for r in self.resources)
 
 
-_UNIVERSAL = re.compile(r"^(\*|arn:(\*|aws[a-z-]*)(:\*)+)$")
+_WILD_TAIL = frozenset("*:/")
 
 
-def _is_universal_arn(pattern: str) -> bool:
-    return pattern == "*" or bool(_UNIVERSAL.match(pattern))
+def _universal_scope(pattern: str) -> bool | str:
+    """``True`` if the ARN pattern matches every ARN, a service name if every ARN of that service,
+    else ``""``. ``arn:aws:s3:::*`` -> "s3"; ``arn:aws:*`` and ``*`` -> True."""
+    if not pattern or set(pattern) == {"*"}:
+        return bool(pattern)
+    parts = pattern.split(":", 3)
+    if parts[0] != "arn" or len(parts) < 2:
+        return ""
+    partition = parts[1]
+    if not (set(partition) <= {"*"} or partition.startswith("aws")):
+        return ""
+    if len(parts) == 2:
+        return set(partition) == {"*"}
+    service = parts[2]
+    tail = parts[3] if len(parts) > 3 else ""
+    if set(service) == {"*"}:
+        return True if (not tail or set(tail) <= _WILD_TAIL) else ""
+    if tail and "*" in tail and set(tail) <= _WILD_TAIL:
+        return service.lower()
+    return ""
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -616,7 +657,7 @@ def evaluate(
     for source, stmt in entries:
         if stmt.effect not in (ALLOW, DENY):
             continue
-        if not stmt.matches_action(action) or not stmt.matches_resource(resource, ctx):
+        if not stmt.matches_action(action) or not stmt.matches_resource(resource, ctx, action):
             continue
         label = where(source, stmt) if where is not None else stmt.label
         applies, reqs = resolve_conditions(stmt, ctx, label)
