@@ -107,7 +107,9 @@ def _manual_pages(
     for _ in range(MAX_PAGES):
         page = getattr(client, method)(**params)
         yield page
-        token = page.get(pair[0]) if pair else None
+        if pair is None:  # the operation does not page
+            return
+        token = page.get(pair[0])
         if not token or page.get("IsTruncated") is False:
             return
         if token in seen:

@@ -95,7 +95,7 @@ class CallStats:
         """
         with self._lock:
             items = sorted((key, tuple(row)) for key, row in self._rows.items())
-        operations = [
+        operations: list[dict[str, Any]] = [
             {
                 "service": service,
                 "operation": operation,
