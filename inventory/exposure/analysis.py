@@ -715,6 +715,9 @@ class NetworkModel:
         # (region, group id) -> ports its own rules expose on reachable resources
         self._group_ports: dict[tuple[str, str], PortSet] = {}
         self._exposed_ports: dict[str, PortSet] = {}
+        self._class_edges: dict[tuple[ClassKey | str, ClassKey, str, str], PortSet] | None = None
+        self._path_cache: dict[tuple[Any, ...], PortSet] = {}
+        self._admits_cache: dict[tuple[Any, ...], bool | None] = {}
 
     def _in_scope(self, e: Endpoint) -> bool:
         if self.region is not None and e.region != self.region:
@@ -984,7 +987,10 @@ class NetworkModel:
                 )
                 allowed: bool | None = None
                 if target is not None and target.attachments and ports:
-                    allowed = self._admits(target, e, lb_nets, ports)
+                    admit_key = (target.region, target.group_ids, e.group_ids, tuple(lb_nets), ports)
+                    if admit_key not in self._admits_cache:
+                        self._admits_cache[admit_key] = self._admits(target, e, lb_nets, ports)
+                    allowed = self._admits_cache[admit_key]
                 out.append(
                     LoadBalancerTarget(
                         lb_arn=e.arn,
@@ -1043,6 +1049,20 @@ class NetworkModel:
         self, src: ClassKey | None, src_nets: Sequence[Network], dst: ClassKey, ports: PortSet
     ) -> PortSet:
         """Trim ``ports`` by the source's egress rules and both subnets' network ACLs."""
+        # Many class pairs share subnets, groups and ports: the answer depends on nothing else.
+        key = (
+            (src.region, src.subnet_id, src.vpc_id, src.group_ids) if src is not None else tuple(src_nets),
+            (dst.region, dst.subnet_id, dst.vpc_id, dst.group_ids),
+            ports,
+        )
+        cached = self._path_cache.get(key)
+        if cached is None:
+            cached = self._path_cache[key] = self._path_ports_uncached(src, src_nets, dst, ports)
+        return cached
+
+    def _path_ports_uncached(
+        self, src: ClassKey | None, src_nets: Sequence[Network], dst: ClassKey, ports: PortSet
+    ) -> PortSet:
         topo = self.topology
         dst_nets = self._subnet_nets(dst.region, dst.subnet_id)
         if src is not None:
@@ -1062,8 +1082,13 @@ class NetworkModel:
         """Reachability between classes: ``(src, dst, via, detail) -> ports``.
 
         ``src`` is a :class:`ClassKey`, or for a peered VPC outside these items a pseudo-ARN
-        ``arn:aws:ec2:<region>:<owner>:vpc/<vpc-id>``.
+        ``arn:aws:ec2:<region>:<owner>:vpc/<vpc-id>``. Computed once per model.
         """
+        if self._class_edges is None:
+            self._class_edges = self._compute_class_edges()
+        return self._class_edges
+
+    def _compute_class_edges(self) -> dict[tuple[ClassKey | str, ClassKey, str, str], PortSet]:
         edges: dict[tuple[ClassKey | str, ClassKey, str, str], PortSet] = {}
         classes = self.classes
         by_group: dict[tuple[str, str], list[ClassKey]] = defaultdict(list)

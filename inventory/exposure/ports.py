@@ -164,11 +164,11 @@ class PortSet:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def all(cls) -> PortSet:
-        return cls(rest=True)
+        return _ALL
 
     @classmethod
     def empty(cls) -> PortSet:
-        return cls()
+        return _EMPTY
 
     @classmethod
     def of(cls, protocol: str, lo: int | None = None, hi: int | None = None) -> PortSet:
@@ -194,13 +194,31 @@ class PortSet:
         keys = set(self.by) | set(other.by)
         return PortSet(rest=rest, by={p: op(self._get(p), other._get(p), full_interval(p)) for p in keys})
 
+    # The fast paths matter: an account's analysis makes tens of thousands of these operations,
+    # most of them with an empty, a full or an identical operand.
     def union(self, other: PortSet) -> PortSet:
+        if other.is_empty or self is other or self.is_all:
+            return self
+        if self.is_empty or other.is_all:
+            return other
+        if self == other:
+            return self
         return self._combine(other, self.rest or other.rest, lambda a, b, _s: _merge(a + b))
 
     def intersect(self, other: PortSet) -> PortSet:
+        if self.is_empty or other.is_all or self is other:
+            return self
+        if other.is_empty or self.is_all:
+            return other
+        if self == other:
+            return self
         return self._combine(other, self.rest and other.rest, lambda a, b, _s: _intersect(a, b))
 
     def subtract(self, other: PortSet) -> PortSet:
+        if self.is_empty or other.is_empty:
+            return self
+        if other.is_all or self == other:
+            return _EMPTY
         return self._combine(
             other, self.rest and not other.rest, lambda a, b, s: _intersect(a, _complement(b, s))
         )
@@ -217,11 +235,18 @@ class PortSet:
     def is_all(self) -> bool:
         return self.rest and not self.by
 
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        return (
+            isinstance(other, PortSet)
+            and self._hash == other._hash
+            and self.rest == other.rest
+            and self.by == other.by
+        )
+
     def __bool__(self) -> bool:
         return not self.is_empty
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PortSet) and self.rest == other.rest and self.by == other.by
 
     def __hash__(self) -> int:
         return self._hash
@@ -260,6 +285,10 @@ class PortSet:
         if len(parts) > limit:
             return ", ".join(parts[:limit]) + f" (+{len(parts) - limit} more)"
         return ", ".join(parts)
+
+
+_ALL = PortSet(rest=True)
+_EMPTY = PortSet()
 
 
 def union_all(sets: Iterable[PortSet]) -> PortSet:

@@ -13,6 +13,7 @@ cover several regions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -77,19 +78,27 @@ class ItemLike(Protocol):
 
 
 # ---------------------------------------------------------------------- tolerant accessors
+_EMPTY_MAP: Mapping[str, Any] = {}
+
+
 def as_map(value: Any) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
+    # ``type(...) is dict`` first: the ABC check is slow and this runs a million times on a big account.
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return _EMPTY_MAP
 
 
 def as_list(value: Any) -> list[Any]:
     """``value`` as a list if it is a list/tuple, else empty (a lone string is not a list)."""
-    return list(value) if isinstance(value, list | tuple) else []
+    if type(value) is list:
+        return value
+    return list(value) if isinstance(value, tuple) else []
 
 
 def as_str(value: Any) -> str:
     """``value`` if it is a string, numbers as text, anything else as empty."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
@@ -155,6 +164,7 @@ def parse_address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
         return None
 
 
+@functools.lru_cache(maxsize=65536)
 def is_internet_source(net: Network) -> bool:
     """False when the whole range is space that never comes from the internet (private, ...)."""
     return not any(net.version == block.version and net.subnet_of(block) for block in NON_INTERNET)  # type: ignore[arg-type]
@@ -169,6 +179,14 @@ def covers_world(nets: Iterable[Network], version: int) -> bool:
     pool = [n for n in nets if n.version == version]
     if not pool:
         return False
+    if any(n.prefixlen == 0 for n in pool):
+        return True
+    return _covers_world(tuple(sorted(set(pool))), version)  # type: ignore[type-var]
+
+
+@functools.lru_cache(maxsize=4096)
+def _covers_world(pool_in: tuple[Network, ...], version: int) -> bool:
+    pool = list(pool_in)
     pool += [b for b in NON_INTERNET if b.version == version]
     world = WORLD_V4 if version == 4 else WORLD_V6
     return any(n == world for n in ipaddress.collapse_addresses(pool))  # type: ignore[arg-type]

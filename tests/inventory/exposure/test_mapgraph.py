@@ -127,9 +127,10 @@ def test_edges_between_groups_are_aggregated_with_merged_ports() -> None:
     items += fleet(100, asg="web", groups=("sg-web",), prefix="i-web") + fleet(100, asg="app", prefix="i-app")
     payload = build_map(items, REGION)
     assert payload.stats["edges"] == 1
-    labels = next(t for t in payload.figure["data"] if t.get("name") == "ports")
-    assert labels["text"] == ["tcp/8080, tcp/8443"]
-    assert "web ×100 → app ×100" in labels["hovertext"][0]
+    dots = next(t for t in payload.figure["data"] if t.get("name") == "reachability")
+    assert dots["hovertext"] == [
+        "web ×100 → app ×100<br>security-group: tcp/8080, tcp/8443<br>sg-app allows sg-web"
+    ]
 
 
 def test_html_in_names_and_tags_is_escaped_everywhere_in_the_figure() -> None:
@@ -350,3 +351,28 @@ def test_treemap_drops_the_type_level_when_there_are_too_many_leaves() -> None:
     trimmed = estate_treemap(rows, max_leaves=10)["data"][0]
     assert max(i.count("\x1f") for i in trimmed["ids"]) == 2
     assert dict(zip(trimmed["ids"], trimmed["values"], strict=True))["acct"] == 50
+
+
+def test_figure_is_a_valid_plotly_figure() -> None:
+    import plotly.graph_objects as go
+
+    from tests.inventory.exposure.test_analysis import _alb
+
+    items = (
+        base_network()
+        + [
+            sg("sg-alb", "vpc-1", [perm("tcp", 443, cidrs=["0.0.0.0/0"])]),
+            sg("sg-app", "vpc-1", [perm("tcp", 8080, groups=["sg-alb"])]),
+            _alb(),
+        ]
+        + fleet(40, groups=("sg-app",))
+    )
+    payload = build_map(items, REGION)
+    go.Figure(payload.figure)  # raises ValueError on any property plotly does not know
+    assert payload.figure["data"] and payload.figure["layout"]["shapes"]
+
+
+def test_grouping_can_be_turned_off_for_small_maps() -> None:
+    items = base_network() + [sg("sg-app", "vpc-1", [])] + fleet(5)
+    payload = build_map(items, REGION, group=False)
+    assert payload.stats["nodes"] == 6 and payload.stats["grouped"] == 0 and payload.groups == {}
