@@ -185,6 +185,7 @@ def error_response(
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads: a clean stop
     block_on_close = True
+    request_queue_size = 128  # a benchmark opens dozens of pooled connections at once
     proxy: FaultProxy
 
     def __init__(self, proxy: FaultProxy) -> None:
