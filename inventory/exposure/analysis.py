@@ -503,10 +503,16 @@ class _EndpointBuilder:
             for az in as_list(data.get("AvailabilityZones"))
             if as_str(as_map(az).get("SubnetId"))
         ]
-        listen = union_all(
+        listen: PortSet | None = union_all(
             _listener_ports(as_str(as_map(li).get("Protocol")), as_map(li).get("Port"))
             for li in as_list(data.get("Listeners"))
         )
+        if data.get("Listeners") is None:
+            # Listeners could not be read: let the security groups decide rather than say "closed".
+            listen = None
+            self.topo.warnings.append(
+                f"{item_str(item, 'arn')}: listeners not collected; security groups decide"
+            )
         endpoint = self._base(
             item,
             vpc_id,
@@ -539,7 +545,7 @@ class _EndpointBuilder:
             )
             for s in _ids(as_list(data.get("Subnets")))
         ]
-        listen = PortSet.empty()
+        listen: PortSet | None = PortSet.empty()
         instance_ports = PortSet.empty()
         for desc in as_list(data.get("ListenerDescriptions")):
             listener = as_map(as_map(desc).get("Listener"))
@@ -548,6 +554,11 @@ class _EndpointBuilder:
             )
             instance_ports = instance_ports | _listener_ports(
                 as_str(listener.get("InstanceProtocol")) or "TCP", listener.get("InstancePort")
+            )
+        if data.get("ListenerDescriptions") is None:
+            listen = None
+            self.topo.warnings.append(
+                f"{item_str(item, 'arn')}: listeners not collected; security groups decide"
             )
         endpoint = self._base(
             item,

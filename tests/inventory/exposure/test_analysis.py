@@ -474,6 +474,15 @@ def test_internal_load_balancer_is_not_exposed_and_its_targets_not_via_it() -> N
     assert report.exposed == [] and report.via_load_balancer == []
 
 
+def test_load_balancer_whose_listeners_were_not_collected_is_judged_by_its_groups() -> None:
+    lb = _alb()
+    lb = item("elbv2:load-balancer", "web", {**lb.data, "Listeners": None}, item_arn=lb.arn)
+    items = base_network() + [sg("sg-alb", "vpc-1", [perm("tcp", 443, cidrs=["0.0.0.0/0"])]), lb]
+    report = analyse_account(items)
+    assert report.by_arn[ALB].ports == (TCP("tcp", 443, 443),)
+    assert any("listeners not collected" in w for w in report.warnings)
+
+
 def test_network_load_balancer_without_groups_exposes_its_listeners() -> None:
     items = base_network() + [_alb(groups=(), lb_type="network", listeners=(("TCP", 5432), ("UDP", 53)))]
     report = analyse_account(items)
