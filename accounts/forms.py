@@ -120,7 +120,10 @@ class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
 
     # Wider than the model's 12 so the console's dashed form (14 characters) reaches clean_account_id.
     account_id = forms.CharField(
-        label="Account ID", max_length=20, help_text="The 12-digit AWS account ID (1234-5678-9012 works too)."
+        label="Account ID",
+        max_length=20,
+        help_text="The 12-digit AWS account ID (1234-5678-9012 works too).",
+        error_messages={"unique": "This account ID is already in the registry."},
     )
     allowed_regions = RegionListField(label="Allowed regions")
 
@@ -131,7 +134,6 @@ class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
-        error_messages = {"account_id": {"unique": "This account ID is already in the registry."}}
 
     def clean_account_id(self) -> str:
         # The model's 12-digit validator runs after this (in _post_clean), on the normalised value.

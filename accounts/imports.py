@@ -37,7 +37,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import AccountStatus, Environment
 from accounts.forms import normalise_account_id, parse_regions
@@ -334,7 +334,7 @@ def _check_account_id(raw: str) -> tuple[str, str | None]:
         return value, "Account ID is missing."
     if ACCOUNT_ID_RE.match(value):
         return value, None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         hint = (
             " (if a spreadsheet dropped a leading zero, format the column as text)" if len(value) < 12 else ""
         )
@@ -503,6 +503,17 @@ class ImportResult:
     skipped: int
 
 
+def record_update_history(accounts: list[AwsAccount], user: Any, when: dt.datetime) -> None:
+    """History records for updated accounts (what ``bulk_update_with_history`` does after its update)."""
+    AwsAccount.history.bulk_history_create(  # type: ignore[attr-defined]
+        accounts,
+        batch_size=BATCH_SIZE,
+        default_user=user,
+        default_change_reason=CHANGE_REASON,
+        default_date=when,
+    )
+
+
 def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportResult:
     """Write ``plan`` in one transaction: new teams (if asked), new accounts, updated accounts.
 
@@ -545,35 +556,31 @@ def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportRes
 
         by_pk = {row.pk: row for row in plan.updates}
         accounts = []
-        fields: set[str] = {"updated"}
         pks = list(by_pk)
         for start in range(0, len(pks), 900):
             for account in AwsAccount.objects.select_for_update().filter(pk__in=pks[start : start + 900]):
                 row = by_pk[account.pk]
-                changed = False
+                changed: dict[str, Any] = {}
                 for change in row.changes:
                     value = row.values[change.field]
                     if change.field == "owner":
                         value = owner_id(value)
                         if value is None:
                             continue  # an unknown team that is not being created: keep the owner
-                        account.owner_id = value
+                        changed["owner_id"] = value
                     else:
-                        setattr(account, change.field, value)
-                    fields.add(change.field)
-                    changed = True
+                        changed[change.field] = value
                 if changed:
-                    account.updated = now
+                    changed["updated"] = now
+                    # One UPDATE of just the changed columns per account: linear, unlike Django's
+                    # bulk_update, whose CASE WHEN per field grows slow with big batches (it took
+                    # most of a 10k-row import), and it never rewrites columns the file did not set.
+                    AwsAccount.objects.filter(pk=account.pk).update(**changed)
+                    for name, value in changed.items():
+                        setattr(account, name, value)
                     accounts.append(account)
         if accounts:
-            bulk_update_with_history(
-                accounts,
-                AwsAccount,
-                fields=sorted(fields),
-                batch_size=BATCH_SIZE,
-                default_user=user,
-                default_change_reason=CHANGE_REASON,
-            )
+            record_update_history(accounts, user, now)
     return ImportResult(
         created=len(new_accounts),
         updated=len(accounts),

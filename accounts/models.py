@@ -10,10 +10,11 @@ from simple_history.models import HistoricalRecords
 
 from accounts.choices import AccessStatus, AccountStatus, Environment
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# ASCII only and anchored with \Z: "\d" would accept other scripts' digits and "$" a trailing newline.
+ACCOUNT_ID_RE = re.compile(r"^\d{12}\Z", re.ASCII)
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z", re.ASCII)
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}\Z", re.ASCII)
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d\Z", re.ASCII)
 
 
 def validate_account_id(value: str) -> None:

@@ -75,6 +75,11 @@ class AccountListView(ObjectListView):
 account_list = AccountListView.as_view()
 
 
+def _data(request: HttpRequest) -> Any:
+    """POST data for a bound form (even an empty POST, so its errors show), None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
 def _recent_history(account: AwsAccount, limit: int = 5) -> tuple[list[Any], bool]:
     records = list(
         account.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1]
@@ -112,7 +117,7 @@ def _save_with_reason(form: Any, reason: str) -> Any:
 @require_http_methods(["GET", "POST"])
 def account_create(request: HttpRequest) -> HttpResponse:
     require(is_security(request.user))
-    form = AwsAccountForm(request.POST or None)
+    form = AwsAccountForm(_data(request))
     if request.method == "POST" and form.is_valid():
         account = _save_with_reason(form, "Added in the registry")
         messages.success(request, f"Added {account}.")
@@ -126,7 +131,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require(can_edit_account(request.user, account))
     # Owners get a form that only has their fields, so anything else they post is ignored.
     form_class = AwsAccountForm if is_security(request.user) else OwnerAccountForm
-    form = form_class(request.POST or None, instance=account)
+    form = form_class(_data(request), instance=account)
     if request.method == "POST" and form.is_valid():
         if form.has_changed() and [f for f in form.changed_data if f != "change_reason"]:
             _save_with_reason(form, "Edited in the registry")
@@ -224,7 +229,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def team_create(request: HttpRequest) -> HttpResponse:
     require(is_security(request.user))
-    form = TeamForm(request.POST or None)
+    form = TeamForm(_data(request))
     if request.method == "POST" and form.is_valid():
         team = _save_with_reason(form, "Added in the registry")
         messages.success(request, f"Added team {team}.")
@@ -236,7 +241,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
     require(is_security(request.user))
-    form = TeamForm(request.POST or None, instance=team)
+    form = TeamForm(_data(request), instance=team)
     if request.method == "POST" and form.is_valid():
         _save_with_reason(form, "Edited in the registry")
         messages.success(request, f"Saved team {team}.")
@@ -272,7 +277,7 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Step 1: upload a file; it is read and kept in the session, then the preview shows."""
     require(is_security(request.user))
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(_data(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
