@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iam_audit.checks.base import Exposure, Item, Result, Snapshot, Status
-from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.collectors.base import GLOBAL_REGION
 
 DEFAULT_UNUSED_DAYS = 90
 CIS_UNUSED_DAYS = 45  # CIS AWS Foundations 1.11 asks for 45; the estate's threshold is configurable
@@ -198,21 +198,6 @@ def expected_regions(snap: Snapshot, type_: str | None = None) -> list[str]:
     regions = collected_regions(snap, type_)
     allowed = set(snap.account.allowed_regions)
     return [r for r in regions if not allowed or r in allowed]
-
-
-def incomplete_types(snap: Snapshot, types: Iterable[str], regions: Iterable[str] | None = None) -> list[str]:
-    """Of ``types``, those whose coverage is missing or not OK (in ``regions`` when given)."""
-    wanted = set(regions) if regions is not None else None
-    out = []
-    for t in types:
-        keys = [
-            k
-            for k in snap.coverage
-            if k[0] == t and (wanted is None or k[1] in wanted or k[1] == GLOBAL_REGION)
-        ]
-        if not keys or any(snap.coverage[k] != Coverage.OK for k in keys):
-            out.append(t)
-    return out
 
 
 # ----------------------------------------------------------------------------------- results

@@ -262,3 +262,14 @@ def test_external_id_mfa_and_tls_conditions() -> None:
 def test_external_accounts_of_a_statement() -> None:
     s = stmt(principal={"AWS": ["111122223333", "arn:aws:iam::999900001111:root"]})
     assert p.external_accounts(s, {"111122223333"}) == {"999900001111"}
+
+
+def test_grants_by_action_returns_the_allow_statements_covering_it() -> None:
+    doc = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:Pass*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        ]
+    }
+    assert [s.index for s in p.grants_by_action(doc, "iam:PassRole")] == [0]
