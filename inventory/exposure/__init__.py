@@ -1,13 +1,14 @@
 """Internet exposure, reachability between resources, and the network map. Pure Python, no Django.
 
-Public API (inputs are stored items of ONE account: anything with type, arn, resource_id, name,
-region, tags, data — ``iam_audit.checks.base.Item`` and ``inventory.collectors.base.Record`` both fit
-:class:`~inventory.exposure.topology.ItemLike`):
+Inputs are the stored items of ONE account: anything with type, arn, resource_id, name, region,
+tags and data (``iam_audit.checks.base.Item`` and ``inventory.collectors.base.Record`` both fit
+:class:`inventory.exposure.topology.ItemLike`), ``data`` shaped as in inventory/collectors/types.py.
 
-- :func:`inventory.exposure.analysis.analyse_account` -> :class:`~inventory.exposure.analysis.ExposureReport`
-- :func:`inventory.exposure.analysis.internal_edges` -> list of :class:`~inventory.exposure.analysis.Edge`
-- :func:`inventory.exposure.analysis.build_model` -> :class:`~inventory.exposure.analysis.NetworkModel`
-  (do the work once, then read ``.report``, ``.internal_edges()`` and pass it to ``build_map``)
-- :func:`inventory.exposure.mapgraph.build_map` -> :class:`~inventory.exposure.mapgraph.MapPayload`
-- :func:`inventory.exposure.mapgraph.estate_treemap` -> plotly figure dict
+- ``analysis``: :func:`~inventory.exposure.analysis.analyse_account` (-> ``ExposureReport``),
+  :func:`~inventory.exposure.analysis.internal_edges` (-> ``list[Edge]``) and
+  :func:`~inventory.exposure.analysis.build_model` (do the work once, reuse it for the map).
+- ``mapgraph``: :func:`~inventory.exposure.mapgraph.build_map` (-> ``MapPayload``) and
+  :func:`~inventory.exposure.mapgraph.estate_treemap`.
+- ``results`` (the returned records), ``endpoints`` (what receives traffic), ``topology`` (the
+  network index), ``reach`` (ACL / security-group evaluation), ``ports`` (protocol/port sets).
 """
