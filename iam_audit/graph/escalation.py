@@ -43,10 +43,8 @@ class EscalationMethod:
     name: str
     actions: tuple[str, ...]  # lower-case
     reference: str
-
-    @property
-    def mask(self) -> int:
-        return _method_mask(self.actions)
+    mask: int = 0  # all its actions
+    hard_mask: int = 0  # the actions that must be allowed on every resource (no self-targeted fallback)
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,7 +58,9 @@ def methods() -> tuple[EscalationMethod, ...]:
     out = []
     for name, actions in PRIVILEGE_ESCALATION_METHODS.items():
         link = PRIVILEGE_ESCALATION_PATHFINDING_PATHS.get(name) or PRIVILEGE_ESCALATION_GLOSSARY_URL
-        out.append(EscalationMethod(name, tuple(a.lower() for a in actions), link))
+        lowered = tuple(a.lower() for a in actions)
+        hard = tuple(a for a in lowered if a not in SELF_TARGETED)
+        out.append(EscalationMethod(name, lowered, link, _method_mask(lowered), _method_mask(hard)))
     return tuple(out)
 
 
@@ -76,16 +76,20 @@ def open_methods(
     everywhere: int,
     allowed_on: Callable[[str, str], bool],
     self_resources: dict[str, tuple[str, ...]],
+    anywhere: int | None = None,
 ) -> list[EscalationRoute]:
     """Methods whose actions are all available.
 
-    ``everywhere`` is the mask of actions allowed on every resource; ``allowed_on(action, arn)``
-    answers for one resource; ``self_resources`` maps "self-user" / "self-role" / "own-group" to the
-    ARNs to try for the self-targeted actions.
+    ``everywhere`` is the mask of actions allowed on every resource, ``anywhere`` (optional, a
+    shortcut) those allowed on some resource; ``allowed_on(action, arn)`` answers for one resource;
+    ``self_resources`` maps "self-user" / "self-role" / "own-group" to the ARNs to try for the
+    self-targeted actions.
     """
     u = universe()
     routes: list[EscalationRoute] = []
     for method in methods():
+        if method.hard_mask & ~everywhere:
+            continue  # one bit test rules out most methods for most principals
         missing = method.mask & ~everywhere
         on_self: list[str] = []
         ok = True
@@ -94,7 +98,10 @@ def open_methods(
             if bit and not (missing & bit):
                 continue
             kind = SELF_TARGETED.get(action)
-            arns = self_resources.get(kind, ()) if kind else ()
+            if not kind or (anywhere is not None and bit and not (anywhere & bit)):
+                ok = False
+                break
+            arns = self_resources.get(kind, ())
             hit = next((arn for arn in arns if allowed_on(action, arn)), None)
             if hit is None:
                 ok = False

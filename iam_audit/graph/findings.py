@@ -22,6 +22,7 @@ from iam_audit.checks.base import Check, Exposure, Result, Severity
 from iam_audit.graph.classify import Level
 from iam_audit.graph.escalation import open_methods
 from iam_audit.graph.export import path_row
+from iam_audit.graph.gcpause import gc_paused
 from iam_audit.graph.policy import ALL_RESOURCES
 
 if TYPE_CHECKING:
@@ -347,7 +348,7 @@ def _escalation(graph: AccessGraph) -> Iterable[Result]:
         key = (p.sig, p.kind, p.arn if p.group_arns or p.kind == "role" else "")
         routes = cache.get(key)
         if routes is None:
-            routes = open_methods(eff.everywhere, allowed_on, _self_resources(graph, p))
+            routes = open_methods(eff.everywhere, allowed_on, _self_resources(graph, p), eff.anywhere)
             cache[key] = routes
         if not routes:
             continue
@@ -528,14 +529,15 @@ def graph_findings(
     now = now or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
-    return {
-        REACH_CRITICAL: list(_reach_critical(graph)),
-        EXTERNAL_PATH: list(_external(graph)),
-        ESCALATION: list(_escalation(graph)),
-        EFFECTIVE_ADMIN: list(_effective_admin(graph)),
-        BLANKET_GROUP: list(_blanket_groups(graph, broad_group_min_members, broad_group_share)),
-        UNUSED: list(_unused(graph, now, unused_days)),
-    }
+    with gc_paused():
+        return {
+            REACH_CRITICAL: list(_reach_critical(graph)),
+            EXTERNAL_PATH: list(_external(graph)),
+            ESCALATION: list(_escalation(graph)),
+            EFFECTIVE_ADMIN: list(_effective_admin(graph)),
+            BLANKET_GROUP: list(_blanket_groups(graph, broad_group_min_members, broad_group_share)),
+            UNUSED: list(_unused(graph, now, unused_days)),
+        }
 
 
 def flatten(by_check: Mapping[str, Sequence[Result]]) -> list[Result]:

@@ -30,7 +30,9 @@ from typing import Any
 from iam_audit.checks.base import Item, Result
 from iam_audit.graph.actions import universe
 from iam_audit.graph.classify import NONE_CLASS, UNKNOWN_CLASS, Level, PrivilegeClass, classify
+from iam_audit.graph.gcpause import gc_paused
 from iam_audit.graph.model import EstateIam, ScpPolicy
+from iam_audit.graph.patterns import arn_matches, substitute_variables
 from iam_audit.graph.policy import (
     ALLOW,
     DENY,
@@ -122,6 +124,7 @@ class Principal:
     context: dict[str, str] = dataclasses.field(default_factory=dict)
     sig: tuple[Any, ...] = ()
     can_assume: bool = False
+    assume_patterns: tuple[str, ...] | None = ()  # resources its identity policies allow to assume
 
     @property
     def is_service_linked(self) -> bool:
@@ -350,6 +353,8 @@ class AccessGraph:
         self._decision_cache: dict[Any, Decision] = {}
         self._trust_cache: dict[Any, tuple[Statement, bool, tuple[Requirement, ...]] | None] = {}
         self._edge_cache: dict[Any, AssumeEdge | None] = {}
+        self._sig_ids: dict[Any, int] = {}
+        self._target_cache: dict[str, tuple[PrivilegeClass, tuple[str, ...]]] = {}
         self._scp_entries: dict[str, tuple[tuple[tuple[PolicyRef, Statement], ...], ...]] = {}
         self._scp_masks: dict[str, tuple[int, int]] = {}
         # trust index: who is named where
@@ -575,13 +580,27 @@ class AccessGraph:
             st.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions)
             for _, st in (*p.entries, *p.boundary_entries)
         )
-        p.sig = (
+        sig = (
             p.account_id,
             tuple((ref.name, ref.arn, ref.via_group_arn, id(ref.doc)) for ref in p.policies),
             id(p.boundary.doc) if p.boundary and p.boundary.doc else None,
             p.arn if sensitive else "",
         )
-        p.can_assume = any(st.is_allow and st.matches_action(ASSUME_ROLE) for _, st in p.entries)
+        # principals with the same policies share decisions, edges and classes; a small int keeps
+        # the many cache keys cheap to hash
+        p.sig = (self._sig_ids.setdefault(sig, len(self._sig_ids)),)
+        assume = [st for _, st in p.entries if st.is_allow and st.matches_action(ASSUME_ROLE)]
+        p.can_assume = bool(assume)
+        patterns: list[str] | None = []
+        for st in assume:
+            if st.not_resource or not st.resource_given:
+                patterns = None  # cannot pre-filter: evaluate every candidate
+                break
+            for r in st.resources:
+                resolved = substitute_variables(r, ctx) if "${" in r else r
+                if resolved is not None:
+                    patterns.append(resolved)
+        p.assume_patterns = tuple(dict.fromkeys(patterns)) if patterns is not None else None
 
     # ------------------------------------------------------------------ SCPs
     def _scp_applies(self, account_id: str) -> bool:
@@ -916,6 +935,15 @@ class AccessGraph:
         found.discard(caller.arn)
         return found
 
+    def _named_in_trust(self, caller: Principal) -> set[str]:
+        """Roles whose trust names the caller itself (or anyone), not just its account."""
+        named = set(self._trust_by_arn.get(caller.arn, ()))
+        if caller.unique_id:
+            named |= self._trust_by_id.get(caller.unique_id, set())
+        if caller.kind == "role":
+            named |= self._trust_by_session.get((caller.account_id, caller.name), set())
+        return named | self._trust_anyone
+
     def _edge(self, caller: Principal, role: Principal) -> AssumeEdge | None:
         trust = self._trust_for(role, caller)
         if trust is None:
@@ -993,13 +1021,19 @@ class AccessGraph:
         if cached is not None:
             return cached
         out: list[AssumeEdge] = []
-        if caller.kind in ("user", "role") and not caller.can_assume:
-            # without an identity allow only a trust naming the caller in its own account can work
-            candidates = {
-                arn
-                for arn in self._candidates(caller)
-                if self.principals[arn].account_id == caller.account_id
-            }
+        if caller.kind in ("user", "role"):
+            # a role is reachable when the caller's identity policies allow assuming it, or (same
+            # account only) when its trust names the caller itself: filter by both before the full
+            # evaluation, which is what costs
+            everyone = self._candidates(caller)
+            named = self._named_in_trust(caller)
+            patterns = caller.assume_patterns
+            candidates = set()
+            for arn in everyone:
+                if arn in named and self.principals[arn].account_id == caller.account_id:
+                    candidates.add(arn)
+                elif caller.can_assume and (patterns is None or any(arn_matches(p, arn) for p in patterns)):
+                    candidates.add(arn)
         elif caller.kind == "federated":
             candidates = set(self._federated_roles.get(caller.arn, ()))
         elif caller.kind == "service":
@@ -1075,8 +1109,12 @@ class AccessGraph:
 
     # ------------------------------------------------------------------ paths
     def _target_privilege(self, role: Principal) -> tuple[PrivilegeClass, tuple[str, ...]]:
-        eff = self.effective(role)
-        return eff.privilege, tuple(ref.name for ref in eff.contributing)
+        cached = self._target_cache.get(role.arn)
+        if cached is None:
+            eff = self.effective(role)
+            cached = (eff.privilege, tuple(dict.fromkeys(ref.name for ref in eff.contributing)))
+            self._target_cache[role.arn] = cached
+        return cached
 
     def _direct_conditions(self, p: Principal, eff: Effective) -> tuple[Requirement, ...]:
         """A user's own access is "MFA required" when MFA-gated denies cover all of it.
@@ -1318,5 +1356,6 @@ def build_graph(
         include_service_paths=include_service_paths,
         max_paths_per_source=max_paths_per_source,
     )
-    graph._build()
+    with gc_paused():
+        graph._build()
     return graph
