@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iam_audit.checks.base import Item, Result, Severity, Snapshot, Status, check
-from iam_audit.checks.common import as_dict, join_limited, label, resource_result
+from iam_audit.checks.common import as_dict, dicts, join_limited, label, resource_result
 from iam_audit.checks.policy import (
     Statement,
     allows_action,
@@ -222,11 +222,12 @@ def blanket_managed_policy(snap: Snapshot) -> Iterator[Result]:
         data = as_dict(item.data)
         if str(data.get("Path", "")).startswith("/aws-service-role/"):
             continue
-        found = []
-        for p in data.get("AttachedManagedPolicies") or []:
-            arn = str(as_dict(p).get("PolicyArn", ""))
-            if aws_managed_name(arn) in BLANKET_POLICIES:
-                found.append({"PolicyName": aws_managed_name(arn), "PolicyArn": arn})
+        found: list[dict[str, str]] = []
+        for p in dicts(data.get("AttachedManagedPolicies")):
+            arn = str(p.get("PolicyArn", ""))
+            name = aws_managed_name(arn)
+            if name in BLANKET_POLICIES:
+                found.append({"PolicyName": str(name), "PolicyArn": arn})
         kind = kinds[item.type]
         if found:
             yield resource_result(

@@ -24,7 +24,7 @@ DOC_TRUST = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and
 DOC_EXTERNAL_ID = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html"
 DOC_CONFUSED = "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"
 DOC_OIDC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html"
-DOC_GITHUB = "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services"
+DOC_OIDC_PROVIDER = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html"
 _GITHUB_SUB = re.compile(r"^repo:[^*?/:]+/")
 # identity providers whose tokens are told apart by audience, not subject
 _AUD_PROVIDERS = ("cognito-identity.amazonaws.com", "accounts.google.com")
@@ -190,7 +190,7 @@ def _scoped(s: Statement, host: str) -> tuple[bool, list[dict[str, Any]]]:
         "2. aws iam update-assume-role-policy --role-name <role> --policy-document file://trust.json\n"
         "Console: IAM > Roles > <role> > Trust relationships."
     ),
-    references=(DOC_OIDC, DOC_GITHUB),
+    references=(DOC_OIDC, DOC_OIDC_PROVIDER),
     requires=("iam:role",),
 )
 def trust_oidc_unscoped(snap: Snapshot) -> Iterator[Result]:
