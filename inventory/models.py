@@ -142,8 +142,11 @@ class Resource(models.Model):
     collection: ``deleted_at`` is set when a complete pass no longer sees them.
     """
 
-    account = models.ForeignKey("accounts.AwsAccount", on_delete=models.CASCADE, related_name="resources")
-    region = models.CharField(max_length=32, db_index=True, help_text=f'An AWS region or "{GLOBAL_REGION}".')
+    # no index of its own: the unique (account, arn) index starts with it
+    account = models.ForeignKey(
+        "accounts.AwsAccount", on_delete=models.CASCADE, related_name="resources", db_index=False
+    )
+    region = models.CharField(max_length=32, help_text=f'An AWS region or "{GLOBAL_REGION}".')
     service = models.CharField(max_length=40)
     type = models.CharField(max_length=80)
     arn = models.CharField("ARN", max_length=2048)
@@ -159,21 +162,18 @@ class Resource(models.Model):
     class Meta:
         ordering = ["type", "name", "pk"]
         constraints = [models.UniqueConstraint(fields=["account", "arn"], name="inv_resource_account_arn")]
+        # Every index costs on each upsert, so only those the pages need. last_seen is deliberately
+        # not indexed: an unchanged resource's pass only moves last_seen, which PostgreSQL can then
+        # do as a HOT update (no index touched). Name/ARN "contains" search uses trigram indexes on
+        # PostgreSQL (migrations 0002/0004).
         indexes = [
-            # list-page filters: each combines with "not deleted"
             models.Index(fields=["account", "type", "region"], name="inv_res_acct_type_region"),
             models.Index(fields=["type", "region"], name="inv_res_type_region"),
+            models.Index(fields=["region"], name="inv_res_region"),
             models.Index(fields=["service"], name="inv_res_service"),
-            models.Index(fields=["deleted_at"], name="inv_res_deleted_at"),
-            models.Index(fields=["last_seen"], name="inv_res_last_seen"),
-            models.Index(fields=["name"], name="inv_res_name"),
+            models.Index(fields=["type", "name"], name="inv_res_type_name"),
             models.Index(fields=["resource_id"], name="inv_res_resource_id"),
-            # live rows only: the common listing, and the deletion sweep (account, type, region, last_seen)
-            models.Index(
-                fields=["account", "type", "region", "last_seen"],
-                condition=Q(deleted_at__isnull=True),
-                name="inv_res_live_sweep",
-            ),
+            models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="inv_res_deleted"),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
@@ -154,6 +154,7 @@ class Prepared:
     tags: dict[str, str]
     data: Any
     data_hash: str
+    json_row: str  # the row as one JSON object (canonical tags/data inside), for PostgreSQL
 
 
 def prepare(record: Record, default_region: str) -> Prepared | None:
@@ -167,6 +168,7 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
     data, data_text = to_json(getattr(record, "data", None) or {})
     name = _text(getattr(record, "name", ""), "name")
     resource_id = _text(getattr(record, "resource_id", ""), "resource_id")
+    service = _text(type_.split(":", 1)[0], "service")
     digest = hashlib.sha256()
     for part in (type_, region, resource_id, name, tags_text, data_text):
         digest.update(part.encode("utf-8", "surrogatepass"))
@@ -174,13 +176,18 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
     return Prepared(
         arn=arn,
         type=type_,
-        service=_text(type_.split(":", 1)[0], "service"),
+        service=service,
         region=region,
         resource_id=resource_id,
         name=name,
         tags=tags,
         data=data,
         data_hash=digest.hexdigest(),
+        json_row=(
+            f'{{"region":{json.dumps(region)},"service":{json.dumps(service)},"type":{json.dumps(type_)},'
+            f'"arn":{json.dumps(arn)},"resource_id":{json.dumps(resource_id)},"name":{json.dumps(name)},'
+            f'"data_hash":"{digest.hexdigest()}","tags":{tags_text},"data":{data_text}}}'
+        ),
     )
 
 
@@ -215,6 +222,45 @@ def diff(old: Any, new: Any, path: str = "", out: list[dict[str, Any]] | None = 
     if old != new:
         out.append({"path": path or "(value)", "old": _clip(old), "new": _clip(new)})
     return out
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+# On PostgreSQL a chunk travels as ONE parameter (a JSON array, or an array of ids) instead of
+# thousands: the driver's per-parameter work, not the database, was the bottleneck of bulk_create.
+
+_TABLE = Resource._meta.db_table
+_ACCOUNT_COLUMN = Resource._meta.get_field("account").column
+_TEXT_COLUMNS = ("region", "service", "type", "arn", "resource_id", "name", "data_hash")
+_UPDATED_COLUMNS = ("region", "service", "type", "resource_id", "name", "tags", "data", "data_hash")
+_UPSERT_SQL = (
+    f"INSERT INTO {_TABLE} ({_ACCOUNT_COLUMN}, {', '.join(_TEXT_COLUMNS)}, tags, data, first_seen, last_seen, deleted_at) "
+    f"SELECT %s, {', '.join('r.' + c for c in _TEXT_COLUMNS)}, r.tags, r.data, %s, %s, NULL "
+    f"FROM jsonb_to_recordset(%s::jsonb) AS r({', '.join(c + ' text' for c in _TEXT_COLUMNS)}, tags jsonb, data jsonb) "
+    f"ON CONFLICT ({_ACCOUNT_COLUMN}, arn) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED_COLUMNS)
+    + ", last_seen = EXCLUDED.last_seen, deleted_at = NULL"
+)
+
+
+def _pg_existing(account_id: int, arns: list[str]) -> dict[str, tuple[int, str, Any]]:
+    sql = (
+        f"SELECT id, arn, data_hash, deleted_at FROM {_TABLE} WHERE {_ACCOUNT_COLUMN} = %s AND arn = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [account_id, arns])
+        return {arn: (pk, data_hash, deleted_at) for pk, arn, data_hash, deleted_at in cursor.fetchall()}
+
+
+def _pg_touch(ids: list[int], seen_at: dt.datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_TABLE} SET last_seen = %s WHERE id = ANY(%s)", [seen_at, ids])
+
+
+def _pg_upsert(account_id: int, items: list[Prepared], seen_at: dt.datetime) -> None:
+    payload = "[" + ",".join(item.json_row for item in items) + "]"
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_SQL, [account_id, seen_at, seen_at, payload])
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -314,42 +360,49 @@ class IngestPass:
         by_arn: dict[str, Prepared] = {}
         for item in chunk:  # one statement may not touch a row twice: the last sighting wins
             by_arn[item.arn] = item
-        existing = {
-            arn: (pk, data_hash, deleted_at)
-            for pk, arn, data_hash, deleted_at in Resource.objects.filter(
-                account_id=self.account_id, arn__in=list(by_arn)
-            ).values_list("pk", "arn", "data_hash", "deleted_at")
-        }
+        fast = connection.vendor == "postgresql"
+        if fast:
+            existing = _pg_existing(self.account_id, list(by_arn))
+        else:
+            existing = {
+                arn: (pk, data_hash, deleted_at)
+                for pk, arn, data_hash, deleted_at in Resource.objects.filter(
+                    account_id=self.account_id, arn__in=list(by_arn)
+                ).values_list("pk", "arn", "data_hash", "deleted_at")
+            }
+        counts = IngestStats(seen=len(by_arn))
         upserts: list[Prepared] = []
         unchanged: list[int] = []
         changed: dict[int, Prepared] = {}
-        restored: dict[int, Prepared] = {}
+        restored: list[int] = []
         for arn, item in by_arn.items():
             row = existing.get(arn)
             if row is None:
                 upserts.append(item)
-                self.stats.new += 1
+                counts.new += 1
                 continue
             pk, data_hash, deleted_at = row
             if deleted_at is not None:
-                restored[pk] = item
+                restored.append(pk)
                 upserts.append(item)
-                self.stats.restored += 1
+                counts.restored += 1
                 if data_hash != item.data_hash:
                     changed[pk] = item
-                    self.stats.changed += 1
+                    counts.changed += 1
             elif data_hash != item.data_hash:
                 changed[pk] = item
                 upserts.append(item)
-                self.stats.changed += 1
+                counts.changed += 1
             else:
                 unchanged.append(pk)
-                self.stats.unchanged += 1
-        self.stats.seen += len(by_arn)
+                counts.unchanged += 1
 
         with transaction.atomic():
             if unchanged:
-                Resource.objects.filter(pk__in=unchanged).update(last_seen=self.seen_at)
+                if fast:
+                    _pg_touch(unchanged, self.seen_at)
+                else:
+                    Resource.objects.filter(pk__in=unchanged).update(last_seen=self.seen_at)
             previous: dict[int, dict[str, Any]] = {}
             if changed:
                 previous = {
@@ -358,7 +411,9 @@ class IngestPass:
                         "pk", "name", "tags", "data"
                     )
                 }
-            if upserts:
+            if upserts and fast:
+                _pg_upsert(self.account_id, upserts, self.seen_at)
+            elif upserts:
                 Resource.objects.bulk_create(
                     [
                         Resource(
@@ -393,16 +448,12 @@ class IngestPass:
                         "deleted_at",
                     ],
                 )
-            revisions = []
-            for pk in restored:
-                revisions.append(
-                    ResourceRevision(
-                        resource_id=pk,
-                        run_id=self.run_id,
-                        collected_at=self.seen_at,
-                        kind=RevisionKind.RESTORED,
-                    )
+            revisions = [
+                ResourceRevision(
+                    resource_id=pk, run_id=self.run_id, collected_at=self.seen_at, kind=RevisionKind.RESTORED
                 )
+                for pk in restored
+            ]
             for pk, item in changed.items():
                 before = previous.get(pk)
                 if before is None:
@@ -420,6 +471,7 @@ class IngestPass:
                 )
             if revisions:
                 ResourceRevision.objects.bulk_create(revisions)
+        self.stats.add(counts)  # counted once stored: a refused chunk adds nothing
 
     def finish(
         self, coverage: Mapping[str, Coverage | str], errors: Sequence[CollectError] = ()
