@@ -173,7 +173,9 @@ class Resource(models.Model):
             models.Index(fields=["service"], name="inv_res_service"),
             models.Index(fields=["type", "name"], name="inv_res_type_name"),
             models.Index(fields=["resource_id"], name="inv_res_resource_id"),
-            models.Index(fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="inv_res_deleted"),
+            models.Index(
+                fields=["deleted_at"], condition=Q(deleted_at__isnull=False), name="inv_res_deleted"
+            ),
         ]
 
     def __str__(self) -> str:
