@@ -1,0 +1,1 @@
+"""Inventory pages: resources, the report, the home-page part, runs and access (one module each)."""
