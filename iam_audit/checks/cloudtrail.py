@@ -16,8 +16,10 @@ from iam_audit.checks.common import (
     label,
     resource_result,
     truthy,
+    unavailable,
+    unread_result,
 )
-from iam_audit.checks.s3 import account_bpa, bucket_name
+from iam_audit.checks.s3 import PUBLIC_KEYS, account_bpa, bucket_name
 from iam_audit.checks.s3 import bucket_public as s3_bucket_public
 
 DOC_MULTI = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/receive-cloudtrail-log-files-from-multiple-regions.html"
@@ -131,7 +133,19 @@ def multi_region(snap: Snapshot) -> Iterator[Result]:
     elif org:
         yield account_result(snap, Status.PASS, f"Covered by organisation trail {label(org[0])}", evidence)
     else:
-        yield account_result(snap, Status.FAIL, "No logging multi-region trail covers the account", evidence)
+        unread = {t.arn: u for t in trails(snap) if (u := unavailable(t, ("Status",)))}
+        if unread:
+            evidence["status_not_read"] = unread
+            yield account_result(
+                snap,
+                Status.UNKNOWN,
+                "No trail known to be logging; the status of some could not be read",
+                evidence,
+            )
+        else:
+            yield account_result(
+                snap, Status.FAIL, "No logging multi-region trail covers the account", evidence
+            )
 
 
 @check(
@@ -226,6 +240,9 @@ def bucket_public(snap: Snapshot) -> Iterator[Result]:
             )
     for name in sorted(by_bucket):
         b = here[name]
+        if (unread := unread_result(b, PUBLIC_KEYS)) is not None:
+            yield unread
+            continue
         public, evidence = s3_bucket_public(b, account)
         evidence["trails"] = by_bucket[name]
         if public:

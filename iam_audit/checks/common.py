@@ -200,6 +200,19 @@ def expected_regions(snap: Snapshot, type_: str | None = None) -> list[str]:
     return [r for r in regions if not allowed or r in allowed]
 
 
+# ----------------------------------------------------------------------------------- unread extras
+# Collectors list under this key the extras they could not read for one item (extra name -> error
+# kind, e.g. {"Policy": "access-denied"}); the extra itself is then None, which must not be taken
+# for "there is none".
+UNAVAILABLE = "Unavailable"
+
+
+def unavailable(item: Item, keys: Iterable[str]) -> dict[str, str]:
+    """Of ``keys``, those the collector could not read for ``item``, with the reason."""
+    notes = as_dict(as_dict(item.data).get(UNAVAILABLE))
+    return {k: text(notes[k], 60) for k in keys if k in notes}
+
+
 # ----------------------------------------------------------------------------------- results
 def label(item: Item) -> str:
     """The name a person knows the item by, for summaries."""
@@ -255,3 +268,14 @@ def join_limited(values: Iterable[str], limit: int = 5) -> str:
     if len(vals) <= limit:
         return ", ".join(vals)
     return ", ".join(vals[:limit]) + f" and {len(vals) - limit} more"
+
+
+def unread_result(item: Item, keys: Iterable[str]) -> Result | None:
+    """An UNKNOWN result for ``item`` when any of ``keys`` (data the check reads) was not read."""
+    missing = unavailable(item, keys)
+    if not missing:
+        return None
+    reasons = ", ".join(f"{k} ({v})" for k, v in missing.items())
+    return resource_result(
+        item, Status.UNKNOWN, f"{label(item)}: could not read {reasons}", {"unavailable": missing}
+    )

@@ -19,6 +19,7 @@ from iam_audit.checks.common import (
     join_limited,
     text,
     truthy,
+    unavailable,
 )
 
 DOC_CONFIG = "https://docs.aws.amazon.com/config/latest/developerguide/stop-start-recorder.html"
@@ -31,14 +32,29 @@ DOC_CW_CT = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-clo
 
 
 def _regions_result(
-    snap: Snapshot, ok: dict[str, Any], regions: list[str], what: str, extra: dict[str, Any] | None = None
+    snap: Snapshot,
+    ok: dict[str, Any],
+    regions: list[str],
+    what: str,
+    extra: dict[str, Any] | None = None,
+    unread: dict[str, Any] | None = None,
 ) -> Result:
+    """PASS when every region is ``ok``; FAIL when one is known not to be; UNKNOWN when the only
+    gaps are regions whose state could not be read (``unread``) or no region was collected."""
     missing = [r for r in regions if r not in ok]
+    unknown = [r for r in missing if r in (unread or {})]
     evidence = {"regions_checked": regions, "enabled": ok, "missing": missing, **(extra or {})}
+    if unknown:
+        evidence["not_read"] = {r: (unread or {})[r] for r in unknown}
     if not regions:
         return account_result(snap, Status.UNKNOWN, "No region was collected", evidence)
-    if missing:
-        return account_result(snap, Status.FAIL, f"{what} not on in {join_limited(missing)}", evidence)
+    if len(missing) > len(unknown):
+        off = [r for r in missing if r not in unknown]
+        return account_result(snap, Status.FAIL, f"{what} not on in {join_limited(off)}", evidence)
+    if unknown:
+        return account_result(
+            snap, Status.UNKNOWN, f"{what} state could not be read in {join_limited(unknown)}", evidence
+        )
     return account_result(snap, Status.PASS, f"{what} on in all {len(regions)} regions", evidence)
 
 
@@ -75,7 +91,11 @@ def config_recorder(snap: Snapshot) -> Iterator[Result]:
     regions = expected_regions(snap, "config:recorder")
     ok: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
+    unread: dict[str, Any] = {}
     for rec in snap.of("config:recorder"):
+        if missing := unavailable(rec, ("Status",)):
+            unread[rec.region] = missing
+            continue
         status = as_dict(as_dict(rec.data).get("Status"))
         issues = []
         if not truthy(status.get("recording")):
@@ -91,7 +111,7 @@ def config_recorder(snap: Snapshot) -> Iterator[Result]:
     for r in list(problems):
         if r in ok:
             problems.pop(r)
-    yield _regions_result(snap, ok, regions, "Config recording", {"problems": problems})
+    yield _regions_result(snap, ok, regions, "Config recording", {"problems": problems}, unread)
 
 
 # ----------------------------------------------------------------------------------- GuardDuty
@@ -117,7 +137,11 @@ def config_recorder(snap: Snapshot) -> Iterator[Result]:
 def guardduty_enabled(snap: Snapshot) -> Iterator[Result]:
     regions = expected_regions(snap, "guardduty:detector")
     ok: dict[str, Any] = {}
+    unread: dict[str, Any] = {}
     for det in snap.of("guardduty:detector"):
+        if missing := unavailable(det, ("Detector",)):
+            unread[det.region] = missing
+            continue
         data = as_dict(det.data)
         if str(data.get("Status", "")).upper() == "ENABLED":
             ok[det.region] = f"detector {text(data.get('DetectorId') or det.resource_id, 80)}"
@@ -125,7 +149,12 @@ def guardduty_enabled(snap: Snapshot) -> Iterator[Result]:
     for r in snap.org.org_guardduty_regions if in_org else ():
         ok.setdefault(r, "organisation auto-enable")
     yield _regions_result(
-        snap, ok, regions, "GuardDuty", {"organisation_regions": sorted(snap.org.org_guardduty_regions)}
+        snap,
+        ok,
+        regions,
+        "GuardDuty",
+        {"organisation_regions": sorted(snap.org.org_guardduty_regions)},
+        unread,
     )
 
 

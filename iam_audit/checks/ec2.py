@@ -16,6 +16,7 @@ from iam_audit.checks.common import (
     label,
     resource_result,
     truthy,
+    unread_result,
 )
 from iam_audit.checks.network import (
     ADMIN_PORT_PROTOCOLS,
@@ -403,6 +404,9 @@ def _public_permissions(perms: Any) -> list[dict[str, Any]]:
 )
 def public_snapshot(snap: Snapshot) -> Iterator[Result]:
     for s in sorted(snap.of("ec2:snapshot"), key=lambda i: i.arn):
+        if (unread := unread_result(s, ("CreateVolumePermissions",))) is not None:
+            yield unread
+            continue
         data = as_dict(s.data)
         name = data.get("SnapshotId") or s.resource_id
         public = _public_permissions(data.get("CreateVolumePermissions"))
@@ -436,6 +440,9 @@ def public_snapshot(snap: Snapshot) -> Iterator[Result]:
 )
 def public_ami(snap: Snapshot) -> Iterator[Result]:
     for img in sorted(snap.of("ec2:image"), key=lambda i: i.arn):
+        if (unread := unread_result(img, ("LaunchPermissions",))) is not None:
+            yield unread
+            continue
         data = as_dict(img.data)
         name = data.get("ImageId") or img.resource_id
         public = _public_permissions(data.get("LaunchPermissions"))

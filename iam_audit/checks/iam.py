@@ -21,6 +21,7 @@ from iam_audit.checks.common import (
     text,
     to_int,
     truthy,
+    unavailable,
 )
 from iam_audit.checks.principals import aws_managed_name
 
@@ -178,6 +179,11 @@ def root_hardware_mfa(snap: Snapshot) -> Iterator[Result]:
         )
         return
     summary = snap.one("iam:account-summary")
+    if summary is not None and (missing := unavailable(summary, ("VirtualMFADevices",))):
+        yield account_result(
+            snap, Status.UNKNOWN, "Root MFA devices could not be read", {**evidence, "unavailable": missing}
+        )
+        return
     virtual = []
     for dev in dicts(as_dict(summary.data if summary else {}).get("VirtualMFADevices")):
         serial = str(dev.get("SerialNumber", ""))

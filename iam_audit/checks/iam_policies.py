@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iam_audit.checks.base import Item, Result, Severity, Snapshot, Status, check
-from iam_audit.checks.common import as_dict, dicts, join_limited, label, resource_result
+from iam_audit.checks.common import as_dict, dicts, join_limited, label, resource_result, unread_result
 from iam_audit.checks.policy import (
     Statement,
     allows_action,
@@ -39,6 +39,16 @@ def _principals(view: IamView) -> list[Principal]:
 
 def _grant_list(grants: list[Grant]) -> list[dict[str, Any]]:
     return [g.evidence() for g in grants]
+
+
+def _not_collected(p: Principal) -> Result:
+    """UNKNOWN: nothing found, but some attached policy documents were not collected."""
+    return resource_result(
+        p.item,
+        Status.UNKNOWN,
+        f"{p.kind} {p.name}: some attached policies were not collected",
+        {"policies_not_collected": [s.as_dict() for s in p.unknown_policies]},
+    )
 
 
 # ----------------------------------------------------------------------------------- admin
@@ -116,6 +126,9 @@ def notaction_allow(snap: Snapshot) -> Iterator[Result]:
         data = as_dict(item.data)
         if data.get("AwsManaged") or aws_managed_name(item.arn):
             continue  # AWS's own policies (PowerUserAccess...) are judged by iam.blanket_managed_policy
+        if (unread := unread_result(item, ("Document", "Policy"))) is not None:
+            yield unread
+            continue
         bad = _notaction_allows(statements(data.get("Document")))
         if bad:
             yield resource_result(
@@ -186,6 +199,9 @@ def assume_any_role(snap: Snapshot) -> Iterator[Result]:
                 f"{p.kind} {p.name} may assume any role in any account",
                 {"grants": _grant_list(grants)},
             )
+            continue
+        if p.unknown_policies:
+            yield _not_collected(p)
             continue
         own_any = [g for g in p.allows("sts:AssumeRole", own) if not grants_full_admin(g.statement)]
         evidence = {"any_role_in_this_account": _grant_list(own_any)} if own_any else {}
@@ -510,5 +526,7 @@ def privilege_escalation(snap: Snapshot) -> Iterator[Result]:
             yield resource_result(
                 p.item, Status.FAIL, f"{p.kind} {p.name} can escalate to admin via {names}", {"paths": paths}
             )
+        elif p.unknown_policies:
+            yield _not_collected(p)
         else:
             yield resource_result(p.item, Status.PASS, f"{p.kind} {p.name} has no in-account escalation path")

@@ -22,6 +22,7 @@ from iam_audit.checks.common import (
     resource_result,
     text,
     truthy,
+    unread_result,
     unused_days,
 )
 from iam_audit.checks.policy import mentions_mfa
@@ -91,6 +92,9 @@ def users(snap: Snapshot) -> list[Item]:
 )
 def console_user_no_mfa(snap: Snapshot) -> Iterator[Result]:
     for user in users(snap):
+        if (unread := unread_result(user, ("LoginProfile", "MFADevices"))) is not None:
+            yield unread
+            continue
         if not has_console(user):
             yield resource_result(user, Status.NOT_APPLICABLE, f"{label(user)} has no console password")
             continue
@@ -134,6 +138,9 @@ def user_no_mfa(snap: Snapshot) -> Iterator[Result]:
     view = IamView(snap)
     for p in sorted(view.users, key=lambda u: u.arn):
         user = p.item
+        if (unread := unread_result(user, ("LoginProfile", "AccessKeys", "MFADevices"))) is not None:
+            yield unread
+            continue
         if has_console(user):
             yield resource_result(
                 user, Status.NOT_APPLICABLE, f"{label(user)} is a console user (see iam.console_user_no_mfa)"
@@ -152,6 +159,13 @@ def user_no_mfa(snap: Snapshot) -> Iterator[Result]:
                 Status.FAIL,
                 f"{label(user)} uses access keys without MFA under an MFA-gated policy",
                 {"mfa_gated_statements": gated, "active_keys": [key_view(k) for k in active]},
+            )
+        elif p.unknown_policies:
+            yield resource_result(
+                user,
+                Status.UNKNOWN,
+                f"{label(user)}: some attached policies were not collected",
+                {"policies_not_collected": [x.as_dict() for x in p.unknown_policies]},
             )
         else:
             yield resource_result(
@@ -179,6 +193,9 @@ def user_no_mfa(snap: Snapshot) -> Iterator[Result]:
 )
 def key_never_used(snap: Snapshot) -> Iterator[Result]:
     for user in users(snap):
+        if (unread := unread_result(user, ("AccessKeys", "LoginProfile"))) is not None:
+            yield unread
+            continue
         active = keys(user)
         if not active:
             yield resource_result(user, Status.NOT_APPLICABLE, f"{label(user)} has no active access key")
@@ -230,6 +247,9 @@ def credentials_unused(snap: Snapshot) -> Iterator[Result]:
     threshold = unused_days(snap)
     at = now(snap)
     for user in users(snap):
+        if (unread := unread_result(user, ("LoginProfile", "AccessKeys", "PasswordLastUsed"))) is not None:
+            yield unread
+            continue
         creds: list[dict[str, Any]] = []
         if has_console(user):
             last = parse_time(user.data.get("PasswordLastUsed"))
@@ -295,6 +315,9 @@ def credentials_unused(snap: Snapshot) -> Iterator[Result]:
 )
 def multiple_active_keys(snap: Snapshot) -> Iterator[Result]:
     for user in users(snap):
+        if (unread := unread_result(user, ("AccessKeys",))) is not None:
+            yield unread
+            continue
         active = keys(user)
         evidence = {"active_keys": [key_view(k) for k in active]}
         if len(active) > 1:
@@ -328,6 +351,9 @@ def key_rotation(snap: Snapshot) -> Iterator[Result]:
     limit = positive_int_fact(snap, "key_rotation_days", KEY_ROTATION_DAYS)
     at = now(snap)
     for user in users(snap):
+        if (unread := unread_result(user, ("AccessKeys",))) is not None:
+            yield unread
+            continue
         active = keys(user)
         if not active:
             yield resource_result(user, Status.NOT_APPLICABLE, f"{label(user)} has no active access key")

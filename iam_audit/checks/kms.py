@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from iam_audit.checks.base import Result, Severity, Snapshot, Status, check
-from iam_audit.checks.common import as_dict, resource_result, text
+from iam_audit.checks.common import as_dict, resource_result, text, unread_result
 
 DOC_ROTATION = "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"
 
@@ -28,6 +28,9 @@ DOC_ROTATION = "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-key
 )
 def rotation(snap: Snapshot) -> Iterator[Result]:
     for key in sorted(snap.of("kms:key"), key=lambda i: i.arn):
+        if (unread := unread_result(key, ("KeyMetadata", "RotationEnabled"))) is not None:
+            yield unread
+            continue
         data = as_dict(key.data)
         aliases = data.get("Aliases")
         name = (text(aliases[0], 100) if isinstance(aliases, list) and aliases else "") or key.resource_id

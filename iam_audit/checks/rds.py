@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iam_audit.checks.base import Exposure, Item, Result, Severity, Snapshot, Status, check
-from iam_audit.checks.common import as_dict, dicts, label, resource_result, truthy
+from iam_audit.checks.common import as_dict, dicts, label, resource_result, truthy, unread_result
 
 DOC_PUBLIC = (
     "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html"
@@ -109,6 +109,9 @@ def _restore_attribute(data: dict[str, Any] | Any) -> list[str]:
 )
 def public_snapshot(snap: Snapshot) -> Iterator[Result]:
     for s in _sorted(snap, "rds:db-snapshot", "rds:db-cluster-snapshot"):
+        if (unread := unread_result(s, ("Attributes",))) is not None:
+            yield unread
+            continue
         restore = _restore_attribute(s.data)
         evidence = {
             "restore": restore,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from iam_audit.checks.base import Exposure, Result, Severity, Snapshot, Status, check
-from iam_audit.checks.common import as_dict, label, resource_result, truthy
+from iam_audit.checks.common import as_dict, label, resource_result, truthy, unread_result
 from iam_audit.checks.network import is_internet
 from iam_audit.checks.policy import public_grants
 
@@ -83,6 +83,9 @@ _PUBLIC_POLICY_CHECKS = (
 def _make_public_policy_check(type_: str, key: str, noun: str) -> Callable[[Snapshot], Iterable[Result]]:
     def run(snap: Snapshot) -> Iterator[Result]:
         for item in sorted(snap.of(type_), key=lambda i: i.arn):
+            if (unread := unread_result(item, (key,))) is not None:
+                yield unread
+                continue
             grants = public_grants(as_dict(item.data).get(key))
             if grants:
                 where = grants[0]["sid"] or f"#{grants[0]['index']}"
@@ -135,6 +138,9 @@ for _id, _type, _service, _key, _noun, _doc, _cli, _console in _PUBLIC_POLICY_CH
 )
 def lambda_public_url(snap: Snapshot) -> Iterator[Result]:
     for fn in sorted(snap.of("lambda:function"), key=lambda i: i.arn):
+        if (unread := unread_result(fn, ("FunctionUrl",))) is not None:
+            yield unread
+            continue
         url = as_dict(fn.data).get("FunctionUrl")
         if not url:
             continue  # no URL: not a subject

@@ -18,6 +18,7 @@ from iam_audit.checks.common import (
     org_known,
     resource_result,
     truthy,
+    unread_result,
 )
 from iam_audit.checks.policy import (
     ORG_KEYS,
@@ -30,6 +31,13 @@ from iam_audit.checks.policy import (
     statements,
 )
 
+PUBLIC_KEYS = (
+    "Acl",
+    "OwnershipControls",
+    "PublicAccessBlock",
+    "Policy",
+    "PolicyStatus",
+)  # what "public" reads
 BPA_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 PUBLIC_GROUPS = {
     "http://acs.amazonaws.com/groups/global/AllUsers": "AllUsers",
@@ -189,6 +197,9 @@ def account_public_access_block(snap: Snapshot) -> Iterator[Result]:
 def public_acl(snap: Snapshot) -> Iterator[Result]:
     account = account_bpa(snap)
     for b in buckets(snap):
+        if (unread := unread_result(b, ("Acl", "OwnershipControls", "PublicAccessBlock"))) is not None:
+            yield unread
+            continue
         grants = public_acl_grants(b)
         bpa = effective_bpa(b, account)
         evidence = {
@@ -232,6 +243,9 @@ def public_acl(snap: Snapshot) -> Iterator[Result]:
 def public_policy(snap: Snapshot) -> Iterator[Result]:
     account = account_bpa(snap)
     for b in buckets(snap):
+        if (unread := unread_result(b, ("Policy", "PolicyStatus", "PublicAccessBlock"))) is not None:
+            yield unread
+            continue
         found = public_policy_statements(b)
         status = as_dict(as_dict(b.data).get("PolicyStatus"))
         bpa = effective_bpa(b, account)
@@ -287,6 +301,9 @@ def cross_account(snap: Snapshot) -> Iterator[Result]:
     inside = org_accounts(snap)
     known = org_known(snap)
     for b in buckets(snap):
+        if (unread := unread_result(b, ("Policy",))) is not None:
+            yield unread
+            continue
         shared = []
         for s in statements(as_dict(b.data).get("Policy")):
             if not s.allow or s.principal is None or applies_to_anyone(s) or limiting_conditions(s, ORG_KEYS):
@@ -338,6 +355,9 @@ def cross_account(snap: Snapshot) -> Iterator[Result]:
 )
 def encryption(snap: Snapshot) -> Iterator[Result]:
     for b in buckets(snap):
+        if (unread := unread_result(b, ("Encryption",))) is not None:
+            yield unread
+            continue
         config = as_dict(b.data).get("Encryption")
         rules = dicts(as_dict(config).get("Rules"))
         algorithms = [as_dict(r.get("ApplyServerSideEncryptionByDefault")).get("SSEAlgorithm") for r in rules]
@@ -376,6 +396,9 @@ def encryption(snap: Snapshot) -> Iterator[Result]:
 def tls_only(snap: Snapshot) -> Iterator[Result]:
     part = snap.account.partition
     for b in buckets(snap):
+        if (unread := unread_result(b, ("Policy",))) is not None:
+            yield unread
+            continue
         obj = f"arn:{part}:s3:::{bucket_name(b)}/any-object"
         found = [
             s
@@ -430,6 +453,9 @@ def log_bucket_versioning(snap: Snapshot) -> Iterator[Result]:
         why = holders.get(bucket_name(b))
         if not why:
             continue  # not a log bucket: not a subject
+        if (unread := unread_result(b, ("Versioning",))) is not None:
+            yield unread
+            continue
         versioning = as_dict(as_dict(b.data).get("Versioning"))
         evidence = {"holds": why, "Versioning": dict(versioning)}
         if versioning.get("Status") == "Enabled":
