@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import django_tables2 as tables
-from django.db.models import TextChoices
+from django.db.models import QuerySet, TextChoices
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -245,10 +245,20 @@ class AccessStatusColumn(tables.Column):
         return label
 
 
-class AwsAccountTable(BaseTable):
-    """The registry."""
+# Columns the upper apps add to the accounts list (see register_account_column): name -> annotator.
+_ACCOUNT_ANNOTATORS: dict[str, Callable[[QuerySet[AwsAccount]], QuerySet[AwsAccount]]] = {}
 
-    name = tables.Column(linkify=True)
+
+class AwsAccountTable(BaseTable):
+    """The registry (plus any column an upper app registered with :func:`register_account_column`)."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if isinstance(data, QuerySet):
+            for annotate in _ACCOUNT_ANNOTATORS.values():
+                data = annotate(data)
+        super().__init__(data, *args, **kwargs)
+
+    name = tables.Column(linkify=True, attrs={"td": {"class": "nowrap"}})
     account_id = tables.Column(verbose_name="Account ID", attrs={"td": {"class": "mono nowrap"}})
     environment = BadgeColumn(choices=Environment, prefix="env-")
     owner = tables.Column(linkify=lambda record: record.owner.get_absolute_url() if record.owner_id else None)
@@ -303,6 +313,27 @@ class AwsAccountTable(BaseTable):
         )
         sequence = fields
         empty_text = "No accounts match these filters."
+
+
+def register_account_column(
+    name: str,
+    column: tables.Column,
+    annotate: Callable[[QuerySet[AwsAccount]], QuerySet[AwsAccount]] | None = None,
+    default: bool = True,
+) -> None:
+    """Add a column to the accounts list from an upper app (call it in ``AppConfig.ready()``).
+
+    ``accounts`` stays ignorant of the app: ``annotate`` adds what the column reads to the list's
+    queryset (an annotation, so no query per row and the column sorts); ``default`` shows it
+    when the user has not picked columns. Registering a name again replaces it.
+    """
+    AwsAccountTable.base_columns[name] = column
+    if default and name not in AwsAccountTable.default_columns:
+        AwsAccountTable.default_columns = (*AwsAccountTable.default_columns, name)
+    if annotate is not None:
+        _ACCOUNT_ANNOTATORS[name] = annotate
+    else:
+        _ACCOUNT_ANNOTATORS.pop(name, None)
 
 
 class TeamTable(BaseTable):
