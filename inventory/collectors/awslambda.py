@@ -31,22 +31,32 @@ class LambdaCollector:
                 function_arn = item.get("FunctionArn", "")
                 unavailable: dict[str, str] = {}
                 policy = g.extra(
-                    type_, unavailable, "Policy",
+                    type_,
+                    unavailable,
+                    "Policy",
                     lambda n=name: parse_policy(g.call(client, "get_policy", FunctionName=n).get("Policy")),
-                    resource=name, operation="GetPolicy",
+                    resource=name,
+                    operation="GetPolicy",
                 )
                 url = g.extra(
-                    type_, unavailable, "FunctionUrl",
+                    type_,
+                    unavailable,
+                    "FunctionUrl",
                     lambda n=name: {
-                        k: v for k, v in g.call(client, "get_function_url_config", FunctionName=n).items()
+                        k: v
+                        for k, v in g.call(client, "get_function_url_config", FunctionName=n).items()
                         if k != "ResponseMetadata"
                     },
-                    resource=name, operation="GetFunctionUrlConfig",
+                    resource=name,
+                    operation="GetFunctionUrlConfig",
                 )
                 tags = g.extra(
-                    type_, unavailable, "Tags",
+                    type_,
+                    unavailable,
+                    "Tags",
                     lambda a=function_arn: g.call(client, "list_tags", Resource=a).get("Tags") or {},
-                    resource=name, operation="ListTags",
+                    resource=name,
+                    operation="ListTags",
                 )
                 data = {**item, "Policy": policy, "FunctionUrl": url, "Tags": tags or {}}
                 yield record(

@@ -31,25 +31,37 @@ class CloudTrailCollector:
                 name = item.get("Name", "")
                 unavailable: dict[str, str] = {}
                 status = g.extra(
-                    type_, unavailable, "Status",
+                    type_,
+                    unavailable,
+                    "Status",
                     lambda a=trail_arn: {
-                        k: v for k, v in g.call(client, "get_trail_status", Name=a).items() if k != "ResponseMetadata"
+                        k: v
+                        for k, v in g.call(client, "get_trail_status", Name=a).items()
+                        if k != "ResponseMetadata"
                     },
-                    resource=name, operation="GetTrailStatus",
+                    resource=name,
+                    operation="GetTrailStatus",
                 )
                 selectors = g.extra(
-                    type_, unavailable, "EventSelectors",
+                    type_,
+                    unavailable,
+                    "EventSelectors",
                     lambda a=trail_arn: _selectors(g.call(client, "get_event_selectors", TrailName=a)),
-                    resource=name, operation="GetEventSelectors",
+                    resource=name,
+                    operation="GetEventSelectors",
                 )
                 tags = g.extra(
-                    type_, unavailable, "Tags",
+                    type_,
+                    unavailable,
+                    "Tags",
                     lambda a=trail_arn: [
                         tag
-                        for entry in g.call(client, "list_tags", ResourceIdList=[a]).get("ResourceTagList") or []
+                        for entry in g.call(client, "list_tags", ResourceIdList=[a]).get("ResourceTagList")
+                        or []
                         for tag in entry.get("TagsList") or []
                     ],
-                    resource=name, operation="ListTags",
+                    resource=name,
+                    operation="ListTags",
                 )
                 data = {**item, "Status": status, "EventSelectors": selectors, "Tags": tags or []}
                 yield record(

@@ -25,4 +25,11 @@ class CloudWatchCollector:
         with g.listing(type_, "DescribeAlarms"):
             for item in g.items(client, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"]):
                 name = item.get("AlarmName", "")
-                yield record(ctx, type_, item.get("AlarmArn") or arn(ctx, "cloudwatch", f"alarm:{name}"), name, item, name=name)
+                yield record(
+                    ctx,
+                    type_,
+                    item.get("AlarmArn") or arn(ctx, "cloudwatch", f"alarm:{name}"),
+                    name,
+                    item,
+                    name=name,
+                )

@@ -29,16 +29,20 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-# A module import, not names: inventory.aws.errors imports collectors.base, which imports this package,
-# so this module may be loaded while errors.py is still half-initialised.
+from botocore.exceptions import PaginationError
+
+# A module import, not names: inventory.aws.errors imports collectors.base, which imports this
+# package (and so this module) while errors.py is still half-initialised. For the same reason
+# inventory.aws.calls, which takes names from errors.py, is imported when first used (_calls()).
 from inventory.aws import errors as aws_errors
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Coverage, Record
 
 # Page size passed to botocore paginators; ``None`` lets each service use its default (the largest
-# page it serves). Tests lower it to prove that every page is read.
+# page it serves). Tests lower it to prove that every page is read (EC2 accepts no less than 5).
 PAGE_SIZE: int | None = None
 
 # Key under which a record lists the extras that could not be read (extra name -> ErrorKind value).
@@ -168,7 +172,9 @@ def client_region(ctx: CollectContext) -> str:
     return ctx.home_region if ctx.region == GLOBAL_REGION else ctx.region
 
 
-def arn(ctx: CollectContext, service: str, resource: str, region: str | None = None, account: str | None = None) -> str:
+def arn(
+    ctx: CollectContext, service: str, resource: str, region: str | None = None, account: str | None = None
+) -> str:
     """A standard ARN in the context's partition (``region``/``account`` default to the pass's)."""
     region = client_region(ctx) if region is None else region
     account = ctx.account_id if account is None else account
@@ -203,34 +209,36 @@ def record(
 # ---------------------------------------------------------------------------------------------- calls
 
 
-class Unsupported(Exception):
-    """Raised instead of calling an operation already known to be unimplemented in this run."""
-
-    def __init__(self, service: str, operation: str) -> None:
-        super().__init__(f"{service}:{operation} is not supported by this endpoint")
-        self.service = service
-        self.operation = operation
-
-
 def api_name(client: Any, method: str) -> str:
     """``describe_instances`` -> ``DescribeInstances`` (the name AWS and errors use)."""
     mapping = getattr(getattr(client, "meta", None), "method_to_api_mapping", None) or {}
     return mapping.get(method) or "".join(part.title() for part in method.split("_"))
 
 
-def service_name(client: Any) -> str:
-    try:
-        return str(client.meta.service_model.service_name)
-    except AttributeError:
-        return "unknown"
+def _calls() -> ModuleType:
+    from inventory.aws import calls
+
+    return calls
+
+
+def _page_config(client: Any, method: str, size: int | None) -> dict[str, Any]:
+    """``PaginationConfig`` kwargs for ``size``, or none when the operation takes no page size."""
+    if not size or not client.can_paginate(method):
+        return {}
+    try:  # builds the iterator only (no request): botocore rejects PageSize eagerly
+        client.get_paginator(method).paginate(PaginationConfig={"PageSize": size})
+    except PaginationError:
+        return {}
+    return {"PaginationConfig": {"PageSize": size}}
 
 
 class Guard:
     """Calls AWS for one collector pass and keeps the run's books.
 
-    ``call`` / ``pages`` / ``items`` skip operations the endpoint is known not to implement (raising
-    :class:`Unsupported`) and remember new ones in ``ctx.unsupported``. ``listing`` is the context
-    manager around a resource type's listing; ``extra`` wraps one per-resource call.
+    ``call`` / ``pages`` / ``items`` go through :mod:`inventory.aws.calls`: an operation the endpoint
+    already answered "not implemented" in this run raises :class:`inventory.aws.errors.Unsupported`
+    at once, and a new one is remembered in ``ctx.unsupported``. ``listing`` is the context manager
+    around a resource type's listing; ``extra`` wraps one per-resource call.
     """
 
     def __init__(self, ctx: CollectContext, service: str) -> None:
@@ -242,48 +250,40 @@ class Guard:
     def client(self, service: str | None = None, region: str | None = None) -> Any:
         return self.ctx.client(service or self.service, region or client_region(self.ctx))
 
-    def _check(self, client: Any, method: str) -> tuple[str, str]:
-        key = (service_name(client), api_name(client, method))
-        if key in self.ctx.unsupported:
-            raise Unsupported(*key)
-        return key
-
-    def _remember(self, key: tuple[str, str], exc: BaseException) -> aws_errors.Classified:
-        classified = aws_errors.classify(exc, key[1])
-        if classified.kind is aws_errors.ErrorKind.NOT_IMPLEMENTED:
-            self.ctx.unsupported.add(key)
-        return classified
-
     def call(self, client: Any, method: str, **kwargs: Any) -> dict[str, Any]:
         """One API call (the answer as botocore returns it)."""
-        key = self._check(client, method)
-        try:
-            return getattr(client, method)(**kwargs)
-        except Exception as exc:
-            self._remember(key, exc)
-            raise
+        return _calls().call(self.ctx, client, method, **kwargs)
+
+    def items(
+        self, client: Any, method: str, result_key: str, page_size: int | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """The items under ``result_key`` across every page.
+
+        ``page_size``: for the few operations that only paginate when asked to (SQS list_queues
+        returns at most 1,000 URLs and no token unless MaxResults is sent).
+        """
+        config = _page_config(client, method, PAGE_SIZE or page_size)
+        return _calls().paginate(client, method, result_key, memo=self.ctx, **kwargs, **config)
 
     def pages(self, client: Any, method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        """Every page of ``method`` (a single call when botocore has no paginator for it)."""
-        key = self._check(client, method)
+        """Every whole page of ``method``, for answers with several result keys (IAM details)."""
+        key = (client.meta.service_model.service_name, api_name(client, method))
+        if key in self.ctx.unsupported:
+            raise aws_errors.Unsupported(aws_errors.not_implemented(key[1]))
         try:
-            if client.can_paginate(method):
-                config = {"PageSize": PAGE_SIZE} if PAGE_SIZE else {}
-                yield from client.get_paginator(method).paginate(**kwargs, PaginationConfig=config)
-            else:
-                yield getattr(client, method)(**kwargs)
+            yield from client.get_paginator(method).paginate(
+                **kwargs, **_page_config(client, method, PAGE_SIZE)
+            )
         except Exception as exc:
-            self._remember(key, exc)
+            if aws_errors.classify(exc, key[1]).kind is aws_errors.ErrorKind.NOT_IMPLEMENTED:
+                self.ctx.unsupported.add(key)
             raise
-
-    def items(self, client: Any, method: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
-        """The items under ``result_key`` across every page."""
-        for page in self.pages(client, method, **kwargs):
-            yield from page.get(result_key) or []
 
     # -- outcomes
 
-    def error(self, type_: str, classified: aws_errors.Classified, operation: str, resource: str = "") -> CollectError:
+    def error(
+        self, type_: str, classified: aws_errors.Classified, operation: str, resource: str = ""
+    ) -> CollectError:
         message = classified.message if not resource else f"{resource}: {classified.message}"
         return CollectError(
             service=self.service,
@@ -295,10 +295,12 @@ class Guard:
             aws_code=classified.code,
         )
 
-    def fail(self, types: str | Iterable[str], exc: BaseException, operation: str) -> aws_errors.Classified | None:
+    def fail(
+        self, types: str | Iterable[str], exc: BaseException, operation: str
+    ) -> aws_errors.Classified | None:
         """Record the failure of a listing: every type named gets the classified coverage."""
         names = [types] if isinstance(types, str) else list(types)
-        if isinstance(exc, Unsupported):
+        if isinstance(exc, aws_errors.Unsupported):
             # asked and answered earlier in this run: say so without repeating the error
             for type_ in names:
                 self.ctx.mark(type_, Coverage.UNSUPPORTED)
@@ -306,7 +308,11 @@ class Guard:
         classified = aws_errors.classify(exc, operation)
         for i, type_ in enumerate(names):
             worth_reporting = classified.coverage is not Coverage.OK and i == 0
-            self.ctx.mark(type_, classified.coverage, self.error(type_, classified, operation) if worth_reporting else None)
+            self.ctx.mark(
+                type_,
+                classified.coverage,
+                self.error(type_, classified, operation) if worth_reporting else None,
+            )
         return classified
 
     @contextlib.contextmanager
@@ -322,7 +328,7 @@ class Guard:
         type_: str,
         unavailable: dict[str, str],
         key: str,
-        fetch: Callable[[], Any],
+        fetch: Callable[..., Any],
         *,
         resource: str = "",
         operation: str = "",
@@ -335,7 +341,7 @@ class Guard:
         try:
             return fetch()
         except Exception as exc:
-            if isinstance(exc, Unsupported):
+            if isinstance(exc, aws_errors.Unsupported):
                 unavailable[key] = aws_errors.ErrorKind.NOT_IMPLEMENTED.value
                 return None
             classified = aws_errors.classify(exc, operation)
@@ -347,7 +353,7 @@ class Guard:
 
     def note(self, type_: str, exc: BaseException, operation: str, resource: str = "") -> str:
         """Record an error that does not change ``type_``'s coverage; return its kind."""
-        if isinstance(exc, Unsupported):
+        if isinstance(exc, aws_errors.Unsupported):
             return aws_errors.ErrorKind.NOT_IMPLEMENTED.value
         classified = aws_errors.classify(exc, operation)
         self.ctx.errors.append(self.error(type_, classified, operation, resource))

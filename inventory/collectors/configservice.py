@@ -31,8 +31,15 @@ class ConfigCollector:
             statuses: dict[str, Any] = {}
             if recorders:
                 answer = g.extra(
-                    type_, unavailable, "Status",
-                    lambda: g.call(client, "describe_configuration_recorder_status").get("ConfigurationRecordersStatus") or [],
+                    type_,
+                    unavailable,
+                    "Status",
+                    lambda: (
+                        g.call(client, "describe_configuration_recorder_status").get(
+                            "ConfigurationRecordersStatus"
+                        )
+                        or []
+                    ),
                     operation="DescribeConfigurationRecorderStatus",
                 )
                 statuses = {s.get("name", ""): s for s in answer or []}
@@ -40,6 +47,10 @@ class ConfigCollector:
                 name = item.get("name", "")
                 data = {**item, "Status": statuses.get(name)}
                 yield record(
-                    ctx, type_, item.get("arn") or arn(ctx, "config", f"config-recorder/{name}"), name,
-                    with_unavailable(data, unavailable), name=name,
+                    ctx,
+                    type_,
+                    item.get("arn") or arn(ctx, "config", f"config-recorder/{name}"),
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=name,
                 )

@@ -26,20 +26,36 @@ class DynamoDbCollector:
             for name in g.items(client, "list_tables", "TableNames"):
                 unavailable: dict[str, str] = {}
                 table = g.extra(
-                    type_, unavailable, "Table",
+                    type_,
+                    unavailable,
+                    "Table",
                     lambda n=name: g.call(client, "describe_table", TableName=n).get("Table") or {},
-                    resource=name, operation="DescribeTable",
-                ) or {"TableName": name}
+                    resource=name,
+                    operation="DescribeTable",
+                )
+                if table is None and not unavailable:
+                    continue  # deleted between the listing and the describe
+                table = table or {"TableName": name}
                 table_arn = table.get("TableArn") or arn(ctx, "dynamodb", f"table/{name}")
                 backups = g.extra(
-                    type_, unavailable, "ContinuousBackups",
-                    lambda n=name: g.call(client, "describe_continuous_backups", TableName=n).get("ContinuousBackupsDescription"),
-                    resource=name, operation="DescribeContinuousBackups",
+                    type_,
+                    unavailable,
+                    "ContinuousBackups",
+                    lambda n=name: g.call(client, "describe_continuous_backups", TableName=n).get(
+                        "ContinuousBackupsDescription"
+                    ),
+                    resource=name,
+                    operation="DescribeContinuousBackups",
                 )
                 tags = g.extra(
-                    type_, unavailable, "Tags",
+                    type_,
+                    unavailable,
+                    "Tags",
                     lambda a=table_arn: list(g.items(client, "list_tags_of_resource", "Tags", ResourceArn=a)),
-                    resource=name, operation="ListTagsOfResource",
+                    resource=name,
+                    operation="ListTagsOfResource",
                 )
                 data = {**table, "ContinuousBackups": backups, "Tags": tags or []}
-                yield record(ctx, type_, table_arn, name, with_unavailable(data, unavailable), name=name, tags=tags)
+                yield record(
+                    ctx, type_, table_arn, name, with_unavailable(data, unavailable), name=name, tags=tags
+                )

@@ -28,14 +28,26 @@ class EcrCollector:
                 repo_arn = item.get("repositoryArn", "")
                 unavailable: dict[str, str] = {}
                 policy = g.extra(
-                    type_, unavailable, "Policy",
-                    lambda n=name: parse_policy(g.call(client, "get_repository_policy", repositoryName=n).get("policyText")),
-                    resource=name, operation="GetRepositoryPolicy",
+                    type_,
+                    unavailable,
+                    "Policy",
+                    lambda n=name: parse_policy(
+                        g.call(client, "get_repository_policy", repositoryName=n).get("policyText")
+                    ),
+                    resource=name,
+                    operation="GetRepositoryPolicy",
                 )
                 tags = g.extra(
-                    type_, unavailable, "Tags",
-                    lambda a=repo_arn: g.call(client, "list_tags_for_resource", resourceArn=a).get("tags") or [],
-                    resource=name, operation="ListTagsForResource",
+                    type_,
+                    unavailable,
+                    "Tags",
+                    lambda a=repo_arn: (
+                        g.call(client, "list_tags_for_resource", resourceArn=a).get("tags") or []
+                    ),
+                    resource=name,
+                    operation="ListTagsForResource",
                 )
                 data = {**item, "Policy": policy, "Tags": tags or []}
-                yield record(ctx, type_, repo_arn, name, with_unavailable(data, unavailable), name=name, tags=tags)
+                yield record(
+                    ctx, type_, repo_arn, name, with_unavailable(data, unavailable), name=name, tags=tags
+                )

@@ -26,11 +26,22 @@ class EksCollector:
             for name in g.items(client, "list_clusters", "clusters"):
                 unavailable: dict[str, str] = {}
                 cluster = g.extra(
-                    type_, unavailable, "cluster",
+                    type_,
+                    unavailable,
+                    "cluster",
                     lambda n=name: g.call(client, "describe_cluster", name=n).get("cluster") or {},
-                    resource=name, operation="DescribeCluster",
-                ) or {"name": name}
+                    resource=name,
+                    operation="DescribeCluster",
+                )
+                if cluster is None and not unavailable:
+                    continue  # deleted between the listing and the describe
+                cluster = cluster or {"name": name}
                 yield record(
-                    ctx, type_, cluster.get("arn") or arn(ctx, "eks", f"cluster/{name}"), name,
-                    with_unavailable(dict(cluster), unavailable), name=name, tags=cluster.get("tags"),
+                    ctx,
+                    type_,
+                    cluster.get("arn") or arn(ctx, "eks", f"cluster/{name}"),
+                    name,
+                    with_unavailable(dict(cluster), unavailable),
+                    name=name,
+                    tags=cluster.get("tags"),
                 )

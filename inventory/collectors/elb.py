@@ -30,7 +30,9 @@ class ElbCollector:
             tags_problem = ""
             try:
                 for batch in chunks([i.get("LoadBalancerName", "") for i in items], _TAG_BATCH):
-                    for entry in g.call(elb, "describe_tags", LoadBalancerNames=batch).get("TagDescriptions") or []:
+                    for entry in (
+                        g.call(elb, "describe_tags", LoadBalancerNames=batch).get("TagDescriptions") or []
+                    ):
                         tags[entry.get("LoadBalancerName", "")] = entry.get("Tags") or []
             except Exception as exc:
                 tags_problem = g.note(type_, exc, "DescribeTags")
@@ -40,6 +42,11 @@ class ElbCollector:
                 if tags_problem:
                     data["Unavailable"] = {"Tags": tags_problem}
                 yield record(
-                    ctx, type_, arn(ctx, "elasticloadbalancing", f"loadbalancer/{name}"), name, data,
-                    name=name, tags=tags.get(name),
+                    ctx,
+                    type_,
+                    arn(ctx, "elasticloadbalancing", f"loadbalancer/{name}"),
+                    name,
+                    data,
+                    name=name,
+                    tags=tags.get(name),
                 )

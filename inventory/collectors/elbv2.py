@@ -30,7 +30,9 @@ class Elbv2Collector:
             tags_problem = ""
             try:
                 for batch in chunks([i.get("LoadBalancerArn", "") for i in items], _TAG_BATCH):
-                    for entry in g.call(elb, "describe_tags", ResourceArns=batch).get("TagDescriptions") or []:
+                    for entry in (
+                        g.call(elb, "describe_tags", ResourceArns=batch).get("TagDescriptions") or []
+                    ):
                         tags[entry.get("ResourceArn", "")] = entry.get("Tags") or []
             except Exception as exc:
                 tags_problem = g.note(type_, exc, "DescribeTags")
@@ -39,13 +41,20 @@ class Elbv2Collector:
                 name = item.get("LoadBalancerName", "")
                 unavailable: dict[str, str] = {"Tags": tags_problem} if tags_problem else {}
                 listeners = g.extra(
-                    type_, unavailable, "Listeners",
+                    type_,
+                    unavailable,
+                    "Listeners",
                     lambda a=lb_arn: list(g.items(elb, "describe_listeners", "Listeners", LoadBalancerArn=a)),
-                    resource=name, operation="DescribeListeners",
+                    resource=name,
+                    operation="DescribeListeners",
                 )
                 groups = g.extra(
-                    type_, unavailable, "TargetGroups", lambda a=lb_arn: self._target_groups(g, elb, a),
-                    resource=name, operation="DescribeTargetGroups",
+                    type_,
+                    unavailable,
+                    "TargetGroups",
+                    lambda a=lb_arn: self._target_groups(g, elb, a),
+                    resource=name,
+                    operation="DescribeTargetGroups",
                 )
                 data = {
                     **item,
@@ -54,14 +63,25 @@ class Elbv2Collector:
                     "Tags": tags.get(lb_arn, []),
                 }
                 yield record(
-                    ctx, type_, lb_arn, name, with_unavailable(data, unavailable), name=name, tags=tags.get(lb_arn)
+                    ctx,
+                    type_,
+                    lb_arn,
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=name,
+                    tags=tags.get(lb_arn),
                 )
 
     def _target_groups(self, g: Guard, elb: Any, lb_arn: str) -> list[dict[str, Any]]:
         groups = []
         for group in g.items(elb, "describe_target_groups", "TargetGroups", LoadBalancerArn=lb_arn):
             group_arn = group.get("TargetGroupArn", "")
-            health = g.call(elb, "describe_target_health", TargetGroupArn=group_arn).get("TargetHealthDescriptions") or []
+            health = (
+                g.call(elb, "describe_target_health", TargetGroupArn=group_arn).get(
+                    "TargetHealthDescriptions"
+                )
+                or []
+            )
             groups.append(
                 {
                     "TargetGroupArn": group_arn,
@@ -69,7 +89,9 @@ class Elbv2Collector:
                     "Port": group.get("Port"),
                     "Protocol": group.get("Protocol"),
                     "TargetType": group.get("TargetType"),
-                    "Targets": [(h.get("Target") or {}).get("Id") for h in health if (h.get("Target") or {}).get("Id")],
+                    "Targets": [
+                        (h.get("Target") or {}).get("Id") for h in health if (h.get("Target") or {}).get("Id")
+                    ],
                 }
             )
         return groups

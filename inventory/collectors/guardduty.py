@@ -26,12 +26,20 @@ class GuardDutyCollector:
             for detector_id in g.items(client, "list_detectors", "DetectorIds"):
                 unavailable: dict[str, str] = {}
                 detail = g.extra(
-                    type_, unavailable, "Detector",
+                    type_,
+                    unavailable,
+                    "Detector",
                     lambda d=detector_id: g.call(client, "get_detector", DetectorId=d),
-                    resource=detector_id, operation="GetDetector",
+                    resource=detector_id,
+                    operation="GetDetector",
                 )
                 data = {**(detail or {}), "DetectorId": detector_id}
                 yield record(
-                    ctx, type_, arn(ctx, "guardduty", f"detector/{detector_id}"), detector_id,
-                    with_unavailable(data, unavailable), name=detector_id, tags=(detail or {}).get("Tags"),
+                    ctx,
+                    type_,
+                    arn(ctx, "guardduty", f"detector/{detector_id}"),
+                    detector_id,
+                    with_unavailable(data, unavailable),
+                    name=detector_id,
+                    tags=(detail or {}).get("Tags"),
                 )

@@ -47,9 +47,13 @@ def parse_credential_report(content: bytes | str) -> list[dict[str, str]]:
     return rows
 
 
-def _policy_document(versions: list[dict[str, Any]] | None, default_version: str | None) -> dict[str, Any] | None:
+def _policy_document(
+    versions: list[dict[str, Any]] | None, default_version: str | None
+) -> dict[str, Any] | None:
     for version in versions or []:
-        if version.get("IsDefaultVersion") or (default_version and version.get("VersionId") == default_version):
+        if version.get("IsDefaultVersion") or (
+            default_version and version.get("VersionId") == default_version
+        ):
             return parse_policy(version.get("Document"))
     return None
 
@@ -121,8 +125,13 @@ class IamCollector:
         rows = parse_credential_report(answer.get("Content") or b"")
         data = {"Rows": rows, "GeneratedTime": json_safe(answer.get("GeneratedTime"))}
         return record(
-            ctx, "iam:credential-report", f"arn:{ctx.partition}:iam::{ctx.account_id}:credential-report",
-            "credential-report", data, name="Credential report", region=GLOBAL_REGION,
+            ctx,
+            "iam:credential-report",
+            f"arn:{ctx.partition}:iam::{ctx.account_id}:credential-report",
+            "credential-report",
+            data,
+            name="Credential report",
+            region=GLOBAL_REGION,
         )
 
     # ------------------------------------------------------------------ users, groups, roles, policies
@@ -143,7 +152,9 @@ class IamCollector:
         # the few attached ones are fetched by ARN below.
         try:
             for page in g.pages(
-                iam, "get_account_authorization_details", Filter=["User", "Role", "Group", "LocalManagedPolicy"]
+                iam,
+                "get_account_authorization_details",
+                Filter=["User", "Role", "Group", "LocalManagedPolicy"],
             ):
                 users.extend(page.get("UserDetailList") or [])
                 groups.extend(page.get("GroupDetailList") or [])
@@ -168,10 +179,16 @@ class IamCollector:
                 members.setdefault(group_name, []).append(user.get("UserName", ""))
 
         for user in users:
-            yield self._user(ctx, g, iam, user, report_rows, password_last_used, last_used_problem, report_problem)
+            yield self._user(
+                ctx, g, iam, user, report_rows, password_last_used, last_used_problem, report_problem
+            )
         for group in groups:
             name = group.get("GroupName", "")
-            data = {**group, "GroupPolicyList": _parse_inline(group.get("GroupPolicyList")), "Members": sorted(members.get(name, []))}
+            data = {
+                **group,
+                "GroupPolicyList": _parse_inline(group.get("GroupPolicyList")),
+                "Members": sorted(members.get(name, [])),
+            }
             yield record(ctx, "iam:group", group.get("Arn", ""), name, data, name=name, region=GLOBAL_REGION)
         for role in roles:
             name = role.get("RoleName", "")
@@ -180,9 +197,24 @@ class IamCollector:
                 "AssumeRolePolicyDocument": parse_policy(role.get("AssumeRolePolicyDocument")),
                 "RolePolicyList": _parse_inline(role.get("RolePolicyList")),
             }
-            yield record(ctx, "iam:role", role.get("Arn", ""), name, data, name=name, tags=role.get("Tags"), region=GLOBAL_REGION)
+            yield record(
+                ctx,
+                "iam:role",
+                role.get("Arn", ""),
+                name,
+                data,
+                name=name,
+                tags=role.get("Tags"),
+                region=GLOBAL_REGION,
+            )
         for policy in policies:
-            yield self._policy_record(ctx, policy, _policy_document(policy.get("PolicyVersionList"), policy.get("DefaultVersionId")), False, {})
+            yield self._policy_record(
+                ctx,
+                policy,
+                _policy_document(policy.get("PolicyVersionList"), policy.get("DefaultVersionId")),
+                False,
+                {},
+            )
 
         attached = sorted(
             {
@@ -216,7 +248,11 @@ class IamCollector:
         def extra(key: str, operation: str, fetch: Any) -> Any:
             return g.extra("iam:user", unavailable, key, fetch, resource=name, operation=operation)
 
-        mfa = extra("MFADevices", "ListMFADevices", lambda: list(g.items(iam, "list_mfa_devices", "MFADevices", UserName=name)))
+        mfa = extra(
+            "MFADevices",
+            "ListMFADevices",
+            lambda: list(g.items(iam, "list_mfa_devices", "MFADevices", UserName=name)),
+        )
         keys = extra("AccessKeys", "ListAccessKeys", lambda: self._access_keys(g, iam, name, unavailable))
         login = extra("LoginProfile", "GetLoginProfile", lambda: self._login_profile(g, iam, name))
         data = {
@@ -229,19 +265,36 @@ class IamCollector:
             "CredentialReport": (report_rows or {}).get(name),
         }
         return record(
-            ctx, "iam:user", user.get("Arn", ""), name, with_unavailable(data, unavailable),
-            name=name, tags=user.get("Tags"), region=GLOBAL_REGION,
+            ctx,
+            "iam:user",
+            user.get("Arn", ""),
+            name,
+            with_unavailable(data, unavailable),
+            name=name,
+            tags=user.get("Tags"),
+            region=GLOBAL_REGION,
         )
 
-    def _access_keys(self, g: Guard, iam: Any, user_name: str, unavailable: dict[str, str]) -> list[dict[str, Any]]:
+    def _access_keys(
+        self, g: Guard, iam: Any, user_name: str, unavailable: dict[str, str]
+    ) -> list[dict[str, Any]]:
         keys = []
         for key in g.items(iam, "list_access_keys", "AccessKeyMetadata", UserName=user_name):
             key_id = key.get("AccessKeyId", "")
-            last = g.extra(
-                "iam:user", unavailable, "AccessKeys.LastUsed",
-                lambda kid=key_id: g.call(iam, "get_access_key_last_used", AccessKeyId=kid).get("AccessKeyLastUsed") or {},
-                resource=f"{user_name}/{key_id}", operation="GetAccessKeyLastUsed",
-            ) or {}
+            last = (
+                g.extra(
+                    "iam:user",
+                    unavailable,
+                    "AccessKeys.LastUsed",
+                    lambda kid=key_id: (
+                        g.call(iam, "get_access_key_last_used", AccessKeyId=kid).get("AccessKeyLastUsed")
+                        or {}
+                    ),
+                    resource=f"{user_name}/{key_id}",
+                    operation="GetAccessKeyLastUsed",
+                )
+                or {}
+            )
             keys.append(
                 {
                     "AccessKeyId": key_id,
@@ -261,38 +314,65 @@ class IamCollector:
             if error_code(exc) == "NoSuchEntity":
                 return None  # no console password
             raise
-        return {"CreateDate": profile.get("CreateDate"), "PasswordResetRequired": profile.get("PasswordResetRequired")}
+        return {
+            "CreateDate": profile.get("CreateDate"),
+            "PasswordResetRequired": profile.get("PasswordResetRequired"),
+        }
 
     def _policy_record(
-        self, ctx: CollectContext, policy: dict[str, Any], document: dict[str, Any] | None, aws_managed: bool,
+        self,
+        ctx: CollectContext,
+        policy: dict[str, Any],
+        document: dict[str, Any] | None,
+        aws_managed: bool,
         unavailable: dict[str, str],
     ) -> Record:
-        versions = [{**v, "Document": parse_policy(v.get("Document"))} for v in policy.get("PolicyVersionList") or []]
+        versions = [
+            {**v, "Document": parse_policy(v.get("Document"))} for v in policy.get("PolicyVersionList") or []
+        ]
         # some endpoints (moto) omit PolicyName from authorization details; the ARN ends with it
         name = policy.get("PolicyName") or str(policy.get("Arn", "")).rsplit("/", 1)[-1]
         data = {**policy, "PolicyName": name, "Document": document, "AwsManaged": aws_managed}
         if versions:
             data["PolicyVersionList"] = versions
         return record(
-            ctx, "iam:policy", policy.get("Arn", ""), name, with_unavailable(data, unavailable),
-            name=name, tags=policy.get("Tags"), region=GLOBAL_REGION,
+            ctx,
+            "iam:policy",
+            policy.get("Arn", ""),
+            name,
+            with_unavailable(data, unavailable),
+            name=name,
+            tags=policy.get("Tags"),
+            region=GLOBAL_REGION,
         )
 
     def _aws_managed_policy(self, ctx: CollectContext, g: Guard, iam: Any, policy_arn: str) -> Record:
         unavailable: dict[str, str] = {}
         policy = g.extra(
-            "iam:policy", unavailable, "Policy", lambda: g.call(iam, "get_policy", PolicyArn=policy_arn).get("Policy"),
-            resource=policy_arn, operation="GetPolicy",
+            "iam:policy",
+            unavailable,
+            "Policy",
+            lambda: g.call(iam, "get_policy", PolicyArn=policy_arn).get("Policy"),
+            resource=policy_arn,
+            operation="GetPolicy",
         ) or {"Arn": policy_arn, "PolicyName": policy_arn.rsplit("/", 1)[-1]}
         document = None
         version_id = policy.get("DefaultVersionId")
         if version_id:
             document = g.extra(
-                "iam:policy", unavailable, "Document",
+                "iam:policy",
+                unavailable,
+                "Document",
                 lambda: parse_policy(
-                    (g.call(iam, "get_policy_version", PolicyArn=policy_arn, VersionId=version_id).get("PolicyVersion") or {}).get("Document")
+                    (
+                        g.call(iam, "get_policy_version", PolicyArn=policy_arn, VersionId=version_id).get(
+                            "PolicyVersion"
+                        )
+                        or {}
+                    ).get("Document")
                 ),
-                resource=policy_arn, operation="GetPolicyVersion",
+                resource=policy_arn,
+                operation="GetPolicyVersion",
             )
         elif "Policy" in unavailable:
             unavailable["Document"] = unavailable["Policy"]
@@ -309,22 +389,36 @@ class IamCollector:
                     for r in item.get("Roles") or []
                 ]
                 yield record(
-                    ctx, "iam:instance-profile", item.get("Arn", ""), name, {**item, "Roles": roles},
-                    name=name, tags=item.get("Tags"), region=GLOBAL_REGION,
+                    ctx,
+                    "iam:instance-profile",
+                    item.get("Arn", ""),
+                    name,
+                    {**item, "Roles": roles},
+                    name=name,
+                    tags=item.get("Tags"),
+                    region=GLOBAL_REGION,
                 )
 
     def _password_policy(self, ctx: CollectContext, g: Guard, iam: Any) -> Iterator[Record]:
         type_ = "iam:password-policy"
         with g.listing(type_, "GetAccountPasswordPolicy"):
             try:
-                data = {**g.call(iam, "get_account_password_policy").get("PasswordPolicy", {}), "Present": True}
+                data = {
+                    **g.call(iam, "get_account_password_policy").get("PasswordPolicy", {}),
+                    "Present": True,
+                }
             except Exception as exc:
                 if error_code(exc) != "NoSuchEntity":
                     raise
                 data = {"Present": False}  # a complete answer: the account has no password policy
             yield record(
-                ctx, type_, f"arn:{ctx.partition}:iam::{ctx.account_id}:account-password-policy",
-                "account-password-policy", data, name="Password policy", region=GLOBAL_REGION,
+                ctx,
+                type_,
+                f"arn:{ctx.partition}:iam::{ctx.account_id}:account-password-policy",
+                "account-password-policy",
+                data,
+                name="Password policy",
+                region=GLOBAL_REGION,
             )
 
     def _account_summary(self, ctx: CollectContext, g: Guard, iam: Any) -> Iterator[Record]:
@@ -333,18 +427,28 @@ class IamCollector:
             summary = g.call(iam, "get_account_summary").get("SummaryMap") or {}
             unavailable: dict[str, str] = {}
             aliases = g.extra(
-                type_, unavailable, "AccountAliases",
-                lambda: list(g.items(iam, "list_account_aliases", "AccountAliases")), operation="ListAccountAliases",
+                type_,
+                unavailable,
+                "AccountAliases",
+                lambda: list(g.items(iam, "list_account_aliases", "AccountAliases")),
+                operation="ListAccountAliases",
             )
             devices = g.extra(
-                type_, unavailable, "VirtualMFADevices",
+                type_,
+                unavailable,
+                "VirtualMFADevices",
                 lambda: list(g.items(iam, "list_virtual_mfa_devices", "VirtualMFADevices")),
                 operation="ListVirtualMFADevices",
             )
             data = {**summary, "AccountAliases": aliases, "VirtualMFADevices": devices}
             yield record(
-                ctx, type_, f"arn:{ctx.partition}:iam::{ctx.account_id}:account-summary", "account-summary",
-                with_unavailable(data, unavailable), name="Account summary", region=GLOBAL_REGION,
+                ctx,
+                type_,
+                f"arn:{ctx.partition}:iam::{ctx.account_id}:account-summary",
+                "account-summary",
+                with_unavailable(data, unavailable),
+                name="Account summary",
+                region=GLOBAL_REGION,
             )
 
     def _saml(self, ctx: CollectContext, g: Guard, iam: Any) -> Iterator[Record]:
@@ -352,7 +456,9 @@ class IamCollector:
             for item in g.call(iam, "list_saml_providers").get("SAMLProviderList") or []:
                 provider_arn = item.get("Arn", "")
                 name = provider_arn.rsplit("/", 1)[-1]
-                yield record(ctx, "iam:saml-provider", provider_arn, name, item, name=name, region=GLOBAL_REGION)
+                yield record(
+                    ctx, "iam:saml-provider", provider_arn, name, item, name=name, region=GLOBAL_REGION
+                )
 
     def _oidc(self, ctx: CollectContext, g: Guard, iam: Any) -> Iterator[Record]:
         type_ = "iam:oidc-provider"
@@ -361,11 +467,19 @@ class IamCollector:
                 provider_arn = item.get("Arn", "")
                 name = provider_arn.split(":oidc-provider/", 1)[-1]
                 unavailable: dict[str, str] = {}
-                detail = g.extra(
-                    type_, unavailable, "Url",
-                    lambda a=provider_arn: g.call(iam, "get_open_id_connect_provider", OpenIDConnectProviderArn=a),
-                    resource=provider_arn, operation="GetOpenIDConnectProvider",
-                ) or {}
+                detail = (
+                    g.extra(
+                        type_,
+                        unavailable,
+                        "Url",
+                        lambda a=provider_arn: g.call(
+                            iam, "get_open_id_connect_provider", OpenIDConnectProviderArn=a
+                        ),
+                        resource=provider_arn,
+                        operation="GetOpenIDConnectProvider",
+                    )
+                    or {}
+                )
                 data = {
                     "Arn": provider_arn,
                     "Url": detail.get("Url"),
@@ -374,6 +488,12 @@ class IamCollector:
                     "CreateDate": detail.get("CreateDate"),
                 }
                 yield record(
-                    ctx, type_, provider_arn, name, with_unavailable(data, unavailable),
-                    name=name, tags=detail.get("Tags"), region=GLOBAL_REGION,
+                    ctx,
+                    type_,
+                    provider_arn,
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=name,
+                    tags=detail.get("Tags"),
+                    region=GLOBAL_REGION,
                 )

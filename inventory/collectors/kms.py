@@ -49,35 +49,56 @@ class KmsCollector:
                 yield self._key(ctx, g, client, key, aliases, aliases_problem)
 
     def _key(
-        self, ctx: CollectContext, g: Guard, client: Any, key: dict[str, Any], aliases: dict[str, list[str]], aliases_problem: str
+        self,
+        ctx: CollectContext,
+        g: Guard,
+        client: Any,
+        key: dict[str, Any],
+        aliases: dict[str, list[str]],
+        aliases_problem: str,
     ) -> Record:
         type_ = "kms:key"
         key_id = key.get("KeyId", "")
         unavailable: dict[str, str] = {"Aliases": aliases_problem} if aliases_problem else {}
         meta = g.extra(
-            type_, unavailable, "KeyMetadata",
+            type_,
+            unavailable,
+            "KeyMetadata",
             lambda: g.call(client, "describe_key", KeyId=key_id).get("KeyMetadata") or {},
-            resource=key_id, operation="DescribeKey",
+            resource=key_id,
+            operation="DescribeKey",
         ) or {"KeyId": key_id, "Arn": key.get("KeyArn")}
         rotation = None
         if _rotation_applies(meta):
             rotation = g.extra(
-                type_, unavailable, "RotationEnabled",
+                type_,
+                unavailable,
+                "RotationEnabled",
                 lambda: g.call(client, "get_key_rotation_status", KeyId=key_id).get("KeyRotationEnabled"),
-                resource=key_id, operation="GetKeyRotationStatus",
+                resource=key_id,
+                operation="GetKeyRotationStatus",
             )
         policy = None
         if meta.get("KeyState", "Enabled") != "PendingDeletion":
             policy = g.extra(
-                type_, unavailable, "Policy",
-                lambda: parse_policy(g.call(client, "get_key_policy", KeyId=key_id, PolicyName="default").get("Policy")),
-                resource=key_id, operation="GetKeyPolicy",
+                type_,
+                unavailable,
+                "Policy",
+                lambda: parse_policy(
+                    g.call(client, "get_key_policy", KeyId=key_id, PolicyName="default").get("Policy")
+                ),
+                resource=key_id,
+                operation="GetKeyPolicy",
             )
         tags = None
         if meta.get("KeyManager") == "CUSTOMER":
             tags = g.extra(
-                type_, unavailable, "Tags", lambda: list(g.items(client, "list_resource_tags", "Tags", KeyId=key_id)),
-                resource=key_id, operation="ListResourceTags",
+                type_,
+                unavailable,
+                "Tags",
+                lambda: list(g.items(client, "list_resource_tags", "Tags", KeyId=key_id)),
+                resource=key_id,
+                operation="ListResourceTags",
             )
         data = {
             **meta,
@@ -88,6 +109,11 @@ class KmsCollector:
         }
         alias_names = aliases.get(key_id) or []
         return record(
-            ctx, type_, meta.get("Arn") or key.get("KeyArn", ""), key_id, with_unavailable(data, unavailable),
-            name=sorted(alias_names)[0] if alias_names else key_id, tags=tags,
+            ctx,
+            type_,
+            meta.get("Arn") or key.get("KeyArn", ""),
+            key_id,
+            with_unavailable(data, unavailable),
+            name=sorted(alias_names)[0] if alias_names else key_id,
+            tags=tags,
         )

@@ -30,6 +30,10 @@ class LogsCollector:
                 group = item.get("logGroupName", "")
                 name = item.get("filterName", "")
                 yield record(
-                    ctx, type_, arn(ctx, "logs", f"log-group:{group}:metric-filter:{name}"), f"{group}/{name}", item,
+                    ctx,
+                    type_,
+                    arn(ctx, "logs", f"log-group:{group}:metric-filter:{name}"),
+                    f"{group}/{name}",
+                    item,
                     name=name,
                 )

@@ -49,35 +49,48 @@ class S3Collector:
             return g.extra("s3:bucket", unavailable, key, fetch, resource=name, operation=operation)
 
         region = item.get("BucketRegion") or extra(
-            "Region", "GetBucketLocation",
+            "Region",
+            "GetBucketLocation",
             lambda: _location(g.call(s3_home, "get_bucket_location", Bucket=name).get("LocationConstraint")),
         )
-        # per-bucket calls go to the bucket's own region (no cross-region redirects)
-        s3 = g.client("s3", region) if region else s3_home
-        acl = extra("Acl", "GetBucketAcl", lambda: _pick(g.call(s3, "get_bucket_acl", Bucket=name), "Owner", "Grants"))
+        # per-bucket calls go to the bucket's own region (no cross-region redirects); a region the
+        # client factory cannot serve falls back to the home client, which botocore redirects
+        try:
+            s3 = g.client("s3", region) if region else s3_home
+        except Exception:
+            s3 = s3_home
+        acl = extra(
+            "Acl", "GetBucketAcl", lambda: _pick(g.call(s3, "get_bucket_acl", Bucket=name), "Owner", "Grants")
+        )
         policy = extra(
-            "Policy", "GetBucketPolicy", lambda: parse_policy(g.call(s3, "get_bucket_policy", Bucket=name).get("Policy"))
+            "Policy",
+            "GetBucketPolicy",
+            lambda: parse_policy(g.call(s3, "get_bucket_policy", Bucket=name).get("Policy")),
         )
-        status = extra(
-            "PolicyStatus", "GetBucketPolicyStatus", lambda: _policy_status(g.call, s3, name)
-        )
+        status = extra("PolicyStatus", "GetBucketPolicyStatus", lambda: _policy_status(g.call, s3, name))
         block = extra(
-            "PublicAccessBlock", "GetPublicAccessBlock",
+            "PublicAccessBlock",
+            "GetPublicAccessBlock",
             lambda: g.call(s3, "get_public_access_block", Bucket=name).get("PublicAccessBlockConfiguration"),
         )
         encryption = extra(
-            "Encryption", "GetBucketEncryption",
+            "Encryption",
+            "GetBucketEncryption",
             lambda: g.call(s3, "get_bucket_encryption", Bucket=name).get("ServerSideEncryptionConfiguration"),
         )
         versioning = extra(
-            "Versioning", "GetBucketVersioning",
+            "Versioning",
+            "GetBucketVersioning",
             lambda: _pick(g.call(s3, "get_bucket_versioning", Bucket=name), "Status", "MFADelete"),
         )
         logging = extra(
-            "Logging", "GetBucketLogging", lambda: g.call(s3, "get_bucket_logging", Bucket=name).get("LoggingEnabled")
+            "Logging",
+            "GetBucketLogging",
+            lambda: g.call(s3, "get_bucket_logging", Bucket=name).get("LoggingEnabled"),
         )
         ownership = extra(
-            "OwnershipControls", "GetBucketOwnershipControls",
+            "OwnershipControls",
+            "GetBucketOwnershipControls",
             lambda: g.call(s3, "get_bucket_ownership_controls", Bucket=name).get("OwnershipControls"),
         )
         tag_set = extra("Tags", "GetBucketTagging", lambda: _tags(g.call, s3, name))
@@ -90,7 +103,7 @@ class S3Collector:
                 "PolicyStatus": status,
                 "PublicAccessBlock": block,
                 "Encryption": encryption,
-                "Versioning": versioning if versioning is not None else ({} if "Versioning" not in unavailable else None),
+                "Versioning": {} if versioning is None and "Versioning" not in unavailable else versioning,
                 "Logging": logging,
                 "OwnershipControls": ownership,
                 "Tags": tag_set or [],
@@ -98,8 +111,14 @@ class S3Collector:
             unavailable,
         )
         return record(
-            ctx, "s3:bucket", f"arn:{ctx.partition}:s3:::{name}", name, data,
-            name=name, tags=tag_set, region=region or GLOBAL_REGION,
+            ctx,
+            "s3:bucket",
+            f"arn:{ctx.partition}:s3:::{name}",
+            name,
+            data,
+            name=name,
+            tags=tag_set,
+            region=region or GLOBAL_REGION,
         )
 
     def _account_block(self, ctx: CollectContext, g: Guard) -> Iterator[Record]:
@@ -108,15 +127,22 @@ class S3Collector:
         with g.listing(type_, "GetPublicAccessBlock"):
             try:
                 answer = g.call(control, "get_public_access_block", AccountId=ctx.account_id)
-                data: dict[str, Any] = {**(answer.get("PublicAccessBlockConfiguration") or {}), "Present": True}
+                data: dict[str, Any] = {
+                    **(answer.get("PublicAccessBlockConfiguration") or {}),
+                    "Present": True,
+                }
             except Exception as exc:
                 if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
                     raise
                 # never configured: a complete answer meaning all four settings are off
                 data = {"Present": False}
             yield record(
-                ctx, type_, f"arn:{ctx.partition}:s3::{ctx.account_id}:account-public-access-block",
-                "account-public-access-block", data, name="S3 account Block Public Access",
+                ctx,
+                type_,
+                f"arn:{ctx.partition}:s3::{ctx.account_id}:account-public-access-block",
+                "account-public-access-block",
+                data,
+                name="S3 account Block Public Access",
             )
 
 

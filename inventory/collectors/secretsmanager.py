@@ -31,11 +31,22 @@ class SecretsManagerCollector:
                 name = item.get("Name", "")
                 unavailable: dict[str, str] = {}
                 policy = g.extra(
-                    type_, unavailable, "ResourcePolicy",
-                    lambda a=secret_arn: parse_policy(g.call(client, "get_resource_policy", SecretId=a).get("ResourcePolicy")),
-                    resource=name, operation="GetResourcePolicy",
+                    type_,
+                    unavailable,
+                    "ResourcePolicy",
+                    lambda a=secret_arn: parse_policy(
+                        g.call(client, "get_resource_policy", SecretId=a).get("ResourcePolicy")
+                    ),
+                    resource=name,
+                    operation="GetResourcePolicy",
                 )
                 data = {**item, "ResourcePolicy": policy}
                 yield record(
-                    ctx, type_, secret_arn, name, with_unavailable(data, unavailable), name=name, tags=item.get("Tags")
+                    ctx,
+                    type_,
+                    secret_arn,
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=name,
+                    tags=item.get("Tags"),
                 )

@@ -26,4 +26,6 @@ class SecurityHubCollector:
         with g.listing(type_, "DescribeHub"):
             hub = {k: v for k, v in g.call(client, "describe_hub").items() if k != "ResponseMetadata"}
             hub_arn = hub.get("HubArn") or arn(ctx, "securityhub", "hub/default")
-            yield record(ctx, type_, hub_arn, hub_arn.rsplit("/", 1)[-1], hub, name=f"Security Hub {ctx.region}")
+            yield record(
+                ctx, type_, hub_arn, hub_arn.rsplit("/", 1)[-1], hub, name=f"Security Hub {ctx.region}"
+            )

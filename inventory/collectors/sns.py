@@ -28,16 +28,26 @@ class SnsCollector:
                 name = topic_arn.rsplit(":", 1)[-1]
                 unavailable: dict[str, str] = {}
                 attributes = g.extra(
-                    type_, unavailable, "Attributes",
-                    lambda a=topic_arn: g.call(client, "get_topic_attributes", TopicArn=a).get("Attributes") or {},
-                    resource=name, operation="GetTopicAttributes",
+                    type_,
+                    unavailable,
+                    "Attributes",
+                    lambda a=topic_arn: (
+                        g.call(client, "get_topic_attributes", TopicArn=a).get("Attributes") or {}
+                    ),
+                    resource=name,
+                    operation="GetTopicAttributes",
                 )
                 if attributes is None:
                     unavailable["Policy"] = unavailable["Attributes"]
                 tags = g.extra(
-                    type_, unavailable, "Tags",
-                    lambda a=topic_arn: g.call(client, "list_tags_for_resource", ResourceArn=a).get("Tags") or [],
-                    resource=name, operation="ListTagsForResource",
+                    type_,
+                    unavailable,
+                    "Tags",
+                    lambda a=topic_arn: (
+                        g.call(client, "list_tags_for_resource", ResourceArn=a).get("Tags") or []
+                    ),
+                    resource=name,
+                    operation="ListTagsForResource",
                 )
                 data = {
                     "TopicArn": topic_arn,
@@ -46,6 +56,11 @@ class SnsCollector:
                     "Tags": tags or [],
                 }
                 yield record(
-                    ctx, type_, topic_arn, name, with_unavailable(data, unavailable),
-                    name=(attributes or {}).get("DisplayName") or name, tags=tags,
+                    ctx,
+                    type_,
+                    topic_arn,
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=(attributes or {}).get("DisplayName") or name,
+                    tags=tags,
                 )

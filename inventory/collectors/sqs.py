@@ -23,24 +23,46 @@ class SqsCollector:
         client = g.client()
         type_ = "sqs:queue"
         with g.listing(type_, "ListQueues"):
-            for url in g.items(client, "list_queues", "QueueUrls"):
+            # without MaxResults SQS answers at most 1,000 URLs and no token to continue
+            for url in g.items(client, "list_queues", "QueueUrls", page_size=1000):
                 name = url.rstrip("/").rsplit("/", 1)[-1]
                 unavailable: dict[str, str] = {}
                 attributes = g.extra(
-                    type_, unavailable, "Attributes",
-                    lambda u=url: g.call(client, "get_queue_attributes", QueueUrl=u, AttributeNames=["All"]).get("Attributes") or {},
-                    resource=name, operation="GetQueueAttributes",
+                    type_,
+                    unavailable,
+                    "Attributes",
+                    lambda u=url: (
+                        g.call(client, "get_queue_attributes", QueueUrl=u, AttributeNames=["All"]).get(
+                            "Attributes"
+                        )
+                        or {}
+                    ),
+                    resource=name,
+                    operation="GetQueueAttributes",
                 )
                 if attributes is None:
                     unavailable["Policy"] = unavailable["Attributes"]
                 tags = g.extra(
-                    type_, unavailable, "Tags",
+                    type_,
+                    unavailable,
+                    "Tags",
                     lambda u=url: g.call(client, "list_queue_tags", QueueUrl=u).get("Tags") or {},
-                    resource=name, operation="ListQueueTags",
+                    resource=name,
+                    operation="ListQueueTags",
                 )
                 attributes = attributes or {}
-                data = {**attributes, "QueueUrl": url, "Policy": parse_policy(attributes.get("Policy")), "Tags": tags or {}}
+                data = {
+                    **attributes,
+                    "QueueUrl": url,
+                    "Policy": parse_policy(attributes.get("Policy")),
+                    "Tags": tags or {},
+                }
                 yield record(
-                    ctx, type_, attributes.get("QueueArn") or arn(ctx, "sqs", name), name,
-                    with_unavailable(data, unavailable), name=name, tags=tags,
+                    ctx,
+                    type_,
+                    attributes.get("QueueArn") or arn(ctx, "sqs", name),
+                    name,
+                    with_unavailable(data, unavailable),
+                    name=name,
+                    tags=tags,
                 )

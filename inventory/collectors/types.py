@@ -6,6 +6,11 @@ returned it (datetimes as ISO-8601 strings, policy documents parsed into dicts),
 listed. Extra keys are always present; where AWS said "there is none" they hold ``None`` (or ``[]``),
 never a missing key. Changing a shape means changing every reader: grep for the type string.
 
+When a per-resource call feeding an extra fails (denied, throttled, not implemented...), the resource
+is still recorded, that extra holds ``None`` and ``data["Unavailable"]`` maps the extra's name to the
+error kind (an ``inventory.aws.errors.ErrorKind`` value, e.g. ``{"Policy": "access-denied"}``). The
+key is present only then: readers treat an extra named there as unknown, never as "there is none".
+
 Pseudo-ARNs (for settings that have no ARN of their own) are spelled as given here; ``{a}`` is the
 account id and ``{r}`` the region.
 """

@@ -6,7 +6,6 @@ role assumption.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -36,8 +35,11 @@ class AccountClients:
             )
         else:
             sts = boto3.client(
-                "sts", endpoint_url=endpoint, region_name="us-east-1",
-                aws_access_key_id="testing", aws_secret_access_key="testing",
+                "sts",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
             )
             credentials = sts.assume_role(
                 RoleArn=f"arn:aws:iam::{account_id}:role/skyledger-test", RoleSessionName="collector-tests"
@@ -92,8 +94,9 @@ def by_type(records: list[Record]) -> dict[str, list[Record]]:
 def endpoint(moto_server: Any) -> str:
     """The moto server, reset once per test module.
 
-    Resetting costs seconds, so a module builds its estate once and its tests only read it; a test
-    that needs a clean slate works in an account of its own (see :func:`fresh_account`).
+    Resetting costs seconds and so does every new account (moto loads ~1,500 managed policies into
+    it), so a module builds its estate once, its tests only read it, and a test that needs a clean
+    slate works in a region of its own rather than a new account.
     """
     moto_server.reset()
     moto_server.seed(42)
@@ -110,15 +113,9 @@ def clients_for(endpoint: str) -> Callable[..., AccountClients]:
     return factory
 
 
-_accounts = itertools.count(100000000001)
-
-
-def fresh_account() -> str:
-    """An account id no other test in the session uses: moto gives it an empty estate."""
-    return str(next(_accounts))
-
-
-def inject_error(client: Any, operation: str, code: str, status: int = 403, message: str = "injected") -> None:
+def inject_error(
+    client: Any, operation: str, code: str, status: int = 403, message: str = "injected"
+) -> None:
     """Make ``operation`` on ``client`` fail exactly as AWS would, without reaching the endpoint.
 
     A ``before-call`` handler that returns a response short-circuits botocore, which then raises its
@@ -127,7 +124,10 @@ def inject_error(client: Any, operation: str, code: str, status: int = 403, mess
 
     def answer(**_: Any) -> tuple[Any, dict[str, Any]]:
         http = SimpleNamespace(status_code=status, headers={}, content=b"")
-        return http, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return http, {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
 
     service_id = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register(f"before-call.{service_id}.{operation}", answer)

@@ -19,7 +19,10 @@ from inventory.collectors.common import (
 )
 from inventory.collectors.iam import parse_credential_report
 
-POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}],
+}
 
 
 def test_json_safe_converts_datetimes_bytes_and_drops_response_metadata() -> None:
@@ -63,11 +66,16 @@ def test_parse_policy_keeps_unparseable_text_visible_instead_of_reporting_no_pol
 
 def test_normalise_tags_handles_every_spelling_and_odd_values_verbatim() -> None:
     huge = "v" * 100_000
-    assert normalise_tags([{"Key": "Name", "Value": "<script>alert(1)</script>"}, {"Key": "ü", "Value": "日本"}]) == {
+    assert normalise_tags(
+        [{"Key": "Name", "Value": "<script>alert(1)</script>"}, {"Key": "ü", "Value": "日本"}]
+    ) == {
         "Name": "<script>alert(1)</script>",
         "ü": "日本",
     }
-    assert normalise_tags([{"key": "a", "value": "b"}, {"TagKey": "c", "TagValue": "d"}]) == {"a": "b", "c": "d"}
+    assert normalise_tags([{"key": "a", "value": "b"}, {"TagKey": "c", "TagValue": "d"}]) == {
+        "a": "b",
+        "c": "d",
+    }
     assert normalise_tags({"n": 5, 7: None, "big": huge}) == {"n": "5", "7": "", "big": huge}
     assert normalise_tags([{"Value": "no key"}, "junk", None, {"Key": "k"}]) == {"k": ""}
     assert normalise_tags(None) == {}
@@ -83,8 +91,18 @@ def test_credential_report_parse_keeps_header_names_and_tolerates_bom_and_short_
     ).encode()
     rows = parse_credential_report(content)
     assert rows == [
-        {"user": "<root_account>", "arn": "arn:aws:iam::123456789012:root", "mfa_active": "true", "access_key_1_active": "false"},
-        {"user": "alice", "arn": "arn:aws:iam::123456789012:user/alice", "mfa_active": "false", "access_key_1_active": ""},
+        {
+            "user": "<root_account>",
+            "arn": "arn:aws:iam::123456789012:root",
+            "mfa_active": "true",
+            "access_key_1_active": "false",
+        },
+        {
+            "user": "alice",
+            "arn": "arn:aws:iam::123456789012:user/alice",
+            "mfa_active": "false",
+            "access_key_1_active": "",
+        },
     ]
     assert parse_credential_report(b"") == []
 
@@ -104,11 +122,9 @@ def _hook(client: object) -> object:
 def test_s3control_hook_strips_account_prefix_only_for_loopback_hosts() -> None:
     hook = _hook(object())
     cases = {
-        "http://123456789012.127.0.0.1:5000/v20180820/configuration/publicAccessBlock":
-            "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock",
+        "http://123456789012.127.0.0.1:5000/v20180820/configuration/publicAccessBlock": "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock",
         "http://123456789012.localhost:5000/x": "http://localhost:5000/x",
-        "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x":
-            "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
+        "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x": "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
         "http://127.0.0.1:5000/x": "http://127.0.0.1:5000/x",
     }
     for before, after in cases.items():

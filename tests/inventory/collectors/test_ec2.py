@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from inventory.collectors import common
-from inventory.collectors.base import Coverage
+from inventory.collectors.base import CollectContext, Coverage, Record
 from inventory.collectors.ec2 import Ec2Collector
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
@@ -17,7 +17,6 @@ from tests.inventory.collectors.conftest import (
     by_type,
     capture_params,
     count_requests,
-    fresh_account,
     inject_answer,
     inject_error,
     make_ctx,
@@ -28,7 +27,10 @@ pytestmark = pytest.mark.moto
 
 REGION = "us-east-1"
 HOSTILE = '<img src=x onerror="alert(1)"> Ünïcødé 日本 🚀'
-ENDPOINT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}
+ENDPOINT_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}],
+}
 
 
 def build_estate(clients: AccountClients) -> dict[str, Any]:
@@ -38,7 +40,9 @@ def build_estate(clients: AccountClients) -> dict[str, Any]:
     spec = lambda kind: [{"ResourceType": kind, "Tags": tags}]  # noqa: E731
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=spec("vpc"))["Vpc"]["VpcId"]
     peer = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"][
+        "SubnetId"
+    ]
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
     route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
@@ -50,41 +54,64 @@ def build_estate(clients: AccountClients) -> dict[str, Any]:
         GroupName="ssh-open", Description="ssh", VpcId=vpc, TagSpecifications=spec("security-group")
     )["GroupId"]
     ec2.authorize_security_group_ingress(
-        GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        GroupId=sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ],
     )
     ec2.create_network_acl(VpcId=vpc)
     ec2.allocate_address(Domain="vpc", TagSpecifications=spec("elastic-ip"))
     ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=peer)
     ec2.create_vpc_endpoint(
-        VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", RouteTableIds=[route_table],
+        VpcId=vpc,
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[route_table],
         PolicyDocument=json.dumps(ENDPOINT_POLICY),
     )
     clients("s3", REGION).create_bucket(Bucket="flow-log-bucket")
     ec2.create_flow_logs(
-        ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
+        ResourceIds=[vpc],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="s3",
         LogDestination="arn:aws:s3:::flow-log-bucket",
     )
     instance = ec2.run_instances(
-        ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
-        SecurityGroupIds=[sg], MetadataOptions={"HttpTokens": "optional", "HttpEndpoint": "enabled"},
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        SubnetId=subnet,
+        SecurityGroupIds=[sg],
+        MetadataOptions={"HttpTokens": "optional", "HttpEndpoint": "enabled"},
         TagSpecifications=spec("instance"),
     )["Instances"][0]["InstanceId"]
     volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"]
     public_snapshot = ec2.create_snapshot(VolumeId=volume, TagSpecifications=spec("snapshot"))["SnapshotId"]
     ec2.modify_snapshot_attribute(
-        SnapshotId=public_snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+        SnapshotId=public_snapshot,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        GroupNames=["all"],
     )
     private_snapshot = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
     image = ec2.create_image(InstanceId=instance, Name="golden")["ImageId"]
     ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"Group": "all"}]})
     prefix_list = ec2.create_managed_prefix_list(
-        PrefixListName="office", MaxEntries=5, AddressFamily="IPv4",
+        PrefixListName="office",
+        MaxEntries=5,
+        AddressFamily="IPv4",
         Entries=[{"Cidr": "198.51.100.0/24", "Description": "HQ <b>"}],
     )["PrefixList"]["PrefixListId"]
     ec2.enable_ebs_encryption_by_default()
     return {
-        "vpc": vpc, "sg": sg, "instance": instance, "public_snapshot": public_snapshot,
-        "private_snapshot": private_snapshot, "image": image, "prefix_list": prefix_list,
+        "vpc": vpc,
+        "sg": sg,
+        "instance": instance,
+        "public_snapshot": public_snapshot,
+        "private_snapshot": private_snapshot,
+        "image": image,
+        "prefix_list": prefix_list,
     }
 
 
@@ -96,10 +123,16 @@ def estate(endpoint: str) -> dict[str, Any]:
 Clients = Callable[..., AccountClients]
 
 
-def test_ec2_collector_yields_every_declared_type_with_documented_extras(estate: dict[str, Any], clients_for: Clients) -> None:
-    ids, clients = estate, clients_for()
-    ctx = make_ctx(clients, DEFAULT_ACCOUNT, REGION)
-    records = by_type(run(Ec2Collector(), ctx))
+@pytest.fixture(scope="module")
+def collected(estate: dict[str, Any], endpoint: str) -> tuple[dict[str, list[Record]], CollectContext]:
+    ctx = make_ctx(AccountClients(endpoint), DEFAULT_ACCOUNT, REGION)
+    return by_type(run(Ec2Collector(), ctx)), ctx
+
+
+def test_ec2_collector_yields_every_declared_type_with_documented_extras(
+    estate: dict[str, Any], collected: Any
+) -> None:
+    ids, (records, ctx) = estate, collected
 
     assert set(records) == set(Ec2Collector.types), set(Ec2Collector.types) - set(records)
     assert all(c is Coverage.OK for c in ctx.coverage.values())
@@ -141,30 +174,42 @@ def test_ec2_collector_yields_every_declared_type_with_documented_extras(estate:
     json.dumps([r.data for rs in records.values() for r in rs])  # every record is JSON-safe
 
 
-def test_hostile_tag_values_survive_verbatim_and_become_the_name(estate: dict[str, Any], clients_for: Clients) -> None:
-    ids, clients = estate, clients_for()
-    records = by_type(run(Ec2Collector(), make_ctx(clients, DEFAULT_ACCOUNT, REGION)))
+def test_hostile_tag_values_survive_verbatim_and_become_the_name(
+    estate: dict[str, Any], collected: Any
+) -> None:
+    ids, (records, _) = estate, collected
     for type_, key in (("ec2:vpc", "vpc"), ("ec2:security-group", "sg"), ("ec2:instance", "instance")):
         rec = next(r for r in records[type_] if r.resource_id == ids[key])
         assert rec.name == HOSTILE
         assert rec.tags == {"Name": HOSTILE, "owner<script>": "x" * 256}
 
 
-def test_every_page_is_read_when_the_listing_spans_pages(clients_for: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
-    account = fresh_account()
-    clients = clients_for(account)
-    ec2 = clients("ec2", REGION)
-    launched = {ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"] for _ in range(5)}
+def test_every_page_is_read_when_the_listing_spans_pages(
+    clients_for: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    region = "us-west-2"  # a region of its own: only these instances
+    clients = clients_for()
+    ec2 = clients("ec2", region)
+    launched = {
+        ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        for _ in range(11)
+    }
     sent = count_requests(ec2, "DescribeInstances")
-    monkeypatch.setattr(common, "PAGE_SIZE", 2)
+    monkeypatch.setattr(common, "PAGE_SIZE", 5)  # EC2's smallest
 
-    records = run(Ec2Collector(), make_ctx(clients, account, REGION))
+    ctx = make_ctx(clients, DEFAULT_ACCOUNT, region)
+    records = run(Ec2Collector(), ctx)
 
     assert {r.resource_id for r in records if r.type == "ec2:instance"} == launched
-    assert len(sent) == 3  # 2 + 2 + 1
+    assert len(sent) == 3  # 5 + 5 + 1
+    assert {
+        t for t, c in ctx.coverage.items() if c is not Coverage.OK
+    } == set()  # every listing took the page size
 
 
-def test_a_denied_listing_marks_only_its_type_and_the_rest_is_collected(estate: dict[str, Any], clients_for: Clients) -> None:
+def test_a_denied_listing_marks_only_its_type_and_the_rest_is_collected(
+    estate: dict[str, Any], clients_for: Clients
+) -> None:
     clients = clients_for()
     inject_error(clients("ec2", REGION), "DescribeSecurityGroups", "UnauthorizedOperation")
     ctx = make_ctx(clients, DEFAULT_ACCOUNT, REGION)
@@ -177,7 +222,10 @@ def test_a_denied_listing_marks_only_its_type_and_the_rest_is_collected(estate: 
     assert records["ec2:instance"] and records["ec2:vpc"]
     error = next(e for e in ctx.errors if e.resource_type == "ec2:security-group")
     assert (error.code, error.aws_code, error.service, error.region) == (
-        "access-denied", "UnauthorizedOperation", "ec2", REGION,
+        "access-denied",
+        "UnauthorizedOperation",
+        "ec2",
+        REGION,
     )
 
 
@@ -197,7 +245,9 @@ def test_a_failing_attribute_call_keeps_the_snapshot_and_notes_what_is_missing(
     assert sum(e.operation == "DescribeSnapshotAttribute" for e in ctx.errors) == len(snapshots)
 
 
-def test_an_unimplemented_operation_is_asked_once_per_run(estate: dict[str, Any], clients_for: Clients) -> None:
+def test_an_unimplemented_operation_is_asked_once_per_run(
+    estate: dict[str, Any], clients_for: Clients
+) -> None:
     clients = clients_for()
     unsupported: set[tuple[str, str]] = set()
     first = make_ctx(clients, DEFAULT_ACCOUNT, REGION, unsupported)
@@ -215,20 +265,44 @@ def test_an_unimplemented_operation_is_asked_once_per_run(estate: dict[str, Any]
     assert not [e for e in second.errors if e.operation == "GetInstanceMetadataDefaults"]
 
 
-def test_snapshots_and_images_owned_by_other_accounts_are_not_recorded(estate: dict[str, Any], clients_for: Clients) -> None:
+def test_snapshots_and_images_owned_by_other_accounts_are_not_recorded(
+    estate: dict[str, Any], clients_for: Clients
+) -> None:
     # What moto with its default AMIs (and an endpoint ignoring OwnerIds) answers: other accounts'
     # public snapshots and images mixed with ours. Loading those defaults costs a real server ~10 s.
     clients = clients_for()
     ec2 = clients("ec2", REGION)
     sent = capture_params(ec2, "DescribeSnapshots")
-    inject_answer(ec2, "DescribeSnapshots", {"Snapshots": [
-        {"SnapshotId": "snap-0foreign", "OwnerId": "099720109477", "VolumeId": "vol-1", "State": "completed"},
-        {"SnapshotId": estate["private_snapshot"], "OwnerId": DEFAULT_ACCOUNT, "VolumeId": "vol-2", "State": "completed"},
-    ]})
-    inject_answer(ec2, "DescribeImages", {"Images": [
-        {"ImageId": "ami-0foreign", "OwnerId": "137112412989", "Public": True, "Name": "amzn2"},
-        {"ImageId": estate["image"], "OwnerId": DEFAULT_ACCOUNT, "Public": True, "Name": "golden"},
-    ]})
+    inject_answer(
+        ec2,
+        "DescribeSnapshots",
+        {
+            "Snapshots": [
+                {
+                    "SnapshotId": "snap-0foreign",
+                    "OwnerId": "099720109477",
+                    "VolumeId": "vol-1",
+                    "State": "completed",
+                },
+                {
+                    "SnapshotId": estate["private_snapshot"],
+                    "OwnerId": DEFAULT_ACCOUNT,
+                    "VolumeId": "vol-2",
+                    "State": "completed",
+                },
+            ]
+        },
+    )
+    inject_answer(
+        ec2,
+        "DescribeImages",
+        {
+            "Images": [
+                {"ImageId": "ami-0foreign", "OwnerId": "137112412989", "Public": True, "Name": "amzn2"},
+                {"ImageId": estate["image"], "OwnerId": DEFAULT_ACCOUNT, "Public": True, "Name": "golden"},
+            ]
+        },
+    )
 
     records = by_type(run(Ec2Collector(), make_ctx(clients, DEFAULT_ACCOUNT, REGION)))
 

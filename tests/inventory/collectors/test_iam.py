@@ -15,7 +15,6 @@ from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     AccountClients,
     by_type,
-    fresh_account,
     inject_error,
     make_ctx,
     run,
@@ -27,7 +26,13 @@ Clients = Callable[..., AccountClients]
 A = DEFAULT_ACCOUNT
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 HOSTILE = "</td><script>alert('x')</script> ñ 🚀"
@@ -38,8 +43,12 @@ def build_estate(clients: AccountClients) -> None:
     iam.create_user(UserName="alice", Tags=[{"Key": "team<b>", "Value": HOSTILE}])
     iam.create_login_profile(UserName="alice", Password="Sup3r-secret-pw!")
     iam.create_access_key(UserName="alice")
-    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-mfa")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-mfa")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    iam.enable_mfa_device(
+        UserName="alice", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     iam.put_user_policy(UserName="alice", PolicyName="inline-admin", PolicyDocument=json.dumps(ADMIN))
     iam.create_user(UserName="bob")
@@ -47,16 +56,24 @@ def build_estate(clients: AccountClients) -> None:
     iam.add_user_to_group(GroupName="admins", UserName="alice")
     iam.add_user_to_group(GroupName="admins", UserName="bob")
     iam.create_group(GroupName="empty")
-    policy_arn = iam.create_policy(PolicyName="local-admin", PolicyDocument=json.dumps(ADMIN))["Policy"]["Arn"]
+    policy_arn = iam.create_policy(PolicyName="local-admin", PolicyDocument=json.dumps(ADMIN))["Policy"][
+        "Arn"
+    ]
     iam.attach_group_policy(GroupName="admins", PolicyArn=policy_arn)
-    iam.create_role(RoleName="cross", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=[{"Key": "Name", "Value": HOSTILE}])
+    iam.create_role(
+        RoleName="cross", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=[{"Key": "Name", "Value": HOSTILE}]
+    )
     iam.attach_role_policy(RoleName="cross", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     iam.create_instance_profile(InstanceProfileName="web")
     iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="cross")
     iam.create_account_alias(AccountAlias="acme-prod")
-    iam.create_saml_provider(SAMLMetadataDocument="<EntityDescriptor>" + "x" * 1000 + "</EntityDescriptor>", Name="okta")
+    iam.create_saml_provider(
+        SAMLMetadataDocument="<EntityDescriptor>" + "x" * 1000 + "</EntityDescriptor>", Name="okta"
+    )
     iam.create_open_id_connect_provider(
-        Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["a" * 40],
     )
 
 
@@ -86,7 +103,14 @@ def test_users_carry_mfa_keys_login_profile_and_their_credential_report_row(coll
     assert users["alice"].arn == f"arn:aws:iam::{A}:user/alice"
     assert [d["SerialNumber"] for d in alice["MFADevices"]] == [f"arn:aws:iam::{A}:mfa/alice-mfa"]
     assert len(alice["AccessKeys"]) == 1
-    assert set(alice["AccessKeys"][0]) == {"AccessKeyId", "Status", "CreateDate", "LastUsedDate", "LastUsedService", "LastUsedRegion"}
+    assert set(alice["AccessKeys"][0]) == {
+        "AccessKeyId",
+        "Status",
+        "CreateDate",
+        "LastUsedDate",
+        "LastUsedService",
+        "LastUsedRegion",
+    }
     assert alice["AccessKeys"][0]["Status"] == "Active"
     assert isinstance(alice["LoginProfile"]["CreateDate"], str)
     assert alice["CredentialReport"]["user"] == "alice" and alice["CredentialReport"]["mfa_active"] == "true"
@@ -133,26 +157,34 @@ def test_account_level_records_use_pseudo_arns(collected: Any) -> None:
     assert summary.arn == f"arn:aws:iam::{A}:account-summary"
     assert summary.data["AccountAliases"] == ["acme-prod"]
     assert summary.data["Users"] == 2
-    assert [d["SerialNumber"] for d in summary.data["VirtualMFADevices"]] == [f"arn:aws:iam::{A}:mfa/alice-mfa"]
+    assert [d["SerialNumber"] for d in summary.data["VirtualMFADevices"]] == [
+        f"arn:aws:iam::{A}:mfa/alice-mfa"
+    ]
     report = records["iam:credential-report"][0]
     assert report.arn == f"arn:aws:iam::{A}:credential-report"
     assert {row["user"] for row in report.data["Rows"]} >= {"alice", "bob"}
     assert isinstance(report.data["GeneratedTime"], str)
     assert records["iam:saml-provider"][0].resource_id == "okta"
     oidc = records["iam:oidc-provider"][0].data
-    assert oidc["Url"].endswith("token.actions.githubusercontent.com") and oidc["ClientIDList"] == ["sts.amazonaws.com"]
+    assert oidc["Url"].endswith("token.actions.githubusercontent.com") and oidc["ClientIDList"] == [
+        "sts.amazonaws.com"
+    ]
 
 
-def test_a_password_policy_that_exists_is_recorded_as_present(clients_for: Clients) -> None:
-    account = fresh_account()
-    clients = clients_for(account)
-    clients("iam").update_account_password_policy(MinimumPasswordLength=14, PasswordReusePrevention=24)
-    ctx = make_ctx(clients, account)
-    policy = next(r for r in run(IamCollector(), ctx) if r.type == "iam:password-policy")
+def test_a_password_policy_that_exists_is_recorded_as_present(collected: Any, clients_for: Clients) -> None:
+    clients = clients_for()
+    iam = clients("iam")
+    iam.update_account_password_policy(MinimumPasswordLength=14, PasswordReusePrevention=24)
+    try:
+        policy = next(r for r in run(IamCollector(), make_ctx(clients, A)) if r.type == "iam:password-policy")
+    finally:
+        iam.delete_account_password_policy()  # the module's other tests expect none
     assert policy.data["Present"] is True and policy.data["MinimumPasswordLength"] == 14
 
 
-def test_a_denied_authorization_listing_fails_principals_but_not_the_rest(estate: None, clients_for: Clients) -> None:
+def test_a_denied_authorization_listing_fails_principals_but_not_the_rest(
+    estate: None, clients_for: Clients
+) -> None:
     clients = clients_for()
     inject_error(clients("iam"), "GetAccountAuthorizationDetails", "AccessDenied")
     ctx = make_ctx(clients, A)
@@ -162,7 +194,10 @@ def test_a_denied_authorization_listing_fails_principals_but_not_the_rest(estate
     for type_ in ("iam:user", "iam:group", "iam:role", "iam:policy"):
         assert ctx.coverage[type_] is Coverage.DENIED and type_ not in records
     assert records["iam:instance-profile"] and records["iam:credential-report"]
-    assert all(ctx.coverage.get(t, Coverage.OK) is Coverage.OK for t in ("iam:instance-profile", "iam:password-policy"))
+    assert all(
+        ctx.coverage.get(t, Coverage.OK) is Coverage.OK
+        for t in ("iam:instance-profile", "iam:password-policy")
+    )
 
 
 def test_a_failing_per_user_call_keeps_the_user_with_a_note(estate: None, clients_for: Clients) -> None:
@@ -193,4 +228,6 @@ def test_a_credential_report_that_never_completes_fails_only_that_type(
     assert ctx.coverage["iam:credential-report"] is Coverage.FAILED
     assert "iam:credential-report" not in records
     alice = next(r for r in records["iam:user"] if r.resource_id == "alice")
-    assert alice.data["CredentialReport"] is None and alice.data["Unavailable"] == {"CredentialReport": "other"}
+    assert alice.data["CredentialReport"] is None and alice.data["Unavailable"] == {
+        "CredentialReport": "other"
+    }

@@ -25,7 +25,14 @@ pytestmark = pytest.mark.moto
 Clients = Callable[..., AccountClients]
 PUBLIC_READ = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-site/*"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::public-site/*",
+        }
+    ],
 }
 HOSTILE = '"><svg onload=alert(1)> ß ✓'
 
@@ -42,16 +49,24 @@ def build_estate(endpoint: str) -> None:
     eu = ours("s3", "eu-west-1")
     eu.put_bucket_encryption(
         Bucket="logs-eu",
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
     )
     eu.put_public_access_block(
         Bucket="logs-eu",
-        PublicAccessBlockConfiguration={k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+        PublicAccessBlockConfiguration={
+            k: True
+            for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        },
     )
-    eu.put_bucket_ownership_controls(Bucket="logs-eu", OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    eu.put_bucket_ownership_controls(
+        Bucket="logs-eu", OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
     s3.create_bucket(Bucket="access-logs", ACL="log-delivery-write")
     s3.put_bucket_logging(
-        Bucket="public-site", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "access-logs", "TargetPrefix": "site/"}}
+        Bucket="public-site",
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "access-logs", "TargetPrefix": "site/"}},
     )
     # bucket names are global: another account's bucket must never show up as ours
     AccountClients(endpoint, OTHER_ACCOUNT)("s3", "us-east-1").create_bucket(Bucket="someone-elses")
@@ -68,7 +83,17 @@ def test_s3_collector_yields_both_types_with_every_extra_key(collected: Any) -> 
     records, ctx = collected
     assert set(records) == set(S3Collector.types)
     assert all(c is Coverage.OK for c in ctx.coverage.values()) and not ctx.errors
-    extras = {"Region", "Acl", "Policy", "PolicyStatus", "PublicAccessBlock", "Encryption", "Versioning", "Logging", "OwnershipControls"}
+    extras = {
+        "Region",
+        "Acl",
+        "Policy",
+        "PolicyStatus",
+        "PublicAccessBlock",
+        "Encryption",
+        "Versioning",
+        "Logging",
+        "OwnershipControls",
+    }
     for bucket in records["s3:bucket"]:
         assert extras <= set(bucket.data)
         json.dumps(bucket.data)
@@ -118,13 +143,21 @@ def test_account_block_public_access_absent_then_present(collected: Any, clients
     from inventory.collectors.common import fix_s3control_for_local_endpoint
 
     control = fix_s3control_for_local_endpoint(clients("s3control"))
-    settings = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+    settings = {
+        k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    }
     control.put_public_access_block(AccountId=DEFAULT_ACCOUNT, PublicAccessBlockConfiguration=settings)
-    again = next(r for r in run(S3Collector(), make_ctx(clients, DEFAULT_ACCOUNT)) if r.type == "s3:account-public-access-block")
+    again = next(
+        r
+        for r in run(S3Collector(), make_ctx(clients, DEFAULT_ACCOUNT))
+        if r.type == "s3:account-public-access-block"
+    )
     assert again.data == {**settings, "Present": True}
 
 
-def test_a_denied_bucket_policy_keeps_the_bucket_and_marks_the_policy_unknown(collected: Any, clients_for: Clients) -> None:
+def test_a_denied_bucket_policy_keeps_the_bucket_and_marks_the_policy_unknown(
+    collected: Any, clients_for: Clients
+) -> None:
     clients = clients_for()
     inject_error(clients("s3", "us-east-1"), "GetBucketPolicy", "AccessDenied")
     ctx = make_ctx(clients, DEFAULT_ACCOUNT)
