@@ -88,11 +88,11 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
-def to_json(value: Any) -> tuple[Any, str]:
-    """Return ``(clean value, canonical JSON text)`` for anything a collector may put in ``data``.
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of anything a collector may put in ``data``.
 
-    The clean value holds only JSON types (datetimes as ISO strings, sets as sorted lists, no NUL
-    characters); the text has sorted keys and no spaces, so equal content always hashes the same.
+    Only JSON types (datetimes as ISO strings, sets as sorted lists, NaN as null, no NUL
+    characters, no lone surrogates); sorted keys and no spaces, so equal content hashes the same.
     """
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -105,8 +105,14 @@ def to_json(value: Any) -> tuple[Any, str]:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: no database can store them
         text = text.encode("utf-8", "replace").decode("utf-8")
-    # parsing back gives plain dicts/lists (no tuples, enums or mapping proxies), equal to what
-    # the database will return, so later comparisons and diffs see only real changes
+    return text
+
+
+def to_json(value: Any) -> tuple[Any, str]:
+    """``(clean value, canonical text)``: parsing the text back gives plain dicts and lists (no
+    tuples, enums or mapping proxies), equal to what the database returns, so later comparisons
+    and diffs see only real changes."""
+    text = canonical_json(value)
     return json.loads(text), text
 
 
@@ -143,7 +149,12 @@ def _tags(value: Any) -> tuple[dict[str, str], str]:
 
 @dataclasses.dataclass(slots=True)
 class Prepared:
-    """A record made safe for storage, with the hash of what will be stored."""
+    """A record made safe for storage, with the hash of what will be stored.
+
+    ``data`` is kept as canonical JSON text and parsed only when needed (a changed resource's
+    diff, the non-PostgreSQL insert): most records of a pass are unchanged, and parsing costs as
+    much as serialising.
+    """
 
     arn: str
     type: str
@@ -152,9 +163,13 @@ class Prepared:
     resource_id: str
     name: str
     tags: dict[str, str]
-    data: Any
+    data_text: str
     data_hash: str
     json_row: str  # the row as one JSON object (canonical tags/data inside), for PostgreSQL
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.data_text)
 
 
 def prepare(record: Record, default_region: str) -> Prepared | None:
@@ -165,14 +180,24 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         return None
     region = _text(getattr(record, "region", "") or default_region, "region")
     tags, tags_text = _tags(getattr(record, "tags", None))
-    data, data_text = to_json(getattr(record, "data", None) or {})
+    data_text = canonical_json(getattr(record, "data", None) or {})
     name = _text(getattr(record, "name", ""), "name")
     resource_id = _text(getattr(record, "resource_id", ""), "resource_id")
     service = _text(type_.split(":", 1)[0], "service")
-    digest = hashlib.sha256()
-    for part in (type_, region, resource_id, name, tags_text, data_text):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
+    head = json.dumps(
+        {
+            "region": region,
+            "service": service,
+            "type": type_,
+            "arn": arn,
+            "resource_id": resource_id,
+            "name": name,
+        },
+        ensure_ascii=False,
+    )
+    data_hash = hashlib.sha256(
+        "\x1f".join((head, tags_text, data_text)).encode("utf-8", "surrogatepass")
+    ).hexdigest()
     return Prepared(
         arn=arn,
         type=type_,
@@ -181,13 +206,9 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         resource_id=resource_id,
         name=name,
         tags=tags,
-        data=data,
-        data_hash=digest.hexdigest(),
-        json_row=(
-            f'{{"region":{json.dumps(region)},"service":{json.dumps(service)},"type":{json.dumps(type_)},'
-            f'"arn":{json.dumps(arn)},"resource_id":{json.dumps(resource_id)},"name":{json.dumps(name)},'
-            f'"data_hash":"{digest.hexdigest()}","tags":{tags_text},"data":{data_text}}}'
-        ),
+        data_text=data_text,
+        data_hash=data_hash,
+        json_row=f'{head[:-1]},"data_hash":"{data_hash}","tags":{tags_text},"data":{data_text}}}',
     )
 
 
