@@ -60,7 +60,7 @@ class RegionListField(forms.CharField):
         if isinstance(value, list | tuple):
             value = ", ".join(map(str, value))
         text = super().to_python(value)
-        regions, bad = parse_regions(text)
+        regions, bad = parse_regions(text or "")
         if bad:
             shown = ", ".join(repr(b[:40]) for b in bad[:5])
             raise forms.ValidationError(

@@ -30,7 +30,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponseBase,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -203,7 +209,7 @@ def object_list(
     export_name: str = "",
     extra_context: dict[str, Any] | None = None,
     per_page: int = PER_PAGE,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Render a filterable, sortable, paginated table page, or its export when ``?export=`` asks.
 
     Invalid filters show their errors and an empty table (never a silently unfiltered one).
@@ -286,7 +292,7 @@ class ObjectListView(View):
         """Extra template context (buttons, help text)."""
         return {}
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if self.table_class is None:
             raise NotImplementedError(f"{type(self).__name__} needs a table_class")
         return object_list(
