@@ -354,6 +354,7 @@ class AccessGraph:
         self._trust_cache: dict[Any, tuple[Statement, bool, tuple[Requirement, ...]] | None] = {}
         self._edge_cache: dict[Any, AssumeEdge | None] = {}
         self._sig_ids: dict[Any, int] = {}
+        self._prefilter_cache: dict[Any, set[str]] = {}
         self._target_cache: dict[str, tuple[PrivilegeClass, tuple[str, ...]]] = {}
         self._scp_entries: dict[str, tuple[tuple[tuple[PolicyRef, Statement], ...], ...]] = {}
         self._scp_masks: dict[str, tuple[int, int]] = {}
@@ -935,14 +936,37 @@ class AccessGraph:
         found.discard(caller.arn)
         return found
 
-    def _named_in_trust(self, caller: Principal) -> set[str]:
-        """Roles whose trust names the caller itself (or anyone), not just its account."""
-        named = set(self._trust_by_arn.get(caller.arn, ()))
+    def _allowed_by_patterns(self, caller: Principal, arns: Iterable[str]) -> set[str]:
+        if not caller.can_assume:
+            return set()
+        patterns = caller.assume_patterns
+        if patterns is None or "*" in patterns:
+            return set(arns)
+        return {arn for arn in arns if any(arn_matches(p, arn) for p in patterns)}
+
+    def _assume_candidates(self, caller: Principal) -> set[str]:
+        """Roles worth a full evaluation for a user or role caller (a superset of the reachable ones)."""
+        same = caller.account_id
+        # the part shared by every caller of the account with the same assume patterns (thousands
+        # of users in the same groups) is filtered once
+        key = (same, caller.can_assume, caller.assume_patterns)
+        shared = self._prefilter_cache.get(key)
+        if shared is None:
+            pool = self._trust_by_account.get(same, set()) | self._trust_anyone
+            shared = self._allowed_by_patterns(caller, pool)
+            shared |= {a for a in self._trust_anyone if self.principals[a].account_id == same}
+            self._prefilter_cache[key] = shared
+        specific = set(self._trust_by_arn.get(caller.arn, ()))
         if caller.unique_id:
-            named |= self._trust_by_id.get(caller.unique_id, set())
+            specific |= self._trust_by_id.get(caller.unique_id, set())
         if caller.kind == "role":
-            named |= self._trust_by_session.get((caller.account_id, caller.name), set())
-        return named | self._trust_anyone
+            specific |= self._trust_by_session.get((same, caller.name), set())
+        if not specific:
+            return shared - {caller.arn}
+        named_here = {a for a in specific if self.principals[a].account_id == same}
+        out = shared | named_here | self._allowed_by_patterns(caller, specific - named_here)
+        out.discard(caller.arn)
+        return out
 
     def _edge(self, caller: Principal, role: Principal) -> AssumeEdge | None:
         trust = self._trust_for(role, caller)
@@ -1025,15 +1049,7 @@ class AccessGraph:
             # a role is reachable when the caller's identity policies allow assuming it, or (same
             # account only) when its trust names the caller itself: filter by both before the full
             # evaluation, which is what costs
-            everyone = self._candidates(caller)
-            named = self._named_in_trust(caller)
-            patterns = caller.assume_patterns
-            candidates = set()
-            for arn in everyone:
-                if arn in named and self.principals[arn].account_id == caller.account_id:
-                    candidates.add(arn)
-                elif caller.can_assume and (patterns is None or any(arn_matches(p, arn) for p in patterns)):
-                    candidates.add(arn)
+            candidates = self._assume_candidates(caller)
         elif caller.kind == "federated":
             candidates = set(self._federated_roles.get(caller.arn, ()))
         elif caller.kind == "service":
@@ -1164,9 +1180,10 @@ class AccessGraph:
             stack: list[tuple[Principal, tuple[Hop, ...], tuple[Requirement, ...], frozenset[str], int]] = [
                 (src, (), (), frozenset({src.arn}), 0)
             ]
+            outside = not src.inside
             while stack:
                 node, hops, conds, seen, depth = stack.pop()
-                for edge in reversed(self._edges_of(node) if node is not src else edges):
+                for edge in reversed(self.edges.get(node.arn, ()) if node is not src else edges):
                     if edge.role_arn in seen:
                         continue  # no cycles
                     role = self.principals[edge.role_arn]
@@ -1174,9 +1191,12 @@ class AccessGraph:
                     if privilege.level == Level.NONE:
                         continue  # reaching a role that can do nothing is not access
                     new_hops = edge.hops if not hops else hops + edge.hops
-                    new_conds = (
-                        edge.requirements if not conds else tuple(dict.fromkeys(conds + edge.requirements))
-                    )
+                    if not conds:
+                        new_conds = edge.requirements
+                    elif not edge.requirements:
+                        new_conds = conds
+                    else:
+                        new_conds = tuple(dict.fromkeys(conds + edge.requirements))
                     if count >= self.max_paths_per_source:
                         self.truncated_sources.append(src.arn)
                         stack.clear()
@@ -1195,11 +1215,12 @@ class AccessGraph:
                             privilege,
                             grants,
                             new_conds,
-                            not src.inside,
+                            outside,
                         )
                     )
                     count += 1
-                    if depth + 1 < self.max_depth:
+                    # only roles that can go further are worth a stack entry (most are dead ends)
+                    if depth + 1 < self.max_depth and self.edges.get(role.arn):
                         stack.append((role, new_hops, new_conds, seen | {role.arn}, depth + 1))
 
     def _add_path(self, path: Path) -> None:

@@ -383,3 +383,33 @@ def test_service_principals_appear_only_when_asked() -> None:
         role_arn(PROD, "Lambda")
     ]
     assert graph.principal_summary(role_arn(PROD, "Lambda"))["trusted_services"] == ["lambda.amazonaws.com"]
+
+
+def test_bare_account_id_principal_means_that_account_root() -> None:
+    s = story()
+    s.edit(STORY_ROLE, AssumeRolePolicyDocument=trust(IDENTITY))
+    assert _targets(s.graph()) == [STORY_ROLE]
+
+
+def test_unique_id_and_assumed_role_session_principals_name_the_caller() -> None:
+    s = _chain_story()
+    deployer = role_arn(OPS, "Deployer")
+    deployer_id = next(i for i in s.items[OPS] if i.arn == deployer).data["RoleId"]
+    s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(deployer_id))
+    assert [p.target_arn for p in s.graph().paths_from(deployer)] == [role_arn(PROD, "Deploy")]
+    s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Deployer/ci"))
+    assert [p.target_arn for p in s.graph().paths_from(deployer)] == [role_arn(PROD, "Deploy")]
+    s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Other/ci"))
+    assert s.graph().paths_from(deployer) == []
+
+
+def test_role_in_an_uncollected_org_account_is_a_source_inside_the_org() -> None:
+    uncollected = "666666666666"
+    s = story()
+    s.org_accounts = (*s.org_accounts, uncollected)
+    s.add(PROD, role_item(PROD, "FromSibling", trust(root(uncollected)), attached=READ_ONLY))
+    graph = s.graph()
+    paths = graph.paths_from(root(uncollected))
+    assert [p.target_arn for p in paths] == [role_arn(PROD, "FromSibling")]
+    assert paths[0].source_kind == "account" and not paths[0].outside_org
+    assert graph_findings(graph)["iam.external_path_into_org"] == []

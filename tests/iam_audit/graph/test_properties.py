@@ -25,17 +25,20 @@ def reference(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern)
 
 
+@settings(deadline=None)
 @given(PATTERN, TEXT)
 def test_wildcard_matches_like_fnmatch(pattern: str, value: str) -> None:
     assert wildcard_match(pattern, value) == reference(pattern, value)
 
 
+@settings(deadline=None)
 @given(PATTERN, TEXT)
 def test_action_matching_is_case_insensitive(pattern: str, value: str) -> None:
     assert action_matches(pattern, value) == reference(pattern.lower(), value.lower())
     assert action_matches(pattern.upper(), value.lower()) == action_matches(pattern.lower(), value.upper())
 
 
+@settings(deadline=None)
 @given(TEXT)
 def test_star_matches_everything_and_literal_matches_itself(value: str) -> None:
     assert wildcard_match("*", value)
@@ -51,9 +54,9 @@ def test_brackets_are_literal_in_iam_patterns() -> None:
 def test_pathological_pattern_is_fast() -> None:
     pattern = "*a" * 40 + "*b"
     value = "a" * 5000
-    start = time.perf_counter()
+    start = time.process_time()
     assert not wildcard_match(pattern, value)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 JSON = st.recursive(
@@ -99,7 +102,7 @@ DOCUMENT = st.one_of(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENT)
 def test_parsing_and_evaluating_odd_documents_never_crashes(document: object) -> None:
     parsed = parse_policy(document)
@@ -140,6 +143,7 @@ def test_building_a_graph_from_odd_documents_never_crashes(identity_doc: object,
         p.describe()
 
 
+@settings(deadline=None)
 @given(
     st.text(max_size=30),
     st.lists(st.sampled_from(["s3:GetObject", "S3:get*", "*", "iam:Pass?ole"]), max_size=4),
@@ -168,8 +172,8 @@ def test_very_large_policy_parses_and_evaluates_quickly() -> None:
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/Target"}
     )
     document = {"Version": "2012-10-17", "Statement": statements}
-    start = time.perf_counter()
+    start = time.process_time()
     parsed = parse_policy(json.dumps(document))
     ev = evaluate([(None, s) for s in parsed.statements], "sts:AssumeRole", "arn:aws:iam::1:role/Target")
     assert ev.allowed and len(parsed.statements) == 3001
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
