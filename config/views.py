@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AwsAccount, Team
+from iam_audit.views.home import home_findings_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -16,6 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "account_count": AwsAccount.objects.count(),
         "team_count": Team.objects.count(),
     }
+    context.update(home_findings_context())
     return render(request, "home.html", context)
 
 

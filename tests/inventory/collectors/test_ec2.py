@@ -311,3 +311,14 @@ def test_snapshots_and_images_owned_by_other_accounts_are_not_recorded(
     # and the request itself asks only for our own snapshots
     assert sent[0]["Filters"] == [{"Name": "owner-id", "Values": [DEFAULT_ACCOUNT]}]
     assert sent[0]["OwnerIds"] == ["self"]
+
+
+def test_a_denied_service_marks_every_one_of_its_types_denied(clients_for: Clients) -> None:
+    clients = clients_for()
+    inject_error(clients("ec2", REGION), "*", "UnauthorizedOperation")  # every EC2 call
+    ctx = make_ctx(clients, DEFAULT_ACCOUNT, REGION)
+
+    assert run(Ec2Collector(), ctx) == []
+
+    assert ctx.coverage == {t: Coverage.DENIED for t in Ec2Collector.types}
+    assert ctx.unsupported == set()
