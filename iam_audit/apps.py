@@ -1,8 +1,73 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import AwsAccount
+    from inventory.models import CollectionRun
+
+
+class CheckRunErrors(Exception):
+    """Some checks could not be evaluated after a collection (the others were stored)."""
+
+
+def run_checks_after_collection(account: AwsAccount, run: CollectionRun) -> None:
+    """The after-collection hook: evaluate the account's checks over what was just stored.
+
+    The organisation context and the IAM graph are estate-wide (see ``engine.run_account``). Checks
+    that broke are raised as one error, which the collection run records; the rest are stored.
+    """
+    from iam_audit import engine
+
+    summary = engine.run_account(account)
+    if summary.errors:
+        raise CheckRunErrors("; ".join(summary.errors)[:1000])
+
+
+def _baseline_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    from iam_audit.views.home import baseline_panel_context
+
+    return baseline_panel_context(request, account)
+
+
+def _findings_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    from iam_audit.views.home import findings_panel_context
+
+    return findings_panel_context(request, account)
 
 
 class IamAuditConfig(AppConfig):
     name = "iam_audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from accounts.panels import Panel, register_panel
+        from accounts.tables import register_account_column
+        from iam_audit.compliance import annotate_compliance
+        from iam_audit.tables import ComplianceColumn
+        from inventory.hooks import on_after_collection
+
+        on_after_collection(run_checks_after_collection)
+        register_panel(
+            Panel(
+                key="findings",
+                title="Open findings",
+                template="iam_audit/includes/findings_panel.html",
+                context=_findings_panel,
+                order=20,
+            )
+        )
+        register_panel(
+            Panel(
+                key="baseline",
+                title="Baseline",
+                template="iam_audit/includes/baseline_panel.html",
+                context=_baseline_panel,
+                order=30,
+            )
+        )
+        register_account_column("baseline_compliance", ComplianceColumn(), annotate=annotate_compliance)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
@@ -63,24 +63,75 @@ def baseline_disabled(environment: str) -> set[str]:
     return off
 
 
+def catalogue() -> dict[str, checks.Check]:
+    """Every check people see, by id: the per-account registry plus the estate-wide IAM graph checks."""
+    found = {c.id: c for c in checks.all_checks()}
+    try:
+        from iam_audit.graph import GRAPH_CHECKS
+    except ImportError:  # pragma: no cover - the graph package is part of the app
+        GRAPH_CHECKS = {}
+    for check_id, graph_check in GRAPH_CHECKS.items():
+        found.setdefault(check_id, graph_check.to_check())
+    return dict(sorted(found.items()))
+
+
+def _org_unknown(
+    chk: checks.Check,
+    account: AwsAccount,
+    snap: checks.Snapshot,
+    org: checks.OrgContext | None,
+    coverage: dict[str, str],
+) -> checks.Result | None:
+    """UNKNOWN for a context-only check when the organisation was not collected completely.
+
+    Such checks declare no resource types (they read the organisation the engine hands them), so
+    ``evaluate`` cannot tell stale or missing organisation data from a clean one: the engine does.
+    The registry's own "not in organisation" status is a fact, so org.member may still fail on it.
+    """
+    if chk.id == "org.member" and account.status == AccountStatus.NOT_IN_ORG:
+        return None
+    missing = snapshots.missing_org_types(coverage, snapshots.org_types_read(chk.id))
+    if not missing:
+        return None
+    management = org.management_account_id if org is not None else ""
+    if not management:
+        why = "the organisation was not collected (its management account is not known)"
+    else:
+        why = f"the organisation was not collected completely from {management} ({', '.join(missing)})"
+    return checks.Result(
+        subject=snap.account_arn,
+        status=checks.Status.UNKNOWN,
+        summary=f"Not evaluated: {why}",
+        evidence={"missing": missing, "management_account_id": management, "coverage": dict(coverage)},
+    )
+
+
 def run_checks(
     account: AwsAccount,
     *,
     now: dt.datetime | None = None,
     org: checks.OrgContext | None = None,
+    org_coverage: dict[str, str] | None = None,
     only: Sequence[str] | None = None,
     extra_results: dict[str, list[checks.Result]] | None = None,
 ) -> EngineSummary:
     """Evaluate every check for one account from stored data and update its findings.
 
+    ``org`` is the organisation context (estate-wide: see :func:`run_account`); ``org_coverage``
+    says how completely it was collected (type -> coverage; read from the database when omitted).
     ``extra_results`` carries results computed outside the per-account snapshot (the estate-wide
     IAM graph): check id -> results for this account.
     """
+    from iam_audit.checks import CONTEXT_ONLY_CHECKS
+
     now = now or timezone.now()
     summary = EngineSummary(account.account_id)
     snap, arn_to_resource = snapshots.build(account, org=org, now=now)
+    if org_coverage is None:
+        org_coverage = snapshots.org_coverage(org.management_account_id) if org is not None else {}
     disabled = baseline_disabled(account.environment)
     results_by_check: dict[str, list[checks.Result]] = {}
+    known = catalogue()
     meta: dict[str, checks.Check] = {}
     for chk in checks.all_checks():
         if only and chk.id not in only:
@@ -95,6 +146,11 @@ def run_checks(
                 )
             ]
             continue
+        if chk.id in CONTEXT_ONLY_CHECKS:
+            unknown = _org_unknown(chk, account, snap, org, org_coverage)
+            if unknown is not None:
+                results_by_check[chk.id] = [unknown]
+                continue
         try:
             results_by_check[chk.id] = list(checks.evaluate(chk, snap))
         except Exception as exc:  # a broken check must not stop the others
@@ -108,7 +164,11 @@ def run_checks(
                 )
             ]
     for check_id, results in (extra_results or {}).items():
-        results_by_check[check_id] = results
+        if only and check_id not in only:
+            continue
+        results_by_check[check_id] = list(results)
+        if check_id in known:
+            meta.setdefault(check_id, known[check_id])
     with transaction.atomic():
         _store(account, meta, results_by_check, arn_to_resource, now, summary)
     return summary
@@ -415,30 +475,74 @@ def accounts_to_check(ids: Sequence[str] | None = None) -> list[AwsAccount]:
     return list(qs.order_by("name"))
 
 
+def graph_results(now: dt.datetime) -> tuple[dict[str, dict[str, list[checks.Result]]], str]:
+    """The estate-wide IAM graph checks: account id -> check id -> results, and an error (or "").
+
+    The graph is built by :mod:`iam_audit.access` when that module is present; without it (or when
+    it fails) the graph checks are simply not evaluated this time, so their findings stay as they were.
+    """
+    try:
+        access = importlib.import_module("iam_audit.access")
+    except ModuleNotFoundError as exc:
+        if exc.name == "iam_audit.access":
+            return {}, ""
+        raise
+    try:
+        return access.graph_results_by_account(now=now), ""
+    except Exception as exc:  # the graph must not stop the per-account checks
+        log.exception("the IAM graph could not be evaluated")
+        return {}, f"IAM graph: {exc.__class__.__name__}: {exc}"
+
+
+def run_account(account: AwsAccount, *, now: dt.datetime | None = None) -> EngineSummary:
+    """Run one account's checks with the estate-wide context (organisation, IAM graph).
+
+    This is what runs after each collection of the account and what the ``iam_audit.run_checks`` task does.
+    """
+    now = now or timezone.now()
+    org = snapshots.org_context_for_estate()
+    graph, graph_error = graph_results(now)
+    summary = run_checks(
+        account,
+        now=now,
+        org=org.for_account(account.account_id),
+        org_coverage=dict(org.coverage),
+        extra_results=graph.get(account.account_id),
+    )
+    if graph_error:
+        summary.errors.append(graph_error)
+    return summary
+
+
 def run_all(ids: Sequence[str] | None = None, now: dt.datetime | None = None) -> list[EngineSummary]:
     """Run checks for many accounts: the organisation context and the IAM graph are built once."""
     now = now or timezone.now()
     accounts = accounts_to_check(ids)
     org = snapshots.org_context_for_estate()
-    graph_results: dict[str, dict[str, list[checks.Result]]] = defaultdict(dict)
-    try:
-        from iam_audit import access
-
-        graph_results = access.graph_results_by_account(now=now)
-    except ImportError:  # the IAM graph is optional until it lands
-        pass
+    graph, graph_error = graph_results(now)
     summaries = []
     for account in accounts:
-        summaries.append(
-            run_checks(
-                account,
-                now=now,
-                org=org.for_account(account.account_id),
-                extra_results=graph_results.get(account.account_id),
-            )
+        summary = run_checks(
+            account,
+            now=now,
+            org=org.for_account(account.account_id),
+            org_coverage=dict(org.coverage),
+            extra_results=graph.get(account.account_id),
         )
+        if graph_error:
+            summary.errors.append(graph_error)
+        summaries.append(summary)
     expire_suppressions(now)
     return summaries
 
 
-__all__ = ["EngineSummary", "run_checks", "run_all", "suppress", "unsuppress", "expire_suppressions"]
+__all__ = [
+    "EngineSummary",
+    "catalogue",
+    "run_account",
+    "run_checks",
+    "run_all",
+    "suppress",
+    "unsuppress",
+    "expire_suppressions",
+]

@@ -65,7 +65,7 @@ def score(
         total *= UNREACHABLE_FACTOR
     bonus = EXPOSURE_BONUS.get(exposure, 0)
     if bonus and reachable is not False:
-        terms.append(Term(f"exposure: {exposure}", bonus, "+"))
+        terms.append(Term(f"exposure {exposure}", bonus, "+"))
         total += bonus
     if first_seen is not None:
         now = now or dt.datetime.now(dt.UTC)
@@ -75,3 +75,28 @@ def score(
             terms.append(Term(f"open for {weeks} week(s)", age, "+"))
             total += age
     return round(total), [t.as_dict() for t in terms]
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def explain(terms: object, total: int | None = None) -> str:
+    """The score as a sentence: ``severity high 70 × environment prod 1.5 + exposure internet 30 = 135``.
+
+    ``terms`` is what :func:`score` returned (as stored in a finding's JSON); anything malformed in
+    it is skipped rather than trusted.
+    """
+    parts: list[str] = []
+    for term in terms if isinstance(terms, list) else []:
+        if not isinstance(term, dict) or not isinstance(term.get("value"), int | float):
+            continue
+        label, value, op = str(term.get("label", "")), term["value"], str(term.get("op", "+"))
+        text = f"{label} {_number(value)}".strip()
+        parts.append(text if not parts or op == "base" else f"{op} {text}")
+    sentence = " ".join(parts)
+    if total is not None:
+        sentence = f"{sentence} = {total}" if sentence else str(total)
+    return sentence

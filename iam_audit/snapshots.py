@@ -18,6 +18,44 @@ from inventory.models import CoverageRecord, Resource
 
 ITEM_FIELDS = ("id", "type", "arn", "resource_id", "name", "region", "tags", "data")
 
+# The organisation types each context-only check reads (collected in the management account). A check
+# in iam_audit.checks.CONTEXT_ONLY_CHECKS that is not listed reads the organisation and its accounts.
+ORG_BASE_TYPES = ("organizations:organization", "organizations:account")
+ORG_TYPES_READ: dict[str, tuple[str, ...]] = {
+    "org.member": ORG_BASE_TYPES,
+    "org.scp_guardrails": (*ORG_BASE_TYPES, "organizations:policy"),
+}
+ORG_TYPES = (
+    "organizations:organization",
+    "organizations:account",
+    "organizations:ou",
+    "organizations:policy",
+)
+
+
+def org_types_read(check_id: str) -> tuple[str, ...]:
+    """The organisation resource types a context-only check depends on."""
+    return ORG_TYPES_READ.get(check_id, ORG_BASE_TYPES)
+
+
+def org_coverage(management_account_id: str) -> dict[str, str]:
+    """How completely the organisation was collected: type -> coverage in the management account.
+
+    Empty when the management account is not known (or never collected): every type is missing.
+    """
+    if not management_account_id:
+        return {}
+    return dict(
+        CoverageRecord.objects.filter(
+            account__account_id=management_account_id, type__in=ORG_TYPES, region=GLOBAL_REGION
+        ).values_list("type", "coverage")
+    )
+
+
+def missing_org_types(coverage: Mapping[str, str], types: tuple[str, ...]) -> list[str]:
+    """The types among ``types`` that were not collected completely (absent counts as missing)."""
+    return [t for t in types if coverage.get(t) != Coverage.OK.value]
+
 
 def account_facts(account: AwsAccount) -> AccountFacts:
     role = account.read_role or settings.SKYLEDGER_READ_ROLE
@@ -80,6 +118,8 @@ class EstateOrg:
     org_trails: tuple[Item, ...] = ()
     policies: Mapping[str, tuple[str, Mapping[str, Any]]] = dataclasses.field(default_factory=dict)
     policy_ids_by_account: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # type -> coverage of the organisation types in the management account (see org_coverage)
+    coverage: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def for_account(self, account_id: str) -> OrgContext:
         scps = tuple(
@@ -156,4 +196,5 @@ def org_context_for_estate() -> EstateOrg:
         org_trails=trails,
         policies=policies,
         policy_ids_by_account=policy_ids,
+        coverage=org_coverage(management),
     )

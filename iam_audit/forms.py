@@ -1,0 +1,103 @@
+"""Forms of the audit pages: triage (suppress / lift) and the baseline settings grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from accounts.choices import Environment
+from iam_audit.checks import BASELINE_ITEMS
+from iam_audit.choices import SuppressionReason
+from iam_audit.models import Finding
+
+JUSTIFICATION_MAX = 2000
+MAX_TRIAGE = 1000  # findings per bulk action (the list shows 50 a page)
+
+
+class TriageForm(forms.Form):
+    """Suppress (accepted risk / false positive, with a justification and an optional end date) or lift."""
+
+    SUPPRESS = "suppress"
+    UNSUPPRESS = "unsuppress"
+
+    action = forms.ChoiceField(choices=[(SUPPRESS, "Suppress"), (UNSUPPRESS, "Lift suppression")])
+    ids = forms.ModelMultipleChoiceField(
+        queryset=Finding.objects.all(),
+        widget=forms.MultipleHiddenInput,
+        error_messages={"required": "Select at least one finding."},
+    )
+    reason = forms.ChoiceField(
+        required=False, choices=[("", "—"), *SuppressionReason.choices], label="Reason"
+    )
+    justification = forms.CharField(
+        required=False,
+        max_length=JUSTIFICATION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Justification",
+        help_text="Why this is acceptable or wrong; kept in the finding's history.",
+    )
+    until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Suppressed until",
+        help_text="Optional: the finding comes back on this date (00:00 UTC).",
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
+
+    def clean_ids(self) -> Any:
+        ids = self.cleaned_data["ids"]
+        if len(ids) > MAX_TRIAGE:
+            raise forms.ValidationError(f"Select at most {MAX_TRIAGE} findings at once.")
+        return ids
+
+    def clean_until(self) -> dt.datetime | None:
+        day = self.cleaned_data.get("until")
+        if day is None:
+            return None
+        if day <= timezone.now().date():
+            raise forms.ValidationError("Choose a date after today.")
+        return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == self.SUPPRESS:
+            if not data.get("reason"):
+                self.add_error("reason", "Say why: accepted risk or false positive.")
+            if not (data.get("justification") or "").strip():
+                self.add_error("justification", "A justification is required to suppress.")
+        return data
+
+
+def setting_field(check_id: str, environment: str) -> str:
+    return f"on__{check_id}__{environment}"
+
+
+class BaselineSettingsForm(forms.Form):
+    """One checkbox per baseline item × environment: is the item required there?"""
+
+    def __init__(self, *args: Any, switched_off: dict[str, frozenset[str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for label, check_id in BASELINE_ITEMS:
+            for env in Environment:
+                self.fields[setting_field(check_id, env.value)] = forms.BooleanField(
+                    required=False,
+                    initial=check_id not in switched_off.get(env.value, frozenset()),
+                    label=f"{label} in {env.label}",
+                )
+
+    def grid(self) -> list[tuple[str, str, list[Any]]]:
+        """Rows for the template: (label, check id, [bound field per environment])."""
+        return [
+            (label, check_id, [self[setting_field(check_id, env.value)] for env in Environment])
+            for label, check_id in BASELINE_ITEMS
+        ]
+
+    def wanted(self) -> dict[tuple[str, str], bool]:
+        return {
+            (check_id, env.value): bool(self.cleaned_data.get(setting_field(check_id, env.value)))
+            for _, check_id in BASELINE_ITEMS
+            for env in Environment
+        }
