@@ -216,7 +216,8 @@ def _has_credentials(p: Principal) -> bool:
     if not d:
         return True  # unknown: assume it can sign in
     console = isinstance(d.get("LoginProfile"), Mapping)
-    keys = d.get("AccessKeys") if isinstance(d.get("AccessKeys"), list) else []
+    raw_keys = d.get("AccessKeys")
+    keys: list[Any] = raw_keys if isinstance(raw_keys, list) else []
     active = any(isinstance(k, Mapping) and k.get("Status") == "Active" for k in keys)
     return console or active
 
@@ -433,8 +434,8 @@ def _blanket_groups(graph: AccessGraph, min_members: int, share: float) -> Itera
     members: dict[str, set[str]] = defaultdict(set)
     for p in graph.principals.values():
         if p.kind == "user":
-            for g in p.group_arns:
-                members[g].add(p.arn)
+            for group in p.group_arns:
+                members[group].add(p.arn)
     via_roles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for path in graph.paths:
         if not path.hops or path.hops[0].kind != "group":

@@ -523,13 +523,13 @@ class AccessGraph:
                 group_names.append(g.name)
         groups = []
         for gname in group_names:
-            g = self.groups.get(f"{account_id}/{gname}")
-            if g is None:
+            grp = self.groups.get(f"{account_id}/{gname}")
+            if grp is None:
                 continue
-            groups.append(g.arn)
-            for ref in g.policies:
-                refs.append(dataclasses.replace(ref, via_group_arn=g.arn, via_group_name=g.name))
-            missing.extend(g.missing_policies)
+            groups.append(grp.arn)
+            for ref in grp.policies:
+                refs.append(dataclasses.replace(ref, via_group_arn=grp.arn, via_group_name=grp.name))
+            missing.extend(grp.missing_policies)
         u.policies = tuple(refs)
         u.group_arns = tuple(groups)
         u.boundary, bmissing = self._boundary(account_id, arn, d)
@@ -592,16 +592,17 @@ class AccessGraph:
         p.sig = (self._sig_ids.setdefault(sig, len(self._sig_ids)),)
         assume = [st for _, st in p.entries if st.is_allow and st.matches_action(ASSUME_ROLE)]
         p.can_assume = bool(assume)
-        patterns: list[str] | None = []
+        patterns: list[str] = []
+        filterable = True
         for st in assume:
             if st.not_resource or not st.resource_given:
-                patterns = None  # cannot pre-filter: evaluate every candidate
+                filterable = False  # cannot pre-filter: evaluate every candidate
                 break
             for r in st.resources:
                 resolved = substitute_variables(r, ctx) if "${" in r else r
                 if resolved is not None:
                     patterns.append(resolved)
-        p.assume_patterns = tuple(dict.fromkeys(patterns)) if patterns is not None else None
+        p.assume_patterns = tuple(dict.fromkeys(patterns)) if filterable else None
 
     # ------------------------------------------------------------------ SCPs
     def _scp_applies(self, account_id: str) -> bool:
@@ -614,7 +615,7 @@ class AccessGraph:
         if levels is None:
             built = []
             for level in self.org.scps[account_id]:
-                entries = []
+                entries: list[tuple[PolicyRef, Statement]] = []
                 for scp in level:
                     ref = self._scp_ref(account_id, scp)
                     if ref.doc is not None:
@@ -1272,7 +1273,8 @@ class AccessGraph:
                 groups=[self.principals[g].name for g in p.group_arns if g in self.principals],
             )
         if p.kind == "role":
-            last = d.get("RoleLastUsed") if isinstance(d.get("RoleLastUsed"), Mapping) else {}
+            raw_last = d.get("RoleLastUsed")
+            last: Mapping[str, Any] = raw_last if isinstance(raw_last, Mapping) else {}
             out.update(
                 trusted_services=list(p.trusted_services),
                 last_used=_text(last.get("LastUsedDate")) or None,

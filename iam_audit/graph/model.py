@@ -189,15 +189,15 @@ def scp_levels_from_org_items(org_items: Iterable[Item]) -> dict[str, tuple[tupl
         level_ids = [str(p.get("Id", "")) for p in path] + [account_id]
         levels: list[list[ScpPolicy]] = [[] for _ in level_ids]
         for pid in data.get("PolicyIds") or []:
-            item = policies.get(str(pid))
-            if item is None:
+            pitem = policies.get(str(pid))
+            if pitem is None:
                 continue
-            scp = _as_scp(item, 0)
+            scp = _as_scp(pitem, 0)
             if scp is None:
                 continue
             targets = {
                 str(t.get("TargetId", ""))
-                for t in ((item.data or {}).get("Targets") or [])
+                for t in ((pitem.data or {}).get("Targets") or [])
                 if isinstance(t, Mapping)
             }
             placed = False

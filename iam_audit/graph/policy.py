@@ -140,7 +140,7 @@ class Statement:
         scope = self.resource_scope()
         if scope is True:
             return True
-        return service is not None and service in scope
+        return service is not None and isinstance(scope, frozenset) and service in scope
 
     def matches_resource(
         self, resource: str, context: Mapping[str, str] | None = None, action: str = ""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from iam_audit.graph import Level
+from iam_audit.graph import Level, PrivilegeClass
 
 from .factories import (
     ADMINISTRATOR_ACCESS,
@@ -29,7 +31,7 @@ from .factories import (
 )
 
 
-def _class_of(*documents, boundary=None, scps=None):
+def _class_of(*documents: Any, boundary: Any = None, scps: Any = None) -> PrivilegeClass:
     s = Story({PROD: []})
     attached = []
     if boundary is not None:

@@ -37,7 +37,7 @@ from .factories import (
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 
 
-def _prod_story(*, enforce_mfa: bool):
+def _prod_story(*, enforce_mfa: bool) -> Story:
     s = story(enforce_mfa=enforce_mfa)
     s.add(
         PROD,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from iam_audit.checks.base import Exposure
-from iam_audit.graph import Level, graph_findings
+from iam_audit.graph import AccessGraph, Level, graph_findings
 
 from .factories import (
     ADMINISTRATOR_ACCESS,
@@ -15,6 +17,7 @@ from .factories import (
     STORY_GROUP,
     STORY_ROLE,
     STORY_USER,
+    Story,
     allow,
     aws_policy_arn,
     doc,
@@ -34,18 +37,18 @@ from .factories import (
 READ_ONLY = [managed("ReadOnlyAccess", aws_policy_arn("ReadOnlyAccess"))]
 
 
-def _targets(graph, source=STORY_USER):
+def _targets(graph: AccessGraph, source: str = STORY_USER) -> list[str]:
     return sorted(p.target_arn for p in graph.paths_from(source) if p.hops)
 
 
-def _with_developer_policy(document, *, enforce_mfa=False):
+def _with_developer_policy(document: dict[str, Any], *, enforce_mfa: bool = False) -> Story:
     s = story(enforce_mfa=enforce_mfa)
     s.edit(STORY_USER, UserPolicyList=[inline("Extra", document)], GroupList=[])
     s.edit(STORY_GROUP, Members=[])
     return s
 
 
-def _company_roles(s, accounts=(PROD, OPS)):
+def _company_roles(s: Story, accounts: tuple[str, ...] = (PROD, OPS)) -> Story:
     for account in accounts:
         s.add(
             account,
@@ -207,7 +210,7 @@ def test_explicit_deny_in_trust_policy_breaks_the_path() -> None:
     assert _targets(s.graph()) == []
 
 
-def _chain_story():
+def _chain_story() -> Story:
     """Developer -> ops Deployer -> prod Deploy (AdministratorAccess)."""
     s = _with_developer_policy(doc(allow("sts:AssumeRole", role_arn(OPS, "Deployer"))))
     s.add(
@@ -397,9 +400,14 @@ def test_unique_id_and_assumed_role_session_principals_name_the_caller() -> None
     deployer_id = next(i for i in s.items[OPS] if i.arn == deployer).data["RoleId"]
     s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(deployer_id))
     assert [p.target_arn for p in s.graph().paths_from(deployer)] == [role_arn(PROD, "Deploy")]
-    s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Deployer/ci"))
+    s.edit(
+        role_arn(PROD, "Deploy"),
+        AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Deployer/ci"),
+    )
     assert [p.target_arn for p in s.graph().paths_from(deployer)] == [role_arn(PROD, "Deploy")]
-    s.edit(role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Other/ci"))
+    s.edit(
+        role_arn(PROD, "Deploy"), AssumeRolePolicyDocument=trust(f"arn:aws:sts::{OPS}:assumed-role/Other/ci")
+    )
     assert s.graph().paths_from(deployer) == []
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from typing import Any
 
 from iam_audit.graph.policy import (
     ALL_RESOURCES,
     Condition,
+    Statement,
     describe,
     evaluate,
     evaluate_condition,
@@ -15,7 +17,7 @@ from iam_audit.graph.policy import (
 )
 
 
-def _entries(document):
+def _entries(document: Any) -> list[tuple[None, Statement]]:
     return [(None, st) for st in parse_policy(document).statements]
 
 
@@ -148,7 +150,7 @@ def test_statically_false_condition_removes_the_statement() -> None:
 
 
 def test_condition_words() -> None:
-    def text(op, key, values, effect="Allow"):
+    def text(op: str, key: str, values: list[str], effect: str = "Allow") -> str:
         return describe(Condition(op, key, tuple(values)), effect).text
 
     assert text("Bool", "aws:MultiFactorAuthPresent", ["true"]) == "MFA required"
@@ -171,7 +173,7 @@ def test_condition_words() -> None:
 def test_condition_evaluation_operators() -> None:
     ctx = {"aws:principalarn": "arn:aws:iam::1:role/Deploy"}
 
-    def ev(op, values):
+    def ev(op: str, values: list[str]) -> bool | None:
         return evaluate_condition(Condition(op, "aws:PrincipalArn", tuple(values)), ctx)
 
     assert ev("ArnLike", ["arn:aws:iam::*:role/Dep*"]) is True

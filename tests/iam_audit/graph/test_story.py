@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iam_audit.graph import Level, paths_as_rows
+from iam_audit.graph import AccessGraph, Level, Path, paths_as_rows
 
 from .factories import (
     ENFORCE_MFA,
@@ -28,7 +28,7 @@ from .factories import (
 )
 
 
-def _assume_paths(graph, source=STORY_USER, account=STAGING):
+def _assume_paths(graph: AccessGraph, source: str = STORY_USER, account: str = STAGING) -> list[Path]:
     return [p for p in graph.paths_to(account) if p.source_arn == source and p.hops]
 
 
