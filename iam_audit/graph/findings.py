@@ -449,8 +449,8 @@ def _blanket_groups(graph: AccessGraph, min_members: int, share: float) -> Itera
                 via_roles[path.hops[0].arn][name].add(role.arn)
     for arn in sorted(a for a, p in graph.principals.items() if p.kind == "group"):
         g = graph.principals[arn]
-        count = len(members[arn] | {m for m in g.member_arns if m.startswith("arn:")})
-        count = max(count, len(g.member_arns))
+        # users list their groups and groups list their members; either may be all we have
+        count = max(len(members[arn]), len(g.member_names))
         total = users_per_account.get(g.account_id, 0)
         broad = count >= min_members or (count >= 3 and total > 0 and count / total >= share)
         if not broad:

@@ -113,7 +113,7 @@ class Principal:
     policies: tuple[PolicyRef, ...] = ()  # identity policies, group policies included for users
     boundary: PolicyRef | None = None
     group_arns: tuple[str, ...] = ()
-    member_arns: tuple[str, ...] = ()  # groups: their users
+    member_names: tuple[str, ...] = ()  # groups: their users' names (Members)
     trust: PolicyDoc | None = None
     trusted_services: tuple[str, ...] = ()
     item: Item | None = None
@@ -497,7 +497,7 @@ class AccessGraph:
         g.policies = tuple(refs)
         g.missing_policies = tuple(missing)
         members = [m for m in _list(d.get("Members")) if isinstance(m, str)]
-        g.member_arns = tuple(members)  # names for now; resolved to ARNs when users are added
+        g.member_names = tuple(members)
         self.groups[f"{account_id}/{name}"] = g
         self.principals[arn] = g
 
@@ -519,7 +519,7 @@ class AccessGraph:
         group_names = [g for g in _list(d.get("GroupList")) if isinstance(g, str)]
         # groups may also list this user as a member without the user listing the group
         for g in self.groups.values():
-            if g.account_id == account_id and name in g.member_arns and g.name not in group_names:
+            if g.account_id == account_id and name in g.member_names and g.name not in group_names:
                 group_names.append(g.name)
         groups = []
         for gname in group_names:
@@ -1282,7 +1282,7 @@ class AccessGraph:
                 assumable_by=sorted({path.source_arn for path in self.paths_into_role(p.arn)}),
             )
         if p.kind == "group":
-            out["members"] = list(p.member_arns)
+            out["members"] = list(p.member_names)
         out["policies"] = [ref.as_dict() for ref in p.policies]
         out["boundary"] = p.boundary.as_dict() if p.boundary else None
         out["missing_policies"] = list(p.missing_policies)

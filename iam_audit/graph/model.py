@@ -135,12 +135,16 @@ def from_items(
     *,
     org_id: str = "",
     critical_environments: Iterable[str] = DEFAULT_CRITICAL,
+    org_items: Iterable[Item] = (),
 ) -> EstateIam:
     """Build the graph's input from stored items.
 
     ``scps_by_account`` maps an account id to its SCP levels (a list of lists, root first) or to a
     flat list (one level); entries may be :class:`ScpPolicy`, ``organizations:policy`` Items,
-    ``{"Id", "Name", "Content"}`` dicts or bare documents. Items of other types are ignored.
+    ``{"Id", "Name", "Content"}`` dicts or bare documents. Alternatively pass the management
+    account's ``organizations:*`` items as ``org_items`` and the levels are derived from them
+    (:func:`scp_levels_from_org_items`); explicit ``scps_by_account`` entries win. Items of other
+    types are ignored.
     """
     accounts: dict[str, AccountIam] = {}
     for account_id, items in items_by_account.items():
@@ -149,7 +153,8 @@ def from_items(
             if isinstance(item, Item):
                 acct.add(item)
         accounts[str(account_id)] = acct
-    scps = {str(a): _scp_levels(v) for a, v in (scps_by_account or {}).items()}
+    scps: dict[str, tuple[tuple[ScpPolicy, ...], ...]] = dict(scp_levels_from_org_items(org_items))
+    scps.update({str(a): _scp_levels(v) for a, v in (scps_by_account or {}).items()})
     org = OrgInfo(
         org_id=org_id,
         management_account_id=management_id or "",

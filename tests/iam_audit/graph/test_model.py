@@ -236,3 +236,41 @@ def test_trust_edges_between_accounts() -> None:
         for e in edges
     ] == [(IDENTITY, "account", STAGING, (STORY_ROLE,), "read-only", False, True)]
     assert edges[0].as_dict()["best_privilege_label"] == "read-only, all services"
+
+
+def test_from_items_derives_scp_levels_from_org_items() -> None:
+    s = story()
+    org = [
+        _org_item(
+            "organizations:policy",
+            "p-sts",
+            {
+                "Id": "p-sts",
+                "Name": "NoSts",
+                "Content": doc(deny("sts:*")),
+                "Type": "SERVICE_CONTROL_POLICY",
+                "Targets": [{"TargetId": IDENTITY}],
+            },
+        ),
+        _org_item(
+            "organizations:policy",
+            "p-tag",
+            {
+                "Id": "p-tag",
+                "Name": "Tags",
+                "Content": doc(deny("*")),
+                "Type": "TAG_POLICY",
+                "Targets": [{"TargetId": STAGING}],
+            },
+        ),
+        _org_item(
+            "organizations:account", IDENTITY, {"Id": IDENTITY, "ParentPath": [], "PolicyIds": ["p-sts"]}
+        ),
+        _org_item(
+            "organizations:account", STAGING, {"Id": STAGING, "ParentPath": [], "PolicyIds": ["p-tag"]}
+        ),
+    ]
+    estate = from_items(s.items, s.environments, s.org_accounts, MGMT, org_items=org)
+    assert [p.name for level in estate.org.scps[IDENTITY] for p in level] == ["NoSts"]
+    assert STAGING not in estate.org.scps  # a tag policy limits nothing
+    assert [p for p in build_graph(estate).paths_from(STORY_USER) if p.hops] == []
