@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.models import AwsAccount, Team
 from iam_audit.views.home import home_findings_context
+from inventory.views.home import home_context as inventory_home_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -17,6 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "account_count": AwsAccount.objects.count(),
         "team_count": Team.objects.count(),
     }
+    context.update(inventory_home_context(request))
     context.update(home_findings_context())
     return render(request, "home.html", context)
 

@@ -1,8 +1,51 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from accounts.models import AwsAccount
+
+
+def _account_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    # imported on first use: workers never render pages, so they need not load tables and plotly
+    from inventory.views.report import account_panel
+
+    return account_panel(request, account)
+
+
+def _exposure_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    from inventory.views.exposed import account_panel
+
+    return account_panel(request, account)
 
 
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Inventory"
+
+    def ready(self) -> None:
+        """Join the account page with the inventory panel (counts, latest run, collection gaps)."""
+        from accounts.panels import Panel, register_panel
+
+        register_panel(
+            Panel(
+                key="inventory",
+                title="Inventory",
+                template="inventory/includes/account_panel.html",
+                context=_account_panel,
+                order=20,
+            )
+        )
+        register_panel(
+            Panel(
+                key="exposure",
+                title="Internet exposure",
+                template="inventory/includes/exposure_panel.html",
+                context=_exposure_panel,
+                order=25,
+            )
+        )

@@ -1,0 +1,141 @@
+"""Inventory filters: what the resource list (and the report's links into it) can ask for.
+
+Every filter maps to an indexed column or a cheap condition on PostgreSQL at a million rows:
+account / type / region / service use the btree indexes of :class:`inventory.models.Resource`;
+``q`` is "name or ARN contains" (trigram indexes, migration 0002) or "resource id is" (btree);
+a tag key/value is JSON containment (``tags @> '{"k": "v"}'``), which a GIN index on ``tags``
+serves when one exists. SQLite (the demo) has no containment operator, so there the tags are
+walked with ``json_each``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db import connections
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTransform
+
+from accounts.choices import Environment
+from accounts.filtersets import SearchFilterSet
+from accounts.models import AwsAccount
+from inventory.collectors.types import RESOURCE_TYPES
+from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
+from inventory.models import Resource
+
+TAG_MAX_LENGTH = 256  # AWS: keys up to 128 characters, values up to 256
+
+DELETED_INCLUDE = "include"
+DELETED_ONLY = "only"
+DELETED_CHOICES = [(DELETED_INCLUDE, "Live and deleted"), (DELETED_ONLY, "Deleted only")]
+
+
+def type_choices() -> list[tuple[str, str]]:
+    """Every catalogued type as ``(type, "Title (type)")``, grouped by service."""
+    return [(t, f"{rt.title} ({t})") for t, rt in sorted(RESOURCE_TYPES.items())]
+
+
+def service_choices() -> list[tuple[str, str]]:
+    """Every service of the catalogue."""
+    return [(s, s) for s in sorted({rt.service for rt in RESOURCE_TYPES.values()})]
+
+
+def tag_condition(queryset: QuerySet[Resource], key: str, value: str | None) -> QuerySet[Resource]:
+    """Resources tagged ``key`` (with ``value`` when given), the key taken literally.
+
+    PostgreSQL: ``tags ? key`` / ``tags @> {key: value}`` (a GIN index on ``tags`` serves both).
+    SQLite: its JSON paths cannot name every key (a ``"`` in a key has no escape), so the tags are
+    walked with ``json_each``; fine for the demo's sizes.
+    """
+    vendor = connections[queryset.db].vendor
+    if vendor == "postgresql":
+        if value is None or value == "":
+            return queryset.filter(tags__has_key=key)
+        return queryset.filter(tags__contains={key: value})
+    if vendor == "sqlite":
+        table = connections[queryset.db].ops.quote_name(Resource._meta.db_table)
+        sql = f'EXISTS (SELECT 1 FROM json_each({table}."tags") WHERE json_each.key = %s'
+        params: list[str] = [key]
+        if value not in (None, ""):
+            sql += " AND json_each.type = 'text' AND json_each.value = %s"
+            params.append(value)
+        return queryset.filter(RawSQL(sql + ")", params, output_field=BooleanField()))
+    if value is None or value == "":
+        return queryset.filter(tags__has_key=key)
+    return queryset.alias(_tag_value=KeyTransform(key, "tags")).filter(_tag_value=value)
+
+
+class ResourceFilterSet(SearchFilterSet):
+    """Resource filters. ``deleted`` empty means live resources only, also when nothing is asked."""
+
+    search_fields = ("name", "arn", "resource_id")
+
+    account_id = django_filters.ModelChoiceFilter(
+        field_name="account", queryset=AwsAccount.objects.order_by("name"), label="Account", empty_label="Any"
+    )
+    environment = django_filters.MultipleChoiceFilter(
+        field_name="account__environment", choices=Environment.choices, widget=forms.CheckboxSelectMultiple
+    )
+    region = django_filters.CharFilter(
+        method="filter_region",
+        max_length=32,
+        widget=SuggestInput(known_regions, attrs={"placeholder": "any"}),
+    )
+    service = django_filters.ChoiceFilter(choices=service_choices, empty_label="Any")
+    type = django_filters.ChoiceFilter(choices=type_choices, empty_label="Any")
+    tag_key = django_filters.CharFilter(method="filter_tag", label="Tag key", max_length=TAG_MAX_LENGTH)
+    tag_value = django_filters.CharFilter(
+        method="filter_nothing", label="Tag value", max_length=TAG_MAX_LENGTH
+    )
+    deleted = django_filters.ChoiceFilter(
+        choices=DELETED_CHOICES, method="filter_nothing", label="Deleted", empty_label="Live only"
+    )
+
+    class Meta:
+        model = Resource
+        form = ResourceFilterForm
+        fields = [
+            "q",
+            "account_id",
+            "environment",
+            "region",
+            "service",
+            "type",
+            "tag_key",
+            "tag_value",
+            "deleted",
+        ]
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # always bound, so "live only" applies to the bare list as well as to a filtered one
+        super().__init__(data if data is not None else {}, *args, **kwargs)
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        """Name or ARN contains the text, or the resource id is it (ids are served by a btree index)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(arn__icontains=value) | Q(resource_id=value))
+
+    def filter_region(self, queryset: QuerySet[Resource], name: str, value: str) -> QuerySet[Resource]:
+        value = value.strip().lower()
+        return queryset.filter(region=value) if value else queryset
+
+    def filter_tag(self, queryset: QuerySet[Resource], name: str, value: str) -> QuerySet[Resource]:
+        return tag_condition(queryset, value, self.form.cleaned_data.get("tag_value"))
+
+    def filter_nothing(self, queryset: QuerySet[Resource], name: str, value: Any) -> QuerySet[Resource]:
+        # read by filter_tag / filter_queryset, which see the other fields too
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Resource]) -> QuerySet[Resource]:
+        queryset = super().filter_queryset(queryset)
+        deleted = self.form.cleaned_data.get("deleted") or ""
+        if deleted == DELETED_ONLY:
+            return queryset.filter(deleted_at__isnull=False)
+        if deleted == DELETED_INCLUDE:
+            return queryset
+        return queryset.filter(deleted_at__isnull=True)

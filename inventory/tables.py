@@ -1,0 +1,297 @@
+"""Inventory tables and the paginator that keeps the resource list cheap at a million rows.
+
+Why not Django's ``Paginator``: it runs ``COUNT(*)`` over the whole filtered set on every page,
+which on PostgreSQL means visiting every matching row (a million of them for the unfiltered list).
+:class:`CappedPaginator` counts at most ``cap + 1`` rows (``SELECT COUNT(*) FROM (SELECT id ...
+LIMIT 10001)``): below the cap the total is exact ("1–50 of 342"), above it the page says "10,000+"
+and moves on with previous/next, each page fetching one row more than it shows to know whether a
+next one exists (a page number past the end shows an empty page with a way back). Deep pages
+still cost an OFFSET; people narrow the filters or export instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import django_tables2 as tables
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+
+from accounts.tables import EMPTY, AccountColumn, ArnColumn, BaseTable, TimestampColumn
+from inventory.collectors.types import RESOURCE_TYPES
+from inventory.models import Resource
+
+COUNT_CAP = 10_000
+TAGS_SHOWN = 3
+TAG_TEXT_MAX = 60
+
+
+class _LookAheadPage(Page):
+    """A page past an exact count: its rows come with one extra, fetched on first use, to tell
+    whether another page follows."""
+
+    def __init__(self, rows: Any, number: int, paginator: CappedPaginator) -> None:
+        self._rows = rows
+        self._items: list[Any] | None = None
+        self._more = False
+        self.number = number
+        self.paginator = paginator
+
+    @property
+    def object_list(self) -> list[Any]:  # type: ignore[override]
+        if self._items is None:
+            items = list(self._rows)
+            self._more = len(items) > self.paginator.per_page
+            self._items = items[: self.paginator.per_page]
+        return self._items
+
+    @object_list.setter
+    def object_list(self, value: Any) -> None:
+        self._rows, self._items = value, None
+
+    def has_next(self) -> bool:
+        self.object_list  # noqa: B018  (fetches the rows and the look-ahead row)
+        return self._more
+
+    def end_index(self) -> int:
+        return self.start_index() + len(self.object_list) - 1 if self.object_list else 0
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count stops at ``cap`` (see the module docstring).
+
+    ``count_queryset`` is the (unordered, filtered) queryset to count; without it the object list
+    itself is counted the same way. ``capped`` says whether there are more rows than ``cap``.
+    """
+
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *args: Any,
+        count_queryset: QuerySet[Any] | None = None,
+        cap: int | None = None,
+        known_count: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.count_queryset = count_queryset
+        self.cap = COUNT_CAP if cap is None else cap
+        if known_count is not None:
+            self.__dict__["count"] = known_count  # the cached_property's slot
+
+    @cached_property
+    def count(self) -> int:
+        """Rows up to ``cap + 1`` (``cap + 1`` means "more than ``cap``")."""
+        source = self.count_queryset
+        if source is None:
+            source = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
+        if isinstance(source, QuerySet):
+            # a narrow, unordered subquery: the ORDER BY and the selected columns cost nothing here
+            return source.order_by().values("pk")[: self.cap + 1].count()
+        return min(len(source), self.cap + 1)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    @property
+    def cap_pages(self) -> int:
+        """Pages certainly full (the rows under the cap)."""
+        return max(1, math.ceil(self.cap / self.per_page))
+
+    def validate_number(self, number: Any) -> int:
+        if not self.capped:
+            return super().validate_number(number)
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger("That page number is not an integer") from exc
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number: Any) -> Page:
+        if not self.capped:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        # lazy: a page past the last row is only known to be empty once read (the pager says so)
+        return _LookAheadPage(self.object_list[bottom : bottom + self.per_page + 1], number, self)
+
+    def get_page(self, number: Any) -> Page:
+        """Like Django's; past the cap a page beyond the end is an empty page, not an error."""
+        if not self.capped:
+            return super().get_page(number)
+        try:
+            return self.page(number)
+        except (PageNotAnInteger, EmptyPage):
+            return self.page(1)
+
+
+# --- columns -------------------------------------------------------------------------------------
+
+
+def type_title(type_: str) -> str:
+    """The catalogue title of a resource type ("EC2 instance"), or the type itself when unknown."""
+    known = RESOURCE_TYPES.get(type_)
+    return known.title if known else type_
+
+
+def tag_items(tags: Any) -> list[tuple[str, str]]:
+    """Tags as sorted (key, value) text pairs, whatever shape was stored (tags come from AWS)."""
+    if isinstance(tags, Mapping):
+        return sorted(((str(k), "" if v is None else str(v)) for k, v in tags.items()), key=lambda kv: kv[0])
+    if isinstance(tags, list):  # the AWS [{"Key", "Value"}] shape, should one slip through
+        pairs = []
+        for item in tags:
+            if isinstance(item, Mapping) and "Key" in item:
+                pairs.append((str(item.get("Key")), str(item.get("Value") or "")))
+        return sorted(pairs)
+    return []
+
+
+def tags_text(tags: Any, separator: str = "; ") -> str:
+    """Tags as ``key=value`` pairs for exports."""
+    return separator.join(f"{key}={value}" for key, value in tag_items(tags))
+
+
+def _short(text: str, length: int = TAG_TEXT_MAX) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+class TypeColumn(tables.Column):
+    """The type's catalogue title, with the type string underneath; exports the type string."""
+
+    def render(self, value: str) -> str:
+        return format_html('{}<div class="muted mono small">{}</div>', type_title(value), value)
+
+    def value(self, value: str) -> str:
+        return value
+
+
+class TagsColumn(tables.Column):
+    """The first few tags as ``key=value`` chips (all of them on hover); exports every pair."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("orderable", False)
+        super().__init__(**kwargs)
+
+    def render(self, value: Any) -> str:
+        pairs = tag_items(value)
+        if not pairs:
+            return EMPTY
+        chips = format_html_join(
+            " ",
+            '<span class="tag">{}={}</span>',
+            ((_short(k, 30), _short(v, 40)) for k, v in pairs[:TAGS_SHOWN]),
+        )
+        more = len(pairs) - TAGS_SHOWN
+        return format_html(
+            '<span class="tags" title="{}">{}{}</span>',
+            "\n".join(f"{key}={value}" for key, value in pairs),
+            chips,
+            format_html(' <span class="muted">+{}</span>', more) if more > 0 else "",
+        )
+
+    def value(self, value: Any) -> str:
+        return tags_text(value)
+
+
+class ResourceNameColumn(tables.Column):
+    """The resource's name linking to its page; the id or ARN when it has no name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_values", ())
+        kwargs.setdefault("order_by", ("name", "pk"))
+        super().__init__(**kwargs)
+
+    def render(self, record: Resource) -> str:
+        label = record.name or record.resource_id or record.arn
+        css = "deleted" if record.deleted_at else ""
+        return format_html(
+            '<a class="{}" href="{}">{}</a>', css, record.get_absolute_url(), _short(label, 80)
+        )
+
+    def value(self, record: Resource) -> str:
+        return record.name
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+
+class ResourceTable(BaseTable):
+    """The inventory: one row per resource. The queryset must ``select_related("account")``."""
+
+    name = ResourceNameColumn()
+    type = TypeColumn(order_by=("type", "name", "pk"))
+    resource_id = tables.Column(verbose_name="Resource ID", attrs={"td": {"class": "mono wrap"}})
+    account = AccountColumn()
+    region = tables.Column(attrs={"td": {"class": "nowrap"}})
+    service = tables.Column()
+    tags = TagsColumn()
+    arn = ArnColumn(verbose_name="ARN")
+    first_seen = TimestampColumn(verbose_name="First seen")
+    last_seen = TimestampColumn(verbose_name="Last seen")
+    deleted_at = TimestampColumn(verbose_name="Deleted")
+
+    default_columns = (
+        "name",
+        "type",
+        "resource_id",
+        "account",
+        "region",
+        "tags",
+        "first_seen",
+        "last_seen",
+        "deleted_at",
+    )
+
+    class Meta(BaseTable.Meta):
+        model = Resource
+        template_name = "inventory/includes/resource_table.html"
+        fields = (
+            "name",
+            "type",
+            "resource_id",
+            "account",
+            "region",
+            "service",
+            "tags",
+            "arn",
+            "first_seen",
+            "last_seen",
+            "deleted_at",
+        )
+        sequence = fields
+        empty_text = "No resources match these filters."
+        row_attrs = {"class": lambda record: "deleted" if record.deleted_at else ""}
+
+    def paginate(
+        self,
+        paginator_class: type[Paginator] = CappedPaginator,
+        per_page: int | None = None,
+        page: int = 1,
+        *args: Any,
+        **kwargs: Any,
+    ) -> ResourceTable:
+        """Always the capped paginator (the shared list view asks for Django's default one).
+
+        The table is paginated twice per request (once by tables2 when it is built, once by the list
+        view after sorting); the rows' filter is the same both times, so the count is reused.
+        """
+        if not issubclass(paginator_class, CappedPaginator):
+            paginator_class = CappedPaginator
+        data = self.data.data
+        if isinstance(data, QuerySet):
+            kwargs.setdefault("count_queryset", data)
+        previous = getattr(self, "paginator", None)
+        if isinstance(previous, CappedPaginator) and "count" in previous.__dict__:
+            kwargs.setdefault("known_count", previous.count)
+        return super().paginate(paginator_class, per_page, page, *args, **kwargs)
