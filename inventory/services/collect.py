@@ -326,7 +326,7 @@ class _Writer:
             "heartbeat_at": timezone.now(),
         }
 
-    def save(self, force: bool = False) -> None:
+    def save(self, force: bool = False, notify: bool = True) -> None:
         """Save progress at most every ``interval`` seconds (and a heartbeat when idle)."""
         now = time.monotonic()
         elapsed = now - self._last_saved
@@ -336,7 +336,7 @@ class _Writer:
         # UPDATE of named columns, not save(): nothing else on the row is overwritten
         CollectionRun.objects.filter(pk=self.run.pk).update(**self.fields())
         self._last_saved = now
-        if self._dirty and self.callback is not None:
+        if notify and self._dirty and self.callback is not None:
             self.callback(self.progress)
         self._dirty = False
 
@@ -495,6 +495,13 @@ def collect_account(
     if interrupted is not None:
         if isinstance(interrupted, TRANSIENT_DB_ERRORS):
             raise interrupted
+        # passes cut short: store what they saw, mark their types failed, delete nothing
+        for one_pass in list(writer.passes.values()):
+            result = one_pass.finish({t: Coverage.FAILED for t in one_pass.types})
+            for type_, value in result.coverage.items():
+                writer.coverage[(type_, one_pass.region)] = value
+            writer.progress.stats.add(result.stats)
+        writer.passes.clear()
         log.exception("collection of %s interrupted", account.account_id, exc_info=interrupted)
         writer.add_errors(
             [
@@ -516,8 +523,13 @@ def collect_account(
             _finish(run, RunState.FAILED, "Interrupted.", writer)
             raise interrupted
 
-    # 4. the outcome
-    writer.save(force=True)
+    # 4. the outcome (a progress callback that fails now must not stop the run from finishing)
+    writer.save(force=True, notify=False)
+    if progress is not None:
+        try:
+            progress(writer.progress)
+        except Exception:  # noqa: BLE001
+            log.exception("progress callback failed at the end of run %s", run.pk)
     values = list(writer.coverage.values())
     ok = sum(1 for v in values if v is Coverage.OK)
     not_ok = len(values) - ok

@@ -25,3 +25,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if database["ENGINE"].endswith("sqlite3") and not database.get("TEST", {}).get("NAME"):
         path = Path(tempfile.gettempdir()) / f"skyledger-test-{os.getpid()}.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(path)
+
+
+@pytest.fixture(autouse=True)
+def _no_other_apps_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collections here test inventory alone: the checks engine's after-collection hook is not run."""
+    from inventory import hooks
+
+    monkeypatch.setattr(hooks, "_RECEIVERS", [])

@@ -197,3 +197,31 @@ def test_allowed_regions_limit_the_regions_collected(account: AwsAccount) -> Non
     )
     assert run.regions == ["us-east-1"]
     assert set(Resource.objects.values_list("region", flat=True)) == {"us-east-1"}
+
+
+def test_interrupted_run_stores_what_it_saw_and_deletes_nothing(account: AwsAccount) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    access = FakeAccess(regions=["eu-west-1", "us-east-1"])
+    collect_account(account, run_for(account), access=access, collectors=[Boxes(per_region=4)])
+
+    def time_is_up(progress: Progress) -> None:
+        raise SoftTimeLimitExceeded()
+
+    shrunk = Boxes(per_region=4, skip=["box-eu-west-1-0", "box-us-east-1-0"], delay=0.05)
+    run = collect_account(
+        account,
+        run_for(account),
+        access=access,
+        collectors=[shrunk, Users(names=["carol"])],
+        progress=time_is_up,
+        progress_interval=0,
+        chunk_size=1000,
+    )
+    run.refresh_from_db()
+    assert run.state in (RunState.PARTIAL, RunState.FAILED) and run.finished_at is not None
+    assert any(e["code"] == "interrupted" and e["aws_code"] == "SoftTimeLimitExceeded" for e in run.errors)
+    assert Resource.objects.filter(type="box:box", deleted_at__isnull=False).count() == 0
+    # what the cut-short passes had buffered was stored, not dropped
+    assert Resource.objects.filter(type="box:box").count() == 8
+    assert run.resources_seen >= 1
