@@ -132,3 +132,96 @@ class BaselineSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_id}@{self.environment}={'on' if self.enabled else 'off'}"
+
+
+# --- the IAM access graph (iam_audit.access) ------------------------------------------------------
+
+
+class PrincipalKind(models.TextChoices):
+    USER = "user", "User"
+    ROLE = "role", "Role"
+    GROUP = "group", "Group"
+    FEDERATED = "federated", "Identity provider"
+
+
+class PrivilegeLevel(models.TextChoices):
+    """iam_audit.graph.classify.Level by slug; ``PRIVILEGE_RANK`` gives the order (higher is more)."""
+
+    ADMINISTRATOR = "administrator", "Administrator"
+    POWER_USER = "power-user", "Power user"
+    WRITE = "write", "Write"
+    READ_ALL = "read-only", "Read-only, all services"
+    SENSITIVE_READ = "sensitive-read", "Read of sensitive data"
+    GRANULAR = "granular", "Granular"
+    UNKNOWN = "unknown", "Unknown"
+    NONE = "none", "None"
+
+
+PRIVILEGE_RANK = {
+    "none": 0,
+    "unknown": 1,
+    "granular": 2,
+    "sensitive-read": 3,
+    "read-only": 4,
+    "write": 5,
+    "power-user": 6,
+    "administrator": 7,
+}
+
+
+class Principal(models.Model):
+    """An IAM user, role, group or identity provider as the access graph last saw it.
+
+    Derived data: :func:`iam_audit.access.refresh_principals` rewrites the table whenever the graph
+    is rebuilt from newly collected IAM data (``graph_stamp`` says from which), so the principals
+    list filters, sorts and pages in the database like every other list. Rows are keyed on
+    (account, ARN), so a principal keeps its id (and its page's URL) across rebuilds.
+    """
+
+    account = models.ForeignKey(
+        AwsAccount, on_delete=models.CASCADE, related_name="iam_principals", db_index=False
+    )
+    resource = models.ForeignKey(
+        "inventory.Resource", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    arn = models.CharField("ARN", max_length=2048)
+    kind = models.CharField(max_length=16, choices=PrincipalKind.choices)
+    name = models.CharField(max_length=1024)
+    path = models.CharField(max_length=512, blank=True)
+    inside_org = models.BooleanField(default=True)
+    service_linked = models.BooleanField(default=False)
+    # users: sign-in and credentials (None for other kinds)
+    mfa = models.BooleanField(null=True, blank=True)
+    console = models.BooleanField(null=True, blank=True)
+    active_keys = models.PositiveSmallIntegerField(default=0)
+    oldest_key_created = models.DateTimeField(null=True, blank=True, help_text="oldest active access key")
+    key_last_used = models.DateTimeField(null=True, blank=True)
+    password_last_used = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True, help_text="password, keys or role session")
+    created = models.DateTimeField(null=True, blank=True)
+    groups = models.JSONField(default=list, blank=True)  # group names
+    policies = models.JSONField(default=list, blank=True)  # policy names (group policies included)
+    privilege = models.CharField(max_length=16, choices=PrivilegeLevel.choices, default=PrivilegeLevel.NONE)
+    privilege_rank = models.PositiveSmallIntegerField(default=0)
+    privilege_label = models.CharField(max_length=300, blank=True)
+    reachable_accounts = models.PositiveIntegerField(default=0, help_text="accounts it can act in")
+    inbound_paths = models.PositiveIntegerField(default=0, help_text="access paths ending here")
+    inbound_outside = models.PositiveIntegerField(default=0, help_text="of which from outside the org")
+    graph_stamp = models.CharField(max_length=64)
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["account", "arn"], name="iam_principal_account_arn")]
+        indexes = [
+            models.Index(fields=["kind", "-privilege_rank"], name="iam_principal_kind_priv"),
+            models.Index(fields=["privilege_rank"], name="iam_principal_priv"),
+            models.Index(fields=["name"], name="iam_principal_name"),
+            models.Index(fields=["graph_stamp"], name="iam_principal_stamp"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.arn
+
+    def get_absolute_url(self) -> str:
+        return reverse("iam_audit:principal_detail", args=[self.pk])
