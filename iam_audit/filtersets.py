@@ -37,30 +37,35 @@ class FindingFilterSet(SearchFilterSet):
     search_fields = ("title", "summary", "subject")
 
     severity = django_filters.MultipleChoiceFilter(
-        choices=Severity.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=Severity.choices, widget=forms.CheckboxSelectMultiple
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=FindingStatus.choices, widget=forms.CheckboxSelectMultiple
+        distinct=False, choices=FindingStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     account = django_filters.ModelMultipleChoiceFilter(
-        queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
+        distinct=False, queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
     )
     environment = django_filters.MultipleChoiceFilter(
+        distinct=False,
         field_name="account__environment",
         choices=Environment.choices,
         widget=forms.CheckboxSelectMultiple,
         label="Environment",
     )
     check = django_filters.MultipleChoiceFilter(
-        field_name="check_id", choices=check_choices, widget=forms.CheckboxSelectMultiple, label="Check"
+        distinct=False,
+        field_name="check_id",
+        choices=check_choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Check",
     )
     service = django_filters.MultipleChoiceFilter(
-        choices=service_choices, widget=forms.CheckboxSelectMultiple, label="Service"
+        distinct=False, choices=service_choices, widget=forms.CheckboxSelectMultiple, label="Service"
     )
     region = django_filters.CharFilter(label="Region", max_length=32, method="filter_region")
     first_seen = django_filters.DateFromToRangeFilter(
         label="First seen (from – to)",
-        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
 
     class Meta:
