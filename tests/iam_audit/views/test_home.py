@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from iam_audit.choices import CheckState, EventKind, FindingStatus
 from iam_audit.checks import BASELINE_ITEMS
+from iam_audit.choices import CheckState, EventKind, FindingStatus
 from iam_audit.models import FindingEvent
 from iam_audit.views.home import daily_trend, home_findings_context, open_by_severity_and_environment
 from tests.factories import AwsAccountFactory
