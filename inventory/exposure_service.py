@@ -82,8 +82,20 @@ HOP_TITLES = {
 # ---------------------------------------------------------------------- loading and keys
 def collection_stamp(account_pk: int) -> str:
     """When the account's stored resources last changed: its latest coverage record (one query)."""
-    latest = CoverageRecord.objects.filter(account_id=account_pk).aggregate(at=Max("collected_at"))["at"]
-    return latest.isoformat() if latest else "never"
+    return collection_stamps([account_pk])[account_pk]
+
+
+def collection_stamps(account_pks: Iterable[int]) -> dict[int, str]:
+    """:func:`collection_stamp` of many accounts in one grouped query (``"never"`` when not collected)."""
+    pks = list(account_pks)
+    rows = (
+        CoverageRecord.objects.filter(account_id__in=pks)
+        .order_by()
+        .values_list("account_id")
+        .annotate(at=Max("collected_at"))
+    )
+    found = {pk: at.isoformat() for pk, at in rows if at is not None}
+    return {pk: found.get(pk, "never") for pk in pks}
 
 
 def _key(kind: str, account_pk: int | str, stamp: str, params: Mapping[str, Any] | None = None) -> str:
@@ -206,8 +218,8 @@ class AccountExposure:
     """An account's internet exposure as plain data (what is cached).
 
     ``exposed``: one dict per exposed resource -- :meth:`Exposure.as_dict` plus ``resource_pk``,
-    ``path_text``, ``ports_text`` and ``hops`` (the path with a ``url`` per hop that is a stored
-    resource). ``sg_pks``: security-group id or ARN -> resource pk (to find findings on them).
+    ``path_text``, ``ports_text``, ``hops`` (the path, with the ``resource_pk`` of each hop that is
+    a stored resource) and ``security_group_pks`` (to find the findings on them).
     """
 
     account_pk: int
@@ -215,7 +227,6 @@ class AccountExposure:
     exposed: list[dict[str, Any]]
     via_load_balancer: list[dict[str, Any]]
     warnings: list[str]
-    sg_pks: dict[str, int]
 
     @property
     def count(self) -> int:
@@ -232,6 +243,9 @@ def _exposure_row(
         pk = pk_by_arn.get(hop.arn) if hop.arn else pk_by_id.get((x.region, hop.id))
         hops.append({**hop.as_dict(), "title": HOP_TITLES.get(hop.kind, hop.kind), "resource_pk": pk})
     row["hops"] = hops
+    row["security_group_pks"] = [
+        pk for pk in (pk_by_id.get((x.region, gid)) for gid in x.security_groups) if pk is not None
+    ]
     row["path_text"] = path_text(row["path"])
     row["ports_text"] = ports_text(row["ports"])
     return row
@@ -242,32 +256,41 @@ def compute_exposure(account_pk: int, stamp: str = "") -> AccountExposure:
     items, pk_by_arn = load_items(account_pk)
     report = analyse_account(items)
     pk_by_id = {(i.region, i.resource_id): pk_by_arn[i.arn] for i in items if i.arn in pk_by_arn}
-    sg_pks: dict[str, int] = {}
-    for i in items:
-        if i.type == "ec2:security-group" and i.arn in pk_by_arn:
-            sg_pks[i.arn] = pk_by_arn[i.arn]
-            sg_pks[f"{i.region}/{i.resource_id}"] = pk_by_arn[i.arn]
     return AccountExposure(
         account_pk=account_pk,
         stamp=stamp,
         exposed=[_exposure_row(x, pk_by_arn, pk_by_id) for x in report.exposed],
         via_load_balancer=[t.as_dict() for t in report.via_load_balancer],
         warnings=list(report.warnings),
-        sg_pks=sg_pks,
     )
 
 
+def account_exposures(accounts: Iterable[AwsAccount | int]) -> dict[int, AccountExposure]:
+    """Account pk -> exposure, from the cache when nothing was collected since it was computed.
+
+    A constant number of queries for the cached ones (one for every stamp, one cache round trip);
+    each account not in the cache costs one query and its analysis.
+    """
+    pks = [a if isinstance(a, int) else a.pk for a in accounts]
+    stamps = collection_stamps(pks)
+    keys = {pk: _key("account", pk, stamps[pk]) for pk in pks}
+    found = cache.get_many(list(keys.values()))
+    out: dict[int, AccountExposure] = {}
+    fresh: dict[str, AccountExposure] = {}
+    for pk, key in keys.items():
+        value = found.get(key)
+        if not isinstance(value, AccountExposure):
+            value = fresh[key] = compute_exposure(pk, stamps[pk])
+        out[pk] = value
+    if fresh:
+        cache.set_many(fresh, CACHE_SECONDS)
+    return out
+
+
 def account_exposure(account: AwsAccount | int) -> AccountExposure:
-    """The account's exposure, from the cache when nothing was collected since it was computed."""
-    account_pk = account if isinstance(account, int) else account.pk
-    stamp = collection_stamp(account_pk)
-    key = _key("account", account_pk, stamp)
-    cached = cache.get(key)
-    if isinstance(cached, AccountExposure):
-        return cached
-    result = compute_exposure(account_pk, stamp)
-    cache.set(key, result, CACHE_SECONDS)
-    return result
+    """One account's :func:`account_exposures`."""
+    pk = account if isinstance(account, int) else account.pk
+    return account_exposures([pk])[pk]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,12 +307,14 @@ def exposed_rows(
 ) -> list[ExposedRow]:
     """Every internet-reachable resource of ``accounts`` (optionally in ``region`` / on ``port``).
 
-    Sorted by account name, region, type, resource id. Costs two queries per account whose
-    exposure is cached (stamp + nothing else), plus the analysis for the others.
+    Sorted by account name, region, type, resource id. One query for the accounts' stamps when
+    their exposure is cached, plus one query and the analysis for each account that is not.
     """
+    ordered = sorted(accounts, key=lambda a: (a.name, a.account_id))
+    exposures = account_exposures(ordered)
     rows: list[ExposedRow] = []
-    for account in sorted(accounts, key=lambda a: (a.name, a.account_id)):
-        for x in account_exposure(account).exposed:
+    for account in ordered:
+        for x in exposures[account.pk].exposed:
             if region and x.get("region") != region:
                 continue
             if port is not None and not port_matches(x.get("ports") or [], port):
@@ -310,14 +335,8 @@ def attach_findings(rows: Sequence[ExposedRow]) -> None:
         return
     finding_model = apps.get_model("iam_audit", "Finding")
     wanted: dict[int, list[int]] = {}  # resource pk -> indexes of rows it belongs to
-    sg_cache: dict[int, AccountExposure] = {}
     for index, row in enumerate(rows):
-        pks = [row.exposure.get("resource_pk")]
-        exposure = sg_cache.get(row.account.pk)
-        if exposure is None:
-            exposure = sg_cache[row.account.pk] = account_exposure(row.account)
-        for gid in row.exposure.get("security_groups") or []:
-            pks.append(exposure.sg_pks.get(f"{row.exposure.get('region')}/{gid}"))
+        pks = [row.exposure.get("resource_pk"), *(row.exposure.get("security_group_pks") or [])]
         for pk in pks:
             if pk:
                 wanted.setdefault(pk, []).append(index)
@@ -530,8 +549,10 @@ __all__ = [
     "ExposedRow",
     "MapFilters",
     "account_exposure",
+    "account_exposures",
     "attach_findings",
     "collection_stamp",
+    "collection_stamps",
     "compute_exposure",
     "compute_map",
     "estate_overview",

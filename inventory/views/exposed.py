@@ -1,0 +1,282 @@
+"""The "Exposed" page: every resource reachable from the internet, and the account panel about it.
+
+=========================  ========  =======  =======  ==========
+page                       security  owner    viewer   anonymous
+=========================  ========  =======  =======  ==========
+exposed list, CSV / XLSX   yes       yes      yes      login page
+=========================  ========  =======  =======  ==========
+
+Rows come from :func:`inventory.exposure_service.exposed_rows` (the per-account analysis, cached
+until the account's next collection), so the page costs two small queries per account in scope
+plus one for the linked findings. Each row shows the way in, hop by hop: the internet gateway
+route, the subnet, the network ACL rule, the security-group rule and the resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import django_tables2 as tables
+from django import forms
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.html import format_html, format_html_join
+
+from accounts.choices import Environment
+from accounts.models import AwsAccount
+from accounts.tables import EMPTY, AccountColumn, BaseTable
+from accounts.ui import object_list, url_or_none
+from inventory import exposure_service as service
+from inventory.views.maps import AccountChoiceField
+
+PANEL_ROWS = 5
+# Ports whose exposure matters most: remote administration, databases and caches.
+SENSITIVE_PORTS = (22, 23, 3389, 5900, 1433, 1521, 3306, 5432, 6379, 9200, 11211, 27017)
+
+
+class ExposedFilterForm(forms.Form):
+    """Filters of the exposed list: account, environment, region, port."""
+
+    account = AccountChoiceField(
+        queryset=AwsAccount.objects.order_by("name", "account_id"), required=False, empty_label="Any"
+    )
+    environment = forms.MultipleChoiceField(
+        choices=Environment.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    region = forms.CharField(
+        required=False, max_length=32, widget=forms.TextInput(attrs={"placeholder": "any"})
+    )
+    port = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=65535,
+        help_text="TCP or UDP port",
+        widget=forms.NumberInput(attrs={"placeholder": "any"}),
+    )
+
+
+def accounts_in_scope(cleaned: dict[str, Any]) -> list[AwsAccount]:
+    """The accounts a valid filter form (or no filter at all) covers."""
+    qs = AwsAccount.objects.order_by("name", "account_id")
+    if cleaned.get("account") is not None:
+        qs = qs.filter(pk=cleaned["account"].pk)
+    if cleaned.get("environment"):
+        qs = qs.filter(environment__in=cleaned["environment"])
+    return list(qs)
+
+
+class HopsColumn(tables.Column):
+    """The path, one hop a line; hops that are stored resources link to their page."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        hops = record.exposure.get("hops") or []
+        if not hops:
+            return EMPTY
+        items = []
+        for hop in hops:
+            url = service.resource_url(hop.get("resource_pk"))
+            ident = format_html('<a href="{}">{}</a>', url, hop.get("id", "")) if url else hop.get("id", "")
+            detail = hop.get("detail") or ""
+            items.append(
+                format_html(
+                    '<li><span class="hop-kind">{}</span> {}{}</li>',
+                    hop.get("title", ""),
+                    ident,
+                    format_html(' <span class="muted">({})</span>', detail[:300]) if detail else "",
+                )
+            )
+        return format_html('<ol class="hops">{}</ol>', format_html_join("", "{}", ((i,) for i in items)))
+
+    def value(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("path_text", ""))
+
+
+class ResourceColumn(tables.Column):
+    """The resource's name (linked to its page) with its id underneath."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        x = record.exposure
+        name = x.get("name") or x.get("resource_id") or x.get("arn")
+        url = service.resource_url(x.get("resource_pk"))
+        link = format_html('<a href="{}">{}</a>', url, name) if url else format_html("{}", name)
+        if x.get("resource_id") and x.get("resource_id") != name:
+            return format_html('{} <div class="muted mono small">{}</div>', link, x["resource_id"])
+        return link
+
+    def value(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("name") or record.exposure.get("resource_id") or "")
+
+
+class FindingsColumn(tables.Column):
+    """Unresolved findings on the resource or on the security groups that expose it."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        if not record.findings:
+            return EMPTY
+        return format_html(
+            '<ul class="finding-links">{}</ul>',
+            format_html_join(
+                "",
+                '<li><span class="badge sev-{}">{}</span> <a href="{}" title="{}">{}</a>{}</li>',
+                (
+                    (
+                        f["severity"],
+                        f["severity"],
+                        f["url"] or "#",
+                        f["title"],
+                        f["check_id"],
+                        " (suppressed)" if f["status"] == "suppressed" else "",
+                    )
+                    for f in record.findings
+                ),
+            ),
+        )
+
+    def value(self, record: service.ExposedRow) -> str:
+        return ", ".join(f"{f['check_id']} ({f['severity']})" for f in record.findings)
+
+
+class ExposedTable(BaseTable):
+    """One row per internet-reachable resource."""
+
+    account = AccountColumn(order_by=("account__name", "exposure__region"))
+    account_id = tables.Column(accessor="account__account_id", verbose_name="Account ID")
+    environment = tables.Column(accessor="account__environment", verbose_name="Environment")
+    region = tables.Column(accessor="exposure__region")
+    resource = ResourceColumn(accessor="exposure__name", empty_values=(), order_by=("exposure__resource_id",))
+    type = tables.Column(accessor="exposure__type", attrs={"td": {"class": "mono small"}})
+    ports = tables.Column(accessor="exposure__ports_text", verbose_name="Ports / protocols")
+    world = tables.Column(accessor="exposure__world", verbose_name="Whole internet")
+    path = HopsColumn(empty_values=(), orderable=False, verbose_name="Path in")
+    findings = FindingsColumn(empty_values=(), orderable=False)
+    resource_id = tables.Column(accessor="exposure__resource_id", verbose_name="Resource ID")
+    arn = tables.Column(accessor="exposure__arn", verbose_name="ARN", attrs={"td": {"class": "mono wrap"}})
+    cidrs = tables.Column(accessor="exposure__cidrs", verbose_name="From", orderable=False)
+    security_groups = tables.Column(accessor="exposure__security_groups", orderable=False)
+    public_addresses = tables.Column(accessor="exposure__public_addresses", orderable=False)
+    reasons = tables.Column(accessor="exposure__reasons", orderable=False)
+
+    default_columns = ("account", "environment", "region", "resource", "type", "ports", "path", "findings")
+
+    class Meta(BaseTable.Meta):
+        empty_text = "Nothing is reachable from the internet with these filters."
+        orderable = True
+
+    def render_environment(self, record: service.ExposedRow) -> str:
+        return format_html(
+            '<span class="badge env-{}">{}</span>',
+            record.account.environment,
+            record.account.get_environment_display(),
+        )
+
+    def value_environment(self, record: service.ExposedRow) -> str:
+        return record.account.environment
+
+    def render_ports(self, record: service.ExposedRow) -> str:
+        return format_html(
+            '<span class="mono ports" title="{}">{}</span>',
+            record.exposure.get("ports_text", ""),
+            record.exposure.get("port_label", ""),
+        )
+
+    def value_ports(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("ports_text", ""))
+
+    def render_world(self, value: Any) -> str:
+        return "yes" if value else "some addresses"
+
+    def value_world(self, value: Any) -> str:
+        return "yes" if value else "no"
+
+    def _join(self, value: Any) -> str:
+        return ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value or "")
+
+    def render_cidrs(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_security_groups(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_public_addresses(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_reasons(self, value: Any) -> str:
+        return "; ".join(str(v) for v in value) if value else EMPTY
+
+    def value_cidrs(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_security_groups(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_public_addresses(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_reasons(self, value: Any) -> str:
+        return "; ".join(str(v) for v in value) if value else ""
+
+
+def exposed(request: HttpRequest) -> HttpResponseBase:
+    """Every resource reachable from the internet, filtered; ``?export=csv`` / ``xlsx`` downloads it."""
+    form = ExposedFilterForm(request.GET or None)
+    rows: list[service.ExposedRow] = []
+    if not form.is_bound or form.is_valid():
+        cleaned = form.cleaned_data if form.is_bound else {}
+        rows = service.exposed_rows(
+            accounts_in_scope(cleaned),
+            region=(cleaned.get("region") or "").strip().lower(),
+            port=cleaned.get("port"),
+        )
+        service.attach_findings(rows)
+    params = request.GET
+    return object_list(
+        request,
+        queryset=rows,  # type: ignore[arg-type]  (a list: the table pages and sorts it)
+        table_class=ExposedTable,
+        template_name="inventory/exposed.html",
+        title="Exposed to the internet",
+        export_name="exposed",
+        extra_context={
+            "filter_form": form,
+            "filters_active": any(params.getlist(k) for k in ExposedFilterForm.base_fields),
+            "map_url": url_or_none("inventory:map"),
+        },
+    )
+
+
+# ---------------------------------------------------------------------- the account panel
+def _rank(x: dict[str, Any]) -> tuple[int, int, str]:
+    sensitive = any(
+        p.get("protocol") == "all"
+        or (
+            p.get("protocol") in ("tcp", "udp")
+            and any(p.get("from_port", 0) <= s <= p.get("to_port", -1) for s in SENSITIVE_PORTS)
+        )
+        for p in x.get("ports") or []
+    )
+    return (
+        0 if x.get("world") else 1,
+        0 if sensitive else 1,
+        str(x.get("name") or x.get("resource_id") or ""),
+    )
+
+
+def top_exposed(exposed_list: Sequence[dict[str, Any]], limit: int = PANEL_ROWS) -> list[dict[str, Any]]:
+    """The exposures to look at first: open to the whole internet, then on admin/database ports."""
+    return sorted(exposed_list, key=_rank)[:limit]
+
+
+def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str, Any]:
+    """The account page's exposure panel: how many resources are reachable, the first few, links."""
+    exposure = service.account_exposure(account)
+    top = [{**x, "url": service.resource_url(x.get("resource_pk"))} for x in top_exposed(exposure.exposed)]
+    exposed_url = url_or_none("inventory:exposed")
+    map_url = url_or_none("inventory:map")
+    return {
+        "count": exposure.count,
+        "top": top,
+        "more": max(0, exposure.count - len(top)),
+        "via_load_balancer": len({t["target"] for t in exposure.via_load_balancer}),
+        "exposed_url": f"{exposed_url}?account={account.pk}" if exposed_url else "",
+        "map_url": f"{map_url}?account={account.pk}" if map_url else "",
+    }
