@@ -40,6 +40,7 @@ from django.utils import timezone
 from accounts.models import AwsAccount
 from inventory import hooks
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
+from inventory.aws.session import Target
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
 from inventory.models import CollectionRun, RunState
 from inventory.services.ingest import CHUNK_SIZE, TRANSIENT_DB_ERRORS, IngestPass, IngestStats
@@ -341,6 +342,28 @@ class _Writer:
         self._dirty = False
 
 
+def _wrong_account(session: Any, account_id: str) -> str:
+    """A sentence when the role answers from another account than the registry says, else "".
+
+    A wrong role ARN in the registry would otherwise file one account's resources under another.
+    A failure to ask (GetCallerIdentity needs no permission) is left to the collectors to report.
+    """
+    ask = getattr(session, "caller_identity", None)
+    if ask is None:
+        return ""
+    try:
+        answered = str(ask().get("Account") or "")
+    except Exception:  # noqa: BLE001
+        log.warning("GetCallerIdentity failed for %s", account_id, exc_info=True)
+        return ""
+    if answered and answered != account_id:
+        return (
+            f"The read role answers from account {answered}, not {account_id}: check the role ARN in the "
+            "registry. Nothing was collected, so no other account's resources are filed here."
+        )
+    return ""
+
+
 def _update_run(run: CollectionRun, **fields: Any) -> None:
     CollectionRun.objects.filter(pk=run.pk).update(**fields)
     for name, value in fields.items():
@@ -394,8 +417,6 @@ def collect_account(
 
     # 1. the read role
     external_id = account.effective_external_id() or None
-    from inventory.aws.session import Target
-
     target = Target(
         account_id=account.account_id,
         role_arn=account.role_arn(),
@@ -418,6 +439,21 @@ def collect_account(
             run,
             RunState.FAILED,
             f"Could not assume the read role: {classified.message}",
+            errors=[*(run.errors or []), entry],
+            error_count=(run.error_count or 0) + 1,
+        )
+        return run
+
+    mismatch = _wrong_account(session, account.account_id)
+    if mismatch:
+        entry = _classified_error(
+            account.account_id, Classified(ErrorKind.OTHER, "AccountMismatch", mismatch, "GetCallerIdentity"),
+            "sts", home_region,
+        )  # fmt: skip
+        _finish(
+            run,
+            RunState.FAILED,
+            mismatch,
             errors=[*(run.errors or []), entry],
             error_count=(run.error_count or 0) + 1,
         )

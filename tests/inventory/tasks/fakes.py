@@ -25,8 +25,10 @@ class FakeStats:
 
 
 class FakeSession:
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, identity: str | None = None) -> None:
         self.account_id = account_id
+        if identity is not None:  # the real session answers GetCallerIdentity
+            self.caller_identity = lambda: {"Account": identity, "Arn": "", "UserId": ""}
         self.stats = FakeStats()
         self.assumptions = 1
         self.unsupported: set[tuple[str, str]] = set()
@@ -42,10 +44,14 @@ class FakeAccess:
     """``assume`` returns a FakeSession, or raises ``fail`` (an exception) when set."""
 
     def __init__(
-        self, regions: Sequence[str] = ("eu-west-1", "us-east-1"), fail: BaseException | None = None
+        self,
+        regions: Sequence[str] = ("eu-west-1", "us-east-1"),
+        fail: BaseException | None = None,
+        identity: str | None = None,
     ) -> None:
         self._regions = list(regions)
         self.fail = fail
+        self.identity = identity
         self.targets: list[Any] = []
         self.sessions: list[FakeSession] = []
 
@@ -53,7 +59,7 @@ class FakeAccess:
         self.targets.append(target)
         if self.fail is not None:
             raise self.fail
-        session = FakeSession(target.account_id)
+        session = FakeSession(target.account_id, self.identity)
         self.sessions.append(session)
         return session
 

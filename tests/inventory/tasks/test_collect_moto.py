@@ -97,3 +97,13 @@ def test_unknown_role_fails_the_run_with_a_readable_error(moto_endpoint: str) ->
         )
     assert run.state == RunState.FAILED
     assert run.errors[0]["code"] == "role-missing" and "assume" in run.message.lower()
+
+
+def test_role_arn_of_another_account_is_refused(moto_endpoint: str) -> None:
+    account = AwsAccount.objects.create(
+        account_id=ACCOUNT, name="wrong role", read_role="arn:aws:iam::999988887777:role/SkyledgerReadOnly"
+    )
+    hub = Hub(AwsSettings(endpoint_url=moto_endpoint))
+    run = collect_account(account, create_run(account), access=AwsAccess(hub), collectors=_collectors())
+    assert run.state == RunState.FAILED and "999988887777" in run.message
+    assert not Resource.objects.exists()

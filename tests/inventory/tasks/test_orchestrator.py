@@ -225,3 +225,19 @@ def test_interrupted_run_stores_what_it_saw_and_deletes_nothing(account: AwsAcco
     # what the cut-short passes had buffered was stored, not dropped
     assert Resource.objects.filter(type="box:box").count() == 8
     assert run.resources_seen >= 1
+
+
+def test_role_answering_from_another_account_collects_nothing(account: AwsAccount) -> None:
+    same = collect_account(
+        account, run_for(account), access=FakeAccess(identity="111122223333"), collectors=[Boxes()]
+    )
+    assert same.state == RunState.DONE
+    before = Resource.objects.count()
+    run = collect_account(
+        account, run_for(account), access=FakeAccess(identity="999988887777"), collectors=[Boxes()]
+    )
+    assert run.state == RunState.FAILED and "999988887777" in run.message
+    assert run.errors[-1]["aws_code"] == "AccountMismatch"
+    assert (
+        Resource.objects.count() == before and not Resource.objects.filter(deleted_at__isnull=False).exists()
+    )
