@@ -169,9 +169,32 @@ def run_checks(
         results_by_check[check_id] = list(results)
         if check_id in known:
             meta.setdefault(check_id, known[check_id])
+    _weigh_reachability(results_by_check, snap.facts.get("sg_reachable") or {})
     with transaction.atomic():
         _store(account, meta, results_by_check, arn_to_resource, now, summary)
     return summary
+
+
+def _weigh_reachability(
+    results_by_check: dict[str, list[checks.Result]], reachable: dict[str, bool | None]
+) -> None:
+    """Tell the priority whether an internet-open security group guards anything reachable.
+
+    The checks read rules; the exposure analysis (the snapshot fact ``sg_reachable``) knows whether
+    the group sits on something the internet can actually reach. The finding stays, but a group
+    open to the world on nothing reachable ranks lower (``priority.score(reachable=False)``).
+    Unknown (None, or a group not analysed) changes nothing.
+    """
+    if not reachable:
+        return
+    for results in results_by_check.values():
+        for index, result in enumerate(results):
+            if result.status != checks.Status.FAIL or result.exposure != checks.Exposure.INTERNET:
+                continue
+            value = reachable.get(result.subject)
+            if value is None or "reachable" in result.evidence:
+                continue
+            results[index] = dataclasses.replace(result, evidence={**result.evidence, "reachable": value})
 
 
 def _state_of(results: Sequence[checks.Result]) -> tuple[str, dict[str, int], str]:

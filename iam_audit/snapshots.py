@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,10 @@ from accounts.choices import AccessStatus, Environment
 from accounts.models import AwsAccount
 from iam_audit.checks.base import AccountFacts, Item, OrgContext, Snapshot
 from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.exposure_service import sg_reachability
 from inventory.models import CoverageRecord, Resource
+
+log = logging.getLogger(__name__)
 
 ITEM_FIELDS = ("id", "type", "arn", "resource_id", "name", "region", "tags", "data")
 
@@ -95,6 +99,9 @@ def build(
         "now": now.isoformat(),
         "unused_days": settings.SKYLEDGER_UNUSED_DAYS,
         "access_check_ok": account.access_status == AccessStatus.OK,
+        # security-group ARN -> protects something reachable from the internet (None: unknown);
+        # the engine weighs internet-open group findings by it
+        "sg_reachable": _sg_reachable(items, coverage, account),
     }
     snap = Snapshot(
         account=account_facts(account),
@@ -105,6 +112,16 @@ def build(
         facts=facts,
     )
     return snap, arn_to_pk
+
+
+def _sg_reachable(
+    items: list[Item], coverage: Mapping[tuple[str, str], Coverage], account: AwsAccount
+) -> dict[str, bool | None]:
+    try:
+        return sg_reachability(items, coverage)
+    except Exception:  # the analysis only refines priorities: it must never stop the checks
+        log.exception("exposure analysis failed for account %s", account.account_id)
+        return {}
 
 
 @dataclasses.dataclass
