@@ -40,6 +40,12 @@ def _findings_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]
     return findings_panel_context(request, account)
 
 
+def _iam_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
+    from iam_audit.views.iam import iam_panel_context
+
+    return iam_panel_context(request, account)
+
+
 class IamAuditConfig(AppConfig):
     name = "iam_audit"
     verbose_name = "Audit"
@@ -68,6 +74,15 @@ class IamAuditConfig(AppConfig):
                 template="iam_audit/includes/baseline_panel.html",
                 context=_baseline_panel,
                 order=30,
+            )
+        )
+        register_panel(
+            Panel(
+                key="iam",
+                title="IAM",
+                template="iam_audit/includes/iam_panel.html",
+                context=_iam_panel,
+                order=40,
             )
         )
         register_account_column("baseline_compliance", ComplianceColumn(), annotate=annotate_compliance)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from iam_audit import views
+from iam_audit.views import iam
 
 app_name = "iam_audit"
 
@@ -17,4 +18,10 @@ urlpatterns = [
     # the compliance baseline
     path("baseline/", views.baseline, name="baseline"),
     path("baseline/settings/", views.baseline_settings, name="baseline_settings"),
+    # IAM: principals, who can reach an account and how, the trust graph, access paths export
+    path("iam/", iam.principal_list, name="principal_list"),
+    path("iam/principals/<int:pk>/", iam.principal_detail, name="principal_detail"),
+    path("iam/accounts/<int:pk>/", iam.account_access, name="account_access"),
+    path("iam/trust/", iam.trust_graph, name="trust_graph"),
+    path("iam/paths/export/", iam.access_paths_export, name="access_paths_export"),
 ]

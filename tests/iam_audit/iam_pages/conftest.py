@@ -1,0 +1,19 @@
+"""The bridge keeps a graph per process and page data in Django's cache: each test starts clean."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
+from iam_audit import access
+
+
+@pytest.fixture(autouse=True)
+def _fresh_graph() -> Iterator[None]:
+    access.invalidate()
+    cache.clear()
+    yield
+    access.invalidate()
+    cache.clear()
