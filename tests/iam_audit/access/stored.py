@@ -21,7 +21,13 @@ from tests.iam_audit.graph.factories import ENVIRONMENTS, MGMT, ORG_ACCOUNTS, St
 
 T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 ORG_ID = "o-story12345"
-NAMES = {MGMT: "org-root", "111111111111": "identity", "222222222222": "staging", "333333333333": "payments-prod", "555555555555": "operations"}
+NAMES = {
+    MGMT: "org-root",
+    "111111111111": "identity",
+    "222222222222": "staging",
+    "333333333333": "payments-prod",
+    "555555555555": "operations",
+}
 
 
 def record(item: Item) -> Record:
@@ -65,11 +71,23 @@ def org_records(members: Iterable[str] = ORG_ACCOUNTS, management: str = MGMT) -
 def collect_iam(account: AwsAccount, items: Sequence[Item], at: dt.datetime = T0, ok: bool = True) -> None:
     """One complete (or failed, ``ok=False``) pass of the IAM collector over ``items``."""
     coverage = {t: (Coverage.OK if ok else Coverage.FAILED) for t in IAM_TYPES}
-    ingest(account, GLOBAL_REGION, list(IAM_TYPES), [record(i) for i in items] if ok else [], coverage, seen_at=at)
+    ingest(
+        account,
+        GLOBAL_REGION,
+        list(IAM_TYPES),
+        [record(i) for i in items] if ok else [],
+        coverage,
+        seen_at=at,
+    )
 
 
 def collect_org(account: AwsAccount, records: Sequence[Record], at: dt.datetime = T0) -> None:
-    types = ["organizations:organization", "organizations:account", "organizations:ou", "organizations:policy"]
+    types = [
+        "organizations:organization",
+        "organizations:account",
+        "organizations:ou",
+        "organizations:policy",
+    ]
     ingest(account, GLOBAL_REGION, types, list(records), {t: Coverage.OK for t in types}, seen_at=at)
 
 

@@ -102,9 +102,9 @@ def test_loading_the_estate_costs_the_same_queries_whatever_its_size() -> None:
     accounts = store_story()
     with CaptureQueriesContext(connection) as small:
         access.load_estate()
-    many = [
-        user_item(IDENTITY, f"user{i}", groups=["StagingReadOnly"]) for i in range(60)
-    ] + [role_item(PROD, f"role{i}", trust(root(IDENTITY))) for i in range(40)]
+    many = [user_item(IDENTITY, f"user{i}", groups=["StagingReadOnly"]) for i in range(60)] + [
+        role_item(PROD, f"role{i}", trust(root(IDENTITY))) for i in range(40)
+    ]
     s = story()
     collect_iam(accounts[IDENTITY], s.items[IDENTITY] + many[:60], at=T0 + dt.timedelta(hours=1))
     collect_iam(accounts[PROD], many[60:], at=T0 + dt.timedelta(hours=1))
@@ -180,7 +180,9 @@ def test_page_data_is_cached_under_the_stamp() -> None:
 
     assert access.cached(state, "k", compute) == [1]
     assert access.cached(state, "k", compute) == [1]
-    collect_iam(accounts[PROD], [role_item(PROD, "Extra", trust(root(IDENTITY)))], at=T0 + dt.timedelta(hours=2))
+    collect_iam(
+        accounts[PROD], [role_item(PROD, "Extra", trust(root(IDENTITY)))], at=T0 + dt.timedelta(hours=2)
+    )
     assert access.cached(access.current(), "k", compute) == [2]
 
 
