@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "size": 12, "color": "#1d2330"}
 BAR_COLOUR = "#1f5fbf"
+GRID_COLOUR = "#e5e7eb"
 HEAT_SCALE = [[0.0, "#e8f0fe"], [0.5, "#6f9fe0"], [1.0, "#123d7a"]]
 ROW_HEIGHT = 26
 LABEL_MAX = 48
@@ -55,6 +56,7 @@ def empty(message: str = "No resources recorded yet.") -> SafeString:
 
 def _layout(height: int, **extra: Any) -> dict[str, Any]:
     return {
+        "template": "none",  # plotly's default template would add ~10 KB of styling to every chart
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
         "font": FONT,
@@ -146,12 +148,14 @@ def bar(
         layout = _layout(
             max(160, 40 + ROW_HEIGHT * len(items)),
             yaxis={"type": "category", "autorange": "reversed", "automargin": True},
-            xaxis={"automargin": True},
+            xaxis={"automargin": True, "gridcolor": GRID_COLOUR, "zeroline": False},
         )
     else:
         fig = go.Figure(go.Bar(x=labels, y=counts, **trace))
         layout = _layout(
-            300, xaxis={"type": "category", "tickangle": -40, "automargin": True}, yaxis={"automargin": True}
+            300,
+            xaxis={"type": "category", "tickangle": -40, "automargin": True},
+            yaxis={"automargin": True, "gridcolor": GRID_COLOUR, "zeroline": False},
         )
     fig.update_layout(layout)
     return _fragment(fig, "chart-bar")

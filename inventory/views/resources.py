@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import DatabaseError
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
 from accounts.ui import ObjectListView, url_or_none
@@ -188,6 +190,13 @@ def revision_entries(revisions: Iterable[Any]) -> list[RevisionEntry]:
     ]
 
 
+def findings_query(resource: Resource) -> str:
+    """The findings list's filters for one resource: its account, and its ARN in the search box
+    (a finding's subject is the ARN of what failed; the box takes 200 characters, and a prefix of
+    an ARN still finds it)."""
+    return urlencode({"account": resource.account_id, "q": resource.arn[:SEARCH_MAX_LENGTH]})
+
+
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One resource: where it lives, its tags, its metadata, and what changed when."""
     resource = get_object_or_404(Resource.objects.select_related("account"), pk=pk)
@@ -207,7 +216,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "raw_truncated": raw_truncated,
         "revisions": revision_entries(revisions[:REVISIONS_SHOWN]),
         "more_revisions": len(revisions) > REVISIONS_SHOWN,
-        "findings_url": f"{findings_url}?resource_id={resource.pk}" if findings_url else None,
+        "findings_url": f"{findings_url}?{findings_query(resource)}" if findings_url else None,
         "resource_list_url": url_or_none("inventory:resource_list"),
     }
     return render(request, "inventory/resource_detail.html", context)

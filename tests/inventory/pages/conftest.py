@@ -78,11 +78,17 @@ def dev(db: None) -> AwsAccount:
 def estate(prod: AwsAccount, dev: AwsAccount) -> dict[str, Any]:
     """A handful of resources across both accounts, a deleted one, tags to filter on."""
     web = make_resource(
-        prod, name="web-1", tags={"team": "payments", "env": "prod"}, resource_id="i-0aaa1111", region="eu-west-1"
+        prod,
+        name="web-1",
+        tags={"team": "payments", "env": "prod"},
+        resource_id="i-0aaa1111",
+        region="eu-west-1",
     )
     worker = make_resource(prod, name="worker-1", tags={"team": "batch"}, resource_id="i-0bbb2222")
     stray = make_resource(prod, name="stray-vm", region="ap-south-1", resource_id="i-0ccc3333")
-    bucket = make_resource(prod, type="s3:bucket", name="payments-logs", region="eu-west-1", tags={"env": "prod"})
+    bucket = make_resource(
+        prod, type="s3:bucket", name="payments-logs", region="eu-west-1", tags={"env": "prod"}
+    )
     role = make_resource(prod, type="iam:role", name="deployer", region="global")
     gone = make_resource(prod, name="old-web", deleted=True, tags={"team": "payments"})
     sandbox = make_resource(dev, name="experiment", region="us-east-1", tags={"team": "payments"})

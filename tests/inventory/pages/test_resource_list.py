@@ -77,7 +77,9 @@ def test_filter_by_account_environment_region_service_and_type(
     assert names(client, type="ec2:instance", account_id=prod.pk, region="eu-west-1") == {"web-1", "worker-1"}
 
 
-def test_unknown_choices_show_an_error_and_no_rows(client: Client, estate: dict[str, Any], viewer_user: Any) -> None:
+def test_unknown_choices_show_an_error_and_no_rows(
+    client: Client, estate: dict[str, Any], viewer_user: Any
+) -> None:
     client.force_login(viewer_user)
     response = client.get(URL, {"type": "ec2:nonsense"})
     assert response.status_code == 200
@@ -85,7 +87,9 @@ def test_unknown_choices_show_an_error_and_no_rows(client: Client, estate: dict[
     assert list(response.context["table"].page.object_list) == []
 
 
-def test_filter_by_tag_key_and_by_key_and_value(client: Client, estate: dict[str, Any], viewer_user: Any) -> None:
+def test_filter_by_tag_key_and_by_key_and_value(
+    client: Client, estate: dict[str, Any], viewer_user: Any
+) -> None:
     client.force_login(viewer_user)
     assert names(client, tag_key="team") == {"web-1", "worker-1", "experiment"}
     assert names(client, tag_key="team", tag_value="payments") == {"web-1", "experiment"}
@@ -103,7 +107,9 @@ def test_tag_value_without_a_key_is_refused_not_ignored(
     assert list(response.context["table"].page.object_list) == []
 
 
-def test_tag_filters_take_odd_keys_and_values_literally(client: Client, prod: AwsAccount, viewer_user: Any) -> None:
+def test_tag_filters_take_odd_keys_and_values_literally(
+    client: Client, prod: AwsAccount, viewer_user: Any
+) -> None:
     odd = {'a.b"c': "x", "k__y": "1", "ünï": "€ null", "aws:cloudformation:stack-name": "null"}
     make_resource(prod, name="odd", tags=odd)
     make_resource(prod, name="plain", tags={"a": "x", "k": "1"})
@@ -146,7 +152,9 @@ def test_columns_show_type_title_account_and_short_tags(
     assert '<span class="tag">k3=v3</span>' not in page  # only the first three as chips
 
 
-def test_html_in_names_and_tags_is_escaped_in_the_list(client: Client, prod: AwsAccount, viewer_user: Any) -> None:
+def test_html_in_names_and_tags_is_escaped_in_the_list(
+    client: Client, prod: AwsAccount, viewer_user: Any
+) -> None:
     make_resource(prod, name=XSS, tags={XSS: XSS})
     client.force_login(viewer_user)
     page = client.get(URL).content.decode()
@@ -157,7 +165,7 @@ def test_html_in_names_and_tags_is_escaped_in_the_list(client: Client, prod: Aws
 def test_csv_export_applies_filters_writes_tags_as_pairs_and_neutralises_formulas(
     client: Client, prod: AwsAccount, viewer_user: Any
 ) -> None:
-    make_resource(prod, name="=HYPERLINK(\"http://evil\",\"x\")", tags={"=cmd": "|calc", "team": "a"})
+    make_resource(prod, name='=HYPERLINK("http://evil","x")', tags={"=cmd": "|calc", "team": "a"})
     make_resource(prod, name="other", region="us-east-1")
     client.force_login(viewer_user)
     response = client.get(URL, {"export": "csv", "region": "eu-west-1"})
@@ -197,7 +205,9 @@ def test_query_count_does_not_grow_with_rows(
     for i in range(55):
         make_resource(prod if i % 2 else dev, tags={"team": "a"})
     with django_assert_max_num_queries(7) as large:
-        response = client.get(URL, {"tag_key": "team", "columns": list(inventory_tables.ResourceTable.column_names())})
+        response = client.get(
+            URL, {"tag_key": "team", "columns": list(inventory_tables.ResourceTable.column_names())}
+        )
     assert len(shown(response)) == 50
     assert len(small.captured_queries) == len(large.captured_queries)
     # the count never scans more than the cap: it is a LIMITed subquery
