@@ -19,7 +19,14 @@
    backend classes own no outside resources (files, threads), so their reset now does nothing
    before they are dropped.
 
-None of this changes what the server answers.
+4. **A deleted VPC takes its network ACLs with it**, as in AWS. moto keeps them (with their
+   allow-all rules), so every account whose default VPC was deleted still showed an open ACL.
+
+5. **The EBS default key (``alias/aws/ebs``) is AWS managed**, as in AWS (KeyManager "AWS",
+   rotated by AWS). moto made it a customer key without rotation: a false ``kms.rotation`` finding
+   in every account that ever encrypted a volume.
+
+Apart from 4 and 5 (which make moto answer as AWS does), none of this changes what the server answers.
 """
 
 from __future__ import annotations
@@ -131,11 +138,43 @@ def _patch_backends() -> None:
     EC2Backend.reset = discard  # type: ignore[method-assign]
 
 
+def _patch_delete_vpc() -> None:
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original = VPCBackend.delete_vpc
+
+    def delete_vpc(self: Any, vpc_id: str) -> Any:
+        vpc = original(self, vpc_id)
+        for acl_id in [acl_id for acl_id, acl in self.network_acls.items() if acl.vpc_id == vpc_id]:
+            del self.network_acls[acl_id]
+        return vpc
+
+    VPCBackend.delete_vpc = delete_vpc  # type: ignore[method-assign]
+
+
+def _patch_ebs_default_key() -> None:
+    from moto.ec2.models.elastic_block_store import EBSBackend
+    from moto.kms import kms_backends
+
+    original = EBSBackend._create_default_encryption_key
+
+    def create_default_encryption_key(self: Any) -> str:
+        arn = original(self)
+        key = kms_backends[self.account_id][self.region_name].describe_key(arn)
+        key.key_manager = "AWS"
+        key.key_rotation_status = True
+        return arn
+
+    EBSBackend._create_default_encryption_key = create_default_encryption_key  # type: ignore[method-assign]
+
+
 def patch() -> None:
     """Apply the adjustments to the moto modules of this process."""
     _patch_account_lookup()
     _patch_clock()
     _patch_backends()
+    _patch_delete_vpc()
+    _patch_ebs_default_key()
 
 
 def main(argv: list[str]) -> None:

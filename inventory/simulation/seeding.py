@@ -910,10 +910,15 @@ class Seeder:
                 f"Default network ACL of {name} still allows all traffic from 0.0.0.0/0 (22, 3389).", region,
             )  # fmt: skip
         if flow_logs:
-            ec2.create_flow_logs(
-                ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL", LogDestinationType="s3",
-                LogDestination=f"arn:aws:s3:::{self.resources['operations.bucket.flow_logs']}/{acct.id}/",
-            )  # fmt: skip
+            answer = ec2.create_flow_logs(
+                ResourceIds=[vpc_id],
+                ResourceType="VPC",
+                TrafficType="ALL",
+                LogDestinationType="s3",
+                LogDestination=f"arn:aws:s3:::{self.resources['operations.bucket.flow_logs']}",
+            )
+            if answer.get("Unsuccessful"):  # reported in the answer, not raised
+                raise RuntimeError(f"flow logs for {vpc_id}: {answer['Unsuccessful']}")
         else:
             self.plant("vpc.flow_logs", acct, vpc_id, f"VPC {name} has no flow logs.", region)
         self._use_region(acct, region)

@@ -76,8 +76,14 @@ def is_up(url: str) -> bool:
         return False
 
 
-def start(port: int | None = None, log_path: str | None = None, timeout: float = 30.0) -> MotoServer:
-    """Start ``moto_server`` on 127.0.0.1 and wait until it answers."""
+def start(
+    port: int | None = None, log_path: str | None = None, timeout: float = 30.0, detach: bool = False
+) -> MotoServer:
+    """Start ``moto_server`` on 127.0.0.1 and wait until it answers.
+
+    ``detach``: run it in its own session, so it outlives the caller and the caller's terminal
+    (``manage.py simulate_estate --detach``); stop it by its pid.
+    """
     port = port or free_port()
     env = {**os.environ, **SERVER_ENV}
     env.pop("MOTO_ACCOUNT_ID", None)  # it would force one account for every request
@@ -85,7 +91,7 @@ def start(port: int | None = None, log_path: str | None = None, timeout: float =
     process = subprocess.Popen(
         # moto_main runs moto.server with a faster account lookup and a seeding clock (see there)
         [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=out, stderr=subprocess.STDOUT,
+        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=detach,
     )
     server = MotoServer(port=port, process=process)
     deadline = time.monotonic() + timeout
