@@ -54,6 +54,11 @@ def empty(message: str = "No resources recorded yet.") -> SafeString:
     return format_html('<p class="muted chart-empty">{}</p>', message)
 
 
+def _integer_ticks(largest: int) -> dict[str, Any]:
+    """A tick per unit for small counts (plotly would otherwise place ticks at halves)."""
+    return {"dtick": 1} if largest <= 10 else {}
+
+
 def _layout(height: int, **extra: Any) -> dict[str, Any]:
     return {
         "template": "none",  # plotly's default template would add ~10 KB of styling to every chart
@@ -108,7 +113,12 @@ def heatmap(
             xgap=2,
             ygap=2,
             showscale=True,
-            colorbar={"thickness": 10, "outlinewidth": 0},
+            colorbar={
+                "thickness": 10,
+                "outlinewidth": 0,
+                "tickformat": ",d",
+                **_integer_ticks(max(cells.values())),
+            },
             hoverongaps=False,
         )
     )
@@ -143,19 +153,28 @@ def bar(
         "marker": {"color": colour},
         "textposition": "none",
     }
+    # whole numbers only: a count axis reading 0.5, 1, 1.5 looks like a bug
+    value_axis: dict[str, Any] = {
+        "automargin": True,
+        "gridcolor": GRID_COLOUR,
+        "zeroline": False,
+        "rangemode": "tozero",
+        "tickformat": ",d",
+        **_integer_ticks(max(counts)),
+    }
     if horizontal:
         fig = go.Figure(go.Bar(x=counts, y=labels, orientation="h", **trace))
         layout = _layout(
             max(160, 40 + ROW_HEIGHT * len(items)),
             yaxis={"type": "category", "autorange": "reversed", "automargin": True},
-            xaxis={"automargin": True, "gridcolor": GRID_COLOUR, "zeroline": False},
+            xaxis=value_axis,
         )
     else:
         fig = go.Figure(go.Bar(x=labels, y=counts, **trace))
         layout = _layout(
             300,
             xaxis={"type": "category", "tickangle": -40, "automargin": True},
-            yaxis={"automargin": True, "gridcolor": GRID_COLOUR, "zeroline": False},
+            yaxis=value_axis,
         )
     fig.update_layout(layout)
     return _fragment(fig, "chart-bar")

@@ -1,0 +1,87 @@
+"""A viewer's journey through the inventory in a real browser: filter, open a resource, read the report."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.factories import AwsAccountFactory, TeamFactory, UserFactory
+from tests.inventory.pages.conftest import XSS, make_resource
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def estate() -> dict[str, Any]:
+    team = TeamFactory(name="Payments")
+    prod = AwsAccountFactory(
+        name="payments-prod",
+        account_id="555555555555",
+        environment="prod",
+        owner=team,
+        allowed_regions=["eu-west-1"],
+    )
+    dev = AwsAccountFactory(name="payments-dev", account_id="555555555556", environment="dev", owner=team)
+    api = make_resource(
+        prod,
+        type="ec2:instance",
+        name="api-1",
+        region="eu-west-1",
+        resource_id="i-0api",
+        tags={"team": "payments", "note": XSS},
+        data={"InstanceId": "i-0api", "State": {"Name": "running", "Code": 16}, "InstanceType": "t3.small"},
+    )
+    make_resource(prod, type="s3:bucket", name="payments-logs", region="eu-west-1")
+    make_resource(prod, type="ec2:instance", name="forgotten", region="ap-south-1")
+    make_resource(dev, type="ec2:vpc", name="dev-vpc", region="us-east-1")
+    make_resource(dev, type="iam:role", name="deployer", region="global")
+    return {"viewer": UserFactory(username="vera"), "api": api, "prod": prod}
+
+
+def test_viewer_filters_resources_opens_one_and_reads_the_report(
+    browser_page: Any, login_as: Any, live_server: Any, estate: dict[str, Any]
+) -> None:
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login_as(page, estate["viewer"])
+
+    page.goto("/inventory/resources/")
+    assert page.locator("table tbody tr").count() == 5
+
+    # Filter by type: EC2 instances only.
+    page.select_option("select[name=type]", "ec2:instance")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url(re.compile(r"type=ec2%3Ainstance"))
+    assert sorted(page.locator("table tbody tr td:first-child a").all_inner_texts()) == ["api-1", "forgotten"]
+
+    # Open one: its tags (HTML shown as text, never run) and its metadata as JSON.
+    page.click("table tbody a:has-text('api-1')")
+    page.wait_for_url(f"**{estate['api'].get_absolute_url()}")
+    tags = page.locator("#tags").inner_text()
+    assert "team" in tags and "payments" in tags and XSS in tags
+    state = page.locator("details.meta-entry[data-key=State]")
+    assert not state.locator("pre").is_visible()
+    state.locator("summary").click()
+    assert '"Name": "running"' in state.locator("pre").inner_text()
+    page.click("summary:has-text('All metadata as JSON')")
+    assert '"InstanceType": "t3.small"' in page.locator("#raw-json").inner_text()
+    assert page.locator("#resource-arn").inner_text() == estate["api"].arn
+
+    # The report: the heat map is drawn by plotly from our static files, and the stray region shows.
+    page.goto("/inventory/report/")
+    heatmap = page.locator("#heatmap .js-plotly-plot")
+    heatmap.wait_for()
+    assert heatmap.locator("svg.main-svg").count() >= 1
+    assert heatmap.locator(".hm image, .heatmaplayer").count() >= 1  # the heat-map layer is drawn
+    assert "ap-south-1" in page.locator("#unexpected").inner_text()
+
+    # A click on a cell opens the filtered list.
+    box = heatmap.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 2, box["y"] + 2)  # top-left cell: the busiest region, first service
+    page.wait_for_url(re.compile(r"/inventory/resources/\?region=.+&service=.+"))
+    assert page.locator("table tbody tr").count() >= 1
+    assert dialogs == []  # nothing from the payloads ran
