@@ -6,8 +6,9 @@ the server so the picture is the same for everyone and the browser only draws it
 
 Layout: a :class:`networkx.DiGraph` of the accounts and parties, drawn in columns from left to
 right — parties that are not accounts of ours (outside accounts, ``*``, identity providers) first,
-then the accounts that give access elsewhere (identity, management, security...), then the other
-accounts by environment (prod, staging, dev...; long columns are split). Within a column nodes
+then the accounts that give access elsewhere (identity, management, security...), then the
+accounts they reach by environment (prod, staging, dev...), then the accounts nobody reaches from
+elsewhere (long columns are split). Within a column nodes
 are ordered by the barycentre of the nodes that reach them (fewer crossing arrows), then by name.
 networkx's own layouts need numpy, which this project does not install: the column layout is
 short, deterministic and reads better for an access graph anyway.
@@ -102,25 +103,29 @@ def build_digraph(nodes: Sequence[Mapping[str, Any]], edges: Sequence[Mapping[st
 
 def columns(g: nx.DiGraph) -> list[list[str]]:
     """Node ids by column, left to right (see the module docstring), not yet ordered within."""
-    parties, givers = [], []
+    parties, givers, alone = [], [], []
     by_env: dict[str, list[str]] = defaultdict(list)
     for node_id, attrs in g.nodes(data=True):
         if attrs.get("kind") != "account":
             parties.append(node_id)
         elif g.out_degree(node_id) > 0:
             givers.append(node_id)
-        else:
+        elif g.in_degree(node_id) > 0:
             by_env[attrs.get("environment") or "other"].append(node_id)
-    out = []
-    if parties:
-        out.append(parties)
-    if givers:
-        out.append(givers)
+        else:
+            alone.append(node_id)  # nobody reaches it from elsewhere: drawn last, out of the way
+
+    def name(n: str) -> str:
+        return str(g.nodes[n].get("label", n)).lower()
+
+    def split(members: list[str]) -> list[list[str]]:
+        return [members[start : start + MAX_ROWS] for start in range(0, len(members), MAX_ROWS)]
+
+    out = split(parties) + split(givers)
     for env in sorted(by_env, key=lambda e: (_env_rank(e), e)):
-        members = sorted(by_env[env], key=lambda n: str(g.nodes[n].get("label", n)).lower())
-        for start in range(0, len(members), MAX_ROWS):
-            out.append(members[start : start + MAX_ROWS])
-    return out
+        out += split(sorted(by_env[env], key=name))
+    alone.sort(key=lambda n: (_env_rank(str(g.nodes[n].get("environment") or "other")), name(n)))
+    return out + split(alone)
 
 
 def layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
@@ -144,7 +149,9 @@ def layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
             )
 
         ordered = sorted(col, key=key)
-        offset = (len(ordered) - 1) / 2
+        # every other column sits half a row lower, so a long arrow does not run through the nodes
+        # of the columns it crosses
+        offset = (len(ordered) - 1) / 2 - (0.5 if x % 2 else 0.0)
         for y, node_id in enumerate(ordered):
             pos[node_id] = (float(x), float(y) - offset)
     return pos
