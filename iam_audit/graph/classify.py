@@ -10,8 +10,9 @@ actions (leaving the organisation, stopping CloudTrail) is still an administrato
 * write (named services): Write / Permissions-management / Tagging actions in those services. Actions
   named like reads (Get*, List*, Describe*) that AWS files under Write are left out, because every
   read-only policy grants them by name pattern; ``sts`` is left out because its actions only create
-  sessions, whose power is classified where they lead; so are the sensitive reads below (kms:Decrypt
-  is a Write in AWS's reference).
+  sessions, whose power is classified where they lead, and so are the other session-creating
+  actions of :data:`SESSION_ACTIONS` (AWS's own ReadOnlyAccess grants s3express:CreateSession); so
+  are the sensitive reads below (kms:Decrypt is a Write in AWS's reference).
 * read-only, all services: >= 60% of every Read and List action (a ReadOnlyAccess-like policy).
 * read of sensitive data: any of :data:`SENSITIVE_READ_ACTIONS` on every resource.
 * granular: anything else that is not nothing.
@@ -47,6 +48,10 @@ SENSITIVE_READ_ACTIONS: tuple[str, ...] = (
     "dynamodb:Query",
     "dynamodb:Scan",
 )
+
+# Write-level actions that only open a session whose rights the policy decides elsewhere (S3 Express
+# One Zone directory buckets are read through a CreateSession in ReadOnly mode).
+SESSION_ACTIONS: tuple[str, ...] = ("s3express:CreateSession",)
 
 # Services a PowerUserAccess-like policy leaves out (AWS's PowerUserAccess: NotAction iam:*,
 # organizations:*, account:*).
@@ -167,6 +172,7 @@ class _Masks:
             & ~self.read_named
             & ~u.service_masks.get("sts", 0)
             & ~u.mask_of_actions(SENSITIVE_READ_ACTIONS)
+            & ~u.mask_of_actions(SESSION_ACTIONS)
         )
         self.all_count = u.all_mask.bit_count()
         self.iam_count = self.iam.bit_count()

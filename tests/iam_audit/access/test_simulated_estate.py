@@ -1,0 +1,119 @@
+"""The story on the simulated estate: seeded into moto, collected by the real collectors, read back.
+
+The simulated organisation (inventory/simulation/estate.py) plants the IAM story: Developer, in the
+identity account, is in group StagingReadOnly, whose policy CompanyAssumeRoleStagingReadOnly allows
+sts:AssumeRole on staging's CompanyReadOnly (ReadOnlyAccess, trusting the identity account), and
+the group has the enforce-MFA policy. The organisation and every account's IAM are collected over
+HTTP (IAM and Organizations collectors only), the graph is built from the database, and the chain
+must be exactly the story's. Seeding takes most of the time (~30-50 s on two busy cores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from accounts.models import AwsAccount
+from iam_audit import access
+from iam_audit.graph import Level
+from iam_audit.graph.findings import EXTERNAL_PATH
+from iam_audit.models import Principal
+from inventory.aws.session import AwsSettings, Hub
+from inventory.collectors import base
+from inventory.models import RunState
+from inventory.services.collect import AwsAccess, collect_account
+from inventory.services.runs import create_run
+
+pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
+
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def simulated(moto_server: Any) -> Iterator[Any]:
+    """The simulated estate, seeded once for this module (seeding resets the server first)."""
+    from inventory.simulation.estate import EstateSpec, seed
+
+    estate = seed(moto_server.url, EstateSpec(regions=REGIONS))
+    yield estate
+    moto_server.reset()
+
+
+def _collect(estate: Any) -> dict[str, AwsAccount]:
+    hub = Hub(AwsSettings(endpoint_url=estate.endpoint_url))
+    collectors = base.collectors(lambda c: c.service in {"iam", "organizations"})
+    accounts = {}
+    for key, info in estate.accounts.items():
+        account = AwsAccount.objects.create(
+            account_id=info.id,
+            name=info.name,
+            environment=info.env,
+            allowed_regions=list(REGIONS),
+            read_role=estate.read_role_arn(info.id),
+        )
+        run = collect_account(
+            account, create_run(account), access=AwsAccess(hub), collectors=collectors, region_workers=1
+        )
+        assert run.state == RunState.DONE, (key, run.message, run.errors)
+        accounts[key] = account
+    return accounts
+
+
+def test_story_chain_on_the_simulated_estate(simulated: Any) -> None:
+    estate = simulated
+    story = estate.iam_story
+    accounts = _collect(estate)
+    access.invalidate()
+    state = access.current()
+    graph = state.graph
+
+    assert graph.org.org_id == estate.organization_id
+    assert graph.org.management_account_id == estate.management_account_id
+    assert graph.org.environment(story.staging_account_id) == "staging"
+
+    paths = [p for p in graph.paths_to(story.staging_account_id) if p.source_arn == story.user_arn and p.hops]
+    assert len(paths) == 1
+    path = paths[0]
+    assert [(h.kind, h.arn) for h in path.hops] == [
+        ("group", story.group_arn),
+        ("policy", story.assume_policy_arn),
+        ("statement", story.assume_policy_arn),
+        ("assume", story.role_arn),
+    ]
+    assert [h.name for h in path.hops] == [
+        "StagingReadOnly",
+        "CompanyAssumeRoleStagingReadOnly",
+        "AssumeStagingReadOnly",
+        "CompanyReadOnly",
+    ]
+    assert path.hops[-1].environment == "staging"
+    assert path.grants == ("ReadOnlyAccess",)
+    assert path.privilege.level is Level.READ_ALL and path.privilege.label == "read-only, all services"
+    assert path.mfa_required
+    mfa = [r for r in path.conditions if r.kind == "mfa"]
+    assert mfa and mfa[0].text == "MFA required"
+    assert path.describe() == (
+        "Developer → StagingReadOnly → CompanyAssumeRoleStagingReadOnly (statement AssumeStagingReadOnly) → "
+        "staging:CompanyReadOnly → ReadOnlyAccess (read-only, all services) [MFA required]"
+    )
+
+    # the same story, as the staging access page groups it
+    [group] = [
+        g for g in access.inbound_groups(state, story.staging_account_id) if g["role_arn"] == story.role_arn
+    ]
+    assert group["privilege"] == "read-only" and group["grants"] == ["ReadOnlyAccess"]
+    assert story.user_arn in {r["source_arn"] for r in group["paths"]}
+
+    # the principals table: users live in identity; the developer has MFA and reaches staging
+    developer = Principal.objects.get(arn=story.user_arn)
+    assert developer.account == accounts["identity"] and developer.mfa is True
+    assert "StagingReadOnly" in developer.groups
+
+    # planted: prod's VendorMonitoring trusts an account outside the organisation
+    planted = {p.subject for p in estate.planted_for("iam.trust_outside_org")}
+    external = {
+        r.subject for r in access.graph_results_by_account()[accounts["prod"].account_id][EXTERNAL_PATH]
+    }
+    assert planted <= external
