@@ -1,0 +1,95 @@
+"""The moto launcher's adjustments (inventory/simulation/moto_main.py), over HTTP on the shared server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+
+from inventory.simulation.moto_main import CLOCK_PATH
+from inventory.simulation.server import MotoServer
+from tests.inventory.simulation.support import fresh_account
+
+pytestmark = pytest.mark.moto
+
+
+def _post(url: str) -> dict[str, float]:
+    request = urllib.request.Request(url, data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())
+
+
+def _client(url: str, service: str, account: str | None = None, region: str = "us-east-1") -> object:
+    credentials = {"aws_access_key_id": "AKIALAUNCHERTEST0000", "aws_secret_access_key": "x"}
+    if account:
+        sts = boto3.client("sts", endpoint_url=url, region_name=region, **credentials)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/t", RoleSessionName="tests")["Credentials"]
+        credentials = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+    return boto3.client(service, endpoint_url=url, region_name=region, **credentials)
+
+
+def test_the_clock_offset_dates_what_is_created_and_resets(moto_server: MotoServer) -> None:
+    url = moto_server.url
+    iam = _client(url, "iam", fresh_account())
+    try:
+        assert _post(f"{url}{CLOCK_PATH}?offset_seconds={-100 * 86400}") == {"offset_seconds": -8640000.0}
+        created = iam.create_user(UserName="old-timer")["User"]["CreateDate"]  # type: ignore[attr-defined]
+    finally:
+        assert _post(f"{url}{CLOCK_PATH}?offset_seconds=0") == {"offset_seconds": 0.0}
+    age = dt.datetime.now(dt.UTC) - created
+    assert dt.timedelta(days=99) < age < dt.timedelta(days=101)
+    assert dt.datetime.now(dt.UTC) - iam.create_user(UserName="new")["User"]["CreateDate"] < dt.timedelta(
+        hours=1
+    )  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ["abc", "nan", "1e12", ""])
+def test_the_clock_refuses_nonsense(moto_server: MotoServer, bad: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as failure:
+        _post(f"{moto_server.url}{CLOCK_PATH}?offset_seconds={bad}")
+    assert failure.value.code == 400
+
+
+def test_reset_sets_the_clock_back(moto_server: MotoServer) -> None:
+    _post(f"{moto_server.url}{CLOCK_PATH}?offset_seconds=-3600")
+    moto_server.reset()
+    with urllib.request.urlopen(f"{moto_server.url}{CLOCK_PATH}", timeout=30) as response:  # noqa: S310
+        assert json.loads(response.read()) == {"offset_seconds": 0.0}
+
+
+def test_keys_of_many_accounts_resolve_to_their_own_account(moto_server: MotoServer) -> None:
+    accounts = [fresh_account() for _ in range(4)]
+    for account in accounts:
+        identity = _client(moto_server.url, "sts", account).get_caller_identity()  # type: ignore[attr-defined]
+        assert identity["Account"] == account
+
+
+def test_a_deleted_vpc_takes_its_network_acls_with_it(moto_server: MotoServer) -> None:
+    ec2 = _client(moto_server.url, "ec2", fresh_account(), "eu-west-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]  # type: ignore[attr-defined]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]  # type: ignore[attr-defined]
+    by_vpc = [{"Name": "vpc-id", "Values": [vpc]}]
+    assert ec2.describe_network_acls(Filters=by_vpc)["NetworkAcls"]  # type: ignore[attr-defined]
+    ec2.delete_subnet(SubnetId=subnet)  # type: ignore[attr-defined]
+    ec2.delete_vpc(VpcId=vpc)  # type: ignore[attr-defined]
+    assert ec2.describe_network_acls(Filters=by_vpc)["NetworkAcls"] == []  # type: ignore[attr-defined]
+
+
+def test_the_ebs_default_key_is_aws_managed(moto_server: MotoServer) -> None:
+    account = fresh_account()
+    ec2 = _client(moto_server.url, "ec2", account)
+    ec2.enable_ebs_encryption_by_default()  # type: ignore[attr-defined]
+    ec2.create_volume(AvailabilityZone="us-east-1a", Size=1, Encrypted=True)  # type: ignore[attr-defined]
+    kms = _client(moto_server.url, "kms", account)
+    [key] = kms.list_keys()["Keys"]  # type: ignore[attr-defined]
+    metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]  # type: ignore[attr-defined]
+    assert metadata["KeyManager"] == "AWS"
+    assert [a["AliasName"] for a in kms.list_aliases(KeyId=key["KeyId"])["Aliases"]] == ["alias/aws/ebs"]  # type: ignore[attr-defined]
