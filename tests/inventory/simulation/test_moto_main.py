@@ -27,7 +27,9 @@ def _client(url: str, service: str, account: str | None = None, region: str = "u
     credentials = {"aws_access_key_id": "AKIALAUNCHERTEST0000", "aws_secret_access_key": "x"}
     if account:
         sts = boto3.client("sts", endpoint_url=url, region_name=region, **credentials)
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/t", RoleSessionName="tests")["Credentials"]
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/t", RoleSessionName="tests")[
+            "Credentials"
+        ]
         credentials = {
             "aws_access_key_id": creds["AccessKeyId"],
             "aws_secret_access_key": creds["SecretAccessKey"],
