@@ -8,6 +8,7 @@ background, so the Runs page shows live progress.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -70,7 +71,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         DEMO_DIR.mkdir(exist_ok=True)
-        call_command("seed_demo", stdout=self.stdout)
+        logins = io.StringIO()
+        call_command("seed_demo", stdout=logins)
+        self.stdout.write(logins.getvalue())
 
         pidfile, envfile = DEMO_DIR / "moto.pid", DEMO_DIR / "aws.env"
         if _alive(pidfile) and envfile.exists():
@@ -112,6 +115,7 @@ class Command(BaseCommand):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        self.stdout.write("\n" + logins.getvalue().strip())
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nSkyledger is starting on http://127.0.0.1:{options['port']}/ — the first collection runs in the "
