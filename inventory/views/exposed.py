@@ -142,7 +142,7 @@ class ExposedTable(BaseTable):
     account = AccountColumn(order_by=("account__name", "exposure__region"))
     account_id = tables.Column(accessor="account__account_id", verbose_name="Account ID")
     environment = tables.Column(accessor="account__environment", verbose_name="Environment")
-    region = tables.Column(accessor="exposure__region")
+    region = tables.Column(accessor="exposure__region", attrs={"td": {"class": "nowrap"}})
     resource = ResourceColumn(accessor="exposure__name", empty_values=(), order_by=("exposure__resource_id",))
     type = tables.Column(accessor="exposure__type", attrs={"td": {"class": "mono small"}})
     ports = tables.Column(accessor="exposure__ports_text", verbose_name="Ports / protocols")
