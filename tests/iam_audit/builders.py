@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from accounts.models import AwsAccount
+from iam_audit import priority
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.models import CheckResult, Finding, FindingEvent, finding_key
 from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
@@ -24,6 +25,8 @@ def make_finding(account: AwsAccount, **fields: Any) -> Finding:
     check_id = fields.pop("check_id", "ec2.sg_admin_ports_open")
     subject = fields.pop("subject", f"arn:aws:ec2:eu-west-1:{account.account_id}:security-group/sg-{n:08x}")
     severity = fields.pop("severity", "high")
+    # the real score of the finding; a test that sets ``priority`` keeps these terms as they are
+    score, terms = priority.score(severity, account.environment, fields.get("exposure", "internet"))
     values: dict[str, Any] = {
         "key": finding_key(check_id, account.account_id, subject),
         "check_id": check_id,
@@ -36,12 +39,8 @@ def make_finding(account: AwsAccount, **fields: Any) -> Finding:
         "service": "EC2",
         "severity": severity,
         "severity_rank": SEVERITY_ORDER.get(severity, 4),
-        "priority": 100,
-        "priority_explanation": [
-            {"label": f"severity {severity}", "value": 70, "op": "base"},
-            {"label": "environment prod", "value": 1.5, "op": "×"},
-            {"label": "exposure internet", "value": 30, "op": "+"},
-        ],
+        "priority": score,
+        "priority_explanation": terms,
         "exposure": "internet",
         "evidence": {"rule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}},
         "status": FindingStatus.OPEN,
