@@ -60,6 +60,7 @@ CORE_IAM_TYPES = ("iam:user", "iam:group", "iam:role", "iam:policy")
 STORED_KINDS = ("user", "role", "group", "federated")
 CACHE_PREFIX = "iam_audit:access"
 CACHE_TIMEOUT = 24 * 3600
+MEMO_SIZE = 64
 BULK = 1000
 
 
@@ -105,6 +106,7 @@ class GraphState:
     build_seconds: float
     _principal_pks: dict[str, int] | None = None
     _findings: tuple[dt.date, dict[str, list[Result]]] | None = None
+    _memo: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def account(self, account_id: str) -> AccountRow | None:
         return self.loaded.accounts.get(account_id)
@@ -472,12 +474,21 @@ def graph_results_by_account(now: dt.datetime | None = None) -> dict[str, dict[s
 
 # ---------------------------------------------------------------------------------------------- page data
 def cached(state: GraphState, key: str, compute: Callable[[], T]) -> T:
-    """``compute()`` through Django's cache, under the graph's stamp (a new collection misses)."""
+    """``compute()`` through Django's cache, under the graph's stamp (a new collection misses).
+
+    The value is also kept on the graph's state (up to :data:`MEMO_SIZE` entries), so the process
+    that holds the graph does not unpickle the same page data on every view.
+    """
+    if key in state._memo:
+        return state._memo[key]
     full = f"{CACHE_PREFIX}:{state.stamp}:{hashlib.sha256(key.encode()).hexdigest()[:24]}"
     value = cache.get(full)
     if value is None:
         value = compute()
         cache.set(full, value, CACHE_TIMEOUT)
+    if len(state._memo) >= MEMO_SIZE:
+        state._memo.pop(next(iter(state._memo)))  # the oldest entry
+    state._memo[key] = value
     return value
 
 

@@ -249,6 +249,7 @@ def _decorate(
 ) -> list[dict[str, Any]]:
     """Rows with the URLs and account names the path partial shows."""
     out = []
+    shown: set[tuple[str, str, str]] = set()
     for row in rows:
         hops = []
         for hop in row["hops"]:
@@ -257,7 +258,12 @@ def _decorate(
             entry = dict(hop)
             entry["url"] = links.get(hop["arn"], "") if hop["kind"] in ("group", "assume") else ""
             if "statement" in hop:
-                entry["statement_json"] = json.dumps(hop["statement"], indent=2, sort_keys=False, default=str)
+                text = json.dumps(hop["statement"], indent=2, default=str)
+                # a statement shows once a page: many paths go through the same group policy and trust
+                key = (hop["policy_name"], hop["arn"], text)
+                if key not in shown:
+                    shown.add(key)
+                    entry["statement_json"] = text
             hops.append(entry)
         source_account = accounts.get(row["source_account"])
         target_account = accounts.get(row["target_account"])
@@ -326,6 +332,8 @@ def account_access(request: HttpRequest, pk: int) -> HttpResponse:
     groups = access.inbound_groups(state, account.account_id)
     form = AccessFilterForm(request.GET or None)
     filtered = bool(request.GET) and form.is_valid() and any(form.cleaned_data.values())
+    if form.is_bound and not form.is_valid():
+        groups = []  # invalid filters show their errors and nothing, never everything
     shown_groups = []
     total = without_mfa = outside = 0
     sources: set[str] = set()
@@ -338,8 +346,6 @@ def account_access(request: HttpRequest, pk: int) -> HttpResponse:
         outside += sum(1 for r in paths if r["outside_org"])
         sources.update(r["source_arn"] for r in paths)
         shown_groups.append({**group, "matching": len(paths), "shown": paths[:PATHS_SHOWN_PER_GROUP]})
-    if request.GET and not form.is_valid():
-        shown_groups = []
     links = _links(state, (r for g in shown_groups for r in g["shown"]))
     for group in shown_groups:
         group["shown"] = _decorate(group["shown"], links, state.loaded.accounts)
@@ -419,14 +425,11 @@ def _policy_view(ref: Any, resource_pks: Mapping[str, int]) -> dict[str, Any]:
 
 def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One principal: credentials, groups, policies (statements readable), paths out, routes to power."""
+    state = access.current()  # first: a rebuild rewrites the table this page reads
     principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
-    state = access.current()
     node = state.graph.principals.get(principal.arn)
-    if node is None:  # the table row predates the graph (refreshed meanwhile): look again
-        principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
-        node = state.graph.principals.get(principal.arn)
-        if node is None:
-            raise Http404("This principal is no longer in the collected IAM data.")
+    if node is None:
+        raise Http404("This principal is no longer in the collected IAM data.")
     resource_pks = state.loaded.resource_pks
     policies = [_policy_view(ref, resource_pks) for ref in node.policies]
     boundary = _policy_view(node.boundary, resource_pks) if node.boundary is not None else None

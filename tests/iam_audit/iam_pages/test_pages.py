@@ -391,3 +391,27 @@ def test_query_counts_do_not_grow_with_the_estate(client: Client, viewer_user: A
         _count(client, url)
     large = [_count(client, url) for url in pages]
     assert large == small, list(zip(pages, small, large, strict=True))
+
+
+def test_invalid_access_filters_show_nothing_not_everything(
+    client: Client, viewer_user: Any, estate: dict[str, Any]
+) -> None:
+    client.force_login(viewer_user)
+    response = client.get(reverse("iam_audit:account_access", args=[estate[STAGING].pk]) + "?privilege=all")
+    assert response.context["groups"] == [] and response.context["stats"][0] == ("Access paths", 0)
+    assert "errorlist" in response.content.decode()
+
+
+def test_unknown_or_vanished_principals_are_not_found(
+    client: Client, viewer_user: Any, estate: dict[str, Any]
+) -> None:
+    client.force_login(viewer_user)
+    access.current()
+    role = Principal.objects.get(arn=STORY_ROLE)
+    assert client.get(reverse("iam_audit:principal_detail", args=[role.pk + 10_000])).status_code == 404
+    # the next collection no longer sees the role: its page is gone with it
+    s = story()
+    s.remove(STORY_ROLE)
+    collect_iam(estate[STAGING], s.items[STAGING], at=T0.replace(hour=15))
+    assert client.get(reverse("iam_audit:principal_detail", args=[role.pk])).status_code == 404
+    assert client.get(reverse("iam_audit:account_access", args=[999_999])).status_code == 404
