@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_filters
@@ -63,9 +64,11 @@ class FindingFilterSet(SearchFilterSet):
         distinct=False, choices=service_choices, widget=forms.CheckboxSelectMultiple, label="Service"
     )
     region = django_filters.CharFilter(label="Region", max_length=32, method="filter_region")
-    first_seen = django_filters.DateFromToRangeFilter(
-        label="First seen (from – to)",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    first_seen_after = django_filters.DateFilter(
+        label="First seen from", method="filter_seen_after", widget=DATE_INPUT
+    )
+    first_seen_before = django_filters.DateFilter(
+        label="First seen to", method="filter_seen_before", widget=DATE_INPUT
     )
 
     class Meta:
@@ -79,7 +82,8 @@ class FindingFilterSet(SearchFilterSet):
             "check",
             "service",
             "region",
-            "first_seen",
+            "first_seen_after",
+            "first_seen_before",
         ]
 
     def __init__(self, data: QueryDict | None = None, *args: Any, **kwargs: Any) -> None:
@@ -88,6 +92,14 @@ class FindingFilterSet(SearchFilterSet):
         if not data.getlist("status"):
             data.setlist("status", [str(s) for s in ACTIVE_STATUSES])
         super().__init__(data, *args, **kwargs)
+
+    # whole UTC days as half-open ranges: the index on first_seen serves them (a __date lookup would not)
+    def filter_seen_after(self, queryset: QuerySet[Finding], name: str, value: dt.date) -> QuerySet[Finding]:
+        return queryset.filter(first_seen__gte=dt.datetime.combine(value, dt.time.min, tzinfo=dt.UTC))
+
+    def filter_seen_before(self, queryset: QuerySet[Finding], name: str, value: dt.date) -> QuerySet[Finding]:
+        end = dt.datetime.combine(value + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        return queryset.filter(first_seen__lt=end)
 
     def filter_region(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         return queryset.filter(region=value.strip()) if value.strip() else queryset
