@@ -245,39 +245,72 @@ def service_delivery_statements(bucket: str, service: str, org_id: str = "") -> 
 
 
 # ------------------------------------------------------------------------------ CIS metric filters
-# CIS AWS Foundations 4.x metric filter patterns, keyed by the name used for the filter and alarm.
+def _any_event(*names: str, source: str = "") -> str:
+    events = " || ".join(f"($.eventName = {name})" for name in names)
+    return f"{{ ($.eventSource = {source}) && ({events}) }}" if source else f"{{ {events} }}"
+
+
+# CIS AWS Foundations (v5.0) 4.1-4.15 metric filter patterns, keyed by the filter/alarm name.
 CIS_METRIC_FILTERS: dict[str, str] = {
-    "UnauthorizedAPICalls": (
+    "UnauthorizedAPICalls": (  # 4.1
         '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") && '
         '($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }'
     ),
-    "ConsoleSignInWithoutMFA": (
+    "ConsoleSignInWithoutMFA": (  # 4.2
         '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '
         '($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }'
     ),
-    "RootAccountUsage": (
+    "RootAccountUsage": (  # 4.3
         '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
     ),
-    "IAMPolicyChanges": (
-        "{ ($.eventName = DeleteGroupPolicy) || ($.eventName = DeleteRolePolicy) || ($.eventName = DeleteUserPolicy) || "
-        "($.eventName = PutGroupPolicy) || ($.eventName = PutRolePolicy) || ($.eventName = PutUserPolicy) || "
-        "($.eventName = CreatePolicy) || ($.eventName = DeletePolicy) || ($.eventName = CreatePolicyVersion) || "
-        "($.eventName = DeletePolicyVersion) || ($.eventName = AttachRolePolicy) || ($.eventName = DetachRolePolicy) || "
-        "($.eventName = AttachUserPolicy) || ($.eventName = DetachUserPolicy) || ($.eventName = AttachGroupPolicy) || "
-        "($.eventName = DetachGroupPolicy) }"
+    "IAMPolicyChanges": _any_event(  # 4.4
+        "DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy",
+        "PutUserPolicy", "CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion",
+        "AttachRolePolicy", "DetachRolePolicy", "AttachUserPolicy", "DetachUserPolicy", "AttachGroupPolicy",
+        "DetachGroupPolicy",
     ),
-    "CloudTrailConfigChanges": (
-        "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
-        "($.eventName = StartLogging) || ($.eventName = StopLogging) }"
+    "CloudTrailConfigChanges": _any_event(  # 4.5
+        "CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"
     ),
-    "OrganizationsChanges": (
-        '{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || '
-        '($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || '
-        '($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || '
-        '($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || '
-        '($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || '
-        '($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || '
-        '($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || '
-        '($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }'
+    "ConsoleAuthenticationFailures": (  # 4.6
+        '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }'
     ),
-}
+    "DisableOrDeleteCMK": _any_event("DisableKey", "ScheduleKeyDeletion", source="kms.amazonaws.com"),  # 4.7
+    "S3BucketPolicyChanges": _any_event(  # 4.8
+        "PutBucketAcl", "PutBucketPolicy", "PutBucketCors", "PutBucketLifecycle", "PutBucketReplication",
+        "DeleteBucketPolicy", "DeleteBucketCors", "DeleteBucketLifecycle", "DeleteBucketReplication",
+        source="s3.amazonaws.com",
+    ),
+    "AWSConfigChanges": _any_event(  # 4.9
+        "StopConfigurationRecorder", "DeleteDeliveryChannel", "PutDeliveryChannel", "PutConfigurationRecorder",
+        source="config.amazonaws.com",
+    ),
+    "SecurityGroupChanges": _any_event(  # 4.10
+        "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress",
+        "RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup",
+    ),
+    "NACLChanges": _any_event(  # 4.11
+        "CreateNetworkAcl", "CreateNetworkAclEntry", "DeleteNetworkAcl", "DeleteNetworkAclEntry",
+        "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation",
+    ),
+    "NetworkGatewayChanges": _any_event(  # 4.12
+        "CreateCustomerGateway", "DeleteCustomerGateway", "AttachInternetGateway", "CreateInternetGateway",
+        "DeleteInternetGateway", "DetachInternetGateway",
+    ),
+    "RouteTableChanges": _any_event(  # 4.13
+        "CreateRoute", "CreateRouteTable", "ReplaceRoute", "ReplaceRouteTableAssociation", "DeleteRouteTable",
+        "DeleteRoute", "DisassociateRouteTable", source="ec2.amazonaws.com",
+    ),
+    "VPCChanges": _any_event(  # 4.14
+        "CreateVpc", "DeleteVpc", "ModifyVpcAttribute", "AcceptVpcPeeringConnection", "CreateVpcPeeringConnection",
+        "DeleteVpcPeeringConnection", "RejectVpcPeeringConnection", "AttachClassicLinkVpc", "DetachClassicLinkVpc",
+        "DisableVpcClassicLink", "EnableVpcClassicLink",
+    ),
+    "OrganizationsChanges": _any_event(  # 4.15
+        "AcceptHandshake", "AttachPolicy", "CreateAccount", "CreateOrganizationalUnit", "CreatePolicy",
+        "DeclineHandshake", "DeleteOrganization", "DeleteOrganizationalUnit", "DeletePolicy", "DetachPolicy",
+        "DisablePolicyType", "EnablePolicyType", "InviteAccountToOrganization", "LeaveOrganization", "MoveAccount",
+        "RemoveAccountFromOrganization", "UpdatePolicy", "UpdateOrganizationalUnit",
+        source="organizations.amazonaws.com",
+    ),
+}  # fmt: skip

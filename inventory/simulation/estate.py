@@ -30,9 +30,9 @@ How the estate models the organisation-wide controls (what "clean" means here):
 - CloudTrail: one organisation trail (multi-region, log validation, KMS, CloudWatch Logs) in the
   management account covers every member (``cloudtrail.multi_region`` is not planted for members;
   moto does not show members the organisation trail, so the check needs organisation facts).
-- CloudWatch CIS alarms are judged per account, where the trail's log group is: the management
-  account has the full set on the organisation trail's log group; prod has a partial set on its own
-  legacy trail's log group; every other account has none (planted).
+- CloudWatch CIS alarms (CIS 4.1-4.15) are judged where the organisation trail delivers, in the
+  management account: its log group lacks two of them (planted there, once). prod's own
+  single-region legacy trail has a partial set, which CIS does not judge.
 - GuardDuty, Security Hub, Config and EBS encryption by default are set per account and region.
 - Default VPCs are deleted in every account and region of ``spec.regions`` (sandbox keeps one,
   planted); every other VPC's default security group has no rules and its default network ACL is

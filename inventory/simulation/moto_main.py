@@ -26,7 +26,12 @@
    rotated by AWS). moto made it a customer key without rotation: a false ``kms.rotation`` finding
    in every account that ever encrypted a volume.
 
-Apart from 4 and 5 (which make moto answer as AWS does), none of this changes what the server answers.
+6. **Root MFA shows in the account summary.** AWS lets a root user turn MFA on only in the
+   console; the estate stands for that with a virtual MFA device named
+   ``root-account-mfa-device`` (the name AWS gives the root's device). moto's
+   ``GetAccountSummary`` always said ``AccountMFAEnabled: 0``; it now says 1 when that device exists.
+
+Apart from 4 to 6 (which make moto answer as AWS does), none of this changes what the server answers.
 """
 
 from __future__ import annotations
@@ -168,6 +173,24 @@ def _patch_ebs_default_key() -> None:
     EBSBackend._create_default_encryption_key = create_default_encryption_key  # type: ignore[method-assign]
 
 
+ROOT_MFA_SUFFIX = ":mfa/root-account-mfa-device"
+
+
+def _patch_root_mfa_summary() -> None:
+    from moto.iam.models import AccountSummary
+
+    original = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        summary = dict(original.fget(self))  # type: ignore[attr-defined]
+        devices = getattr(self._iam_backend, "virtual_mfa_devices", {})
+        if any(str(serial).endswith(ROOT_MFA_SUFFIX) for serial in devices):
+            summary["AccountMFAEnabled"] = 1
+        return summary
+
+    AccountSummary.summary_map = property(summary_map)  # type: ignore[method-assign,assignment]
+
+
 def patch() -> None:
     """Apply the adjustments to the moto modules of this process."""
     _patch_account_lookup()
@@ -175,6 +198,7 @@ def patch() -> None:
     _patch_backends()
     _patch_delete_vpc()
     _patch_ebs_default_key()
+    _patch_root_mfa_summary()
 
 
 def main(argv: list[str]) -> None:

@@ -95,3 +95,12 @@ def test_the_ebs_default_key_is_aws_managed(moto_server: MotoServer) -> None:
     metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]  # type: ignore[attr-defined]
     assert metadata["KeyManager"] == "AWS"
     assert [a["AliasName"] for a in kms.list_aliases(KeyId=key["KeyId"])["Aliases"]] == ["alias/aws/ebs"]  # type: ignore[attr-defined]
+
+
+def test_the_account_summary_shows_root_mfa_once_the_root_device_exists(moto_server: MotoServer) -> None:
+    iam = _client(moto_server.url, "iam", fresh_account())
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0  # type: ignore[attr-defined]
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="someone-else")  # type: ignore[attr-defined]
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0  # type: ignore[attr-defined]
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")  # type: ignore[attr-defined]
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1  # type: ignore[attr-defined]
