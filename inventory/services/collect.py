@@ -43,7 +43,14 @@ from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
 from inventory.aws.session import Target
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
 from inventory.models import CollectionRun, RunState
-from inventory.services.ingest import CHUNK_SIZE, TRANSIENT_DB_ERRORS, IngestPass, IngestStats
+from inventory.services.ingest import (
+    CHUNK_SIZE,
+    TRANSIENT_DB_ERRORS,
+    IngestPass,
+    IngestStats,
+    Prepared,
+    prepare,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,13 +214,20 @@ def _run_unit(
         facts=facts,
     )
     raised: BaseException | None = None
-    chunk: list[Any] = []
+    chunk: list[Prepared] = []
+    invalid = 0
     try:
         for record in unit.collector.collect(ctx):
-            chunk.append(record)
+            # made safe here, in the collector's thread: this CPU work then overlaps the writer's
+            # waits on the database instead of adding to them
+            prepared = prepare(record, unit.region)
+            if prepared is None:
+                invalid += 1
+            else:
+                chunk.append(prepared)
             if len(chunk) >= chunk_size:
-                _put(q, ("records", unit, chunk), cancel)
-                chunk = []
+                _put(q, ("records", unit, chunk, invalid), cancel)
+                chunk, invalid = [], 0
             if cancel.is_set():
                 raise Cancelled
     except Cancelled:
@@ -223,8 +237,8 @@ def _run_unit(
         log.warning(
             "collector %s failed in %s of %s: %r", unit.collector.service, unit.region, account_id, exc
         )
-    if chunk:
-        _put(q, ("records", unit, chunk), cancel)
+    if chunk or invalid:
+        _put(q, ("records", unit, chunk, invalid), cancel)
     coverage: dict[str, Coverage] = dict(ctx.coverage)
     errors = list(ctx.errors)
     for type_ in unit.collector.types:
@@ -282,7 +296,7 @@ class _Writer:
                 self.account, unit.region, unit.collector.types, self.run, chunk_size=self.chunk_size
             )
         if kind == "records":
-            one_pass.add(message[2])  # written in chunks of chunk_size as they fill
+            one_pass.add_prepared(message[2], message[3])  # written in chunks of chunk_size as they fill
         else:
             result = one_pass.finish(message[2], message[3])
             del self.passes[unit.key]

@@ -23,7 +23,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -347,21 +349,25 @@ class IngestPass:
         return bool(self.write_errors)
 
     def add(self, records: Iterable[Record]) -> None:
-        """Queue records; full chunks are written at once."""
-        for record in records:
-            prepared = prepare(record, self.region)
-            if prepared is None:
-                self.stats.invalid += 1
-                continue
-            self._buffer.append(prepared)
-            if len(self._buffer) >= self.chunk_size:
-                self.flush()
+        """Prepare and queue records; full chunks are written at once."""
+        for items, invalid in prepare_chunks(records, self.region, self.chunk_size):
+            self.add_prepared(items, invalid)
+
+    def add_prepared(self, items: Sequence[Prepared], invalid: int = 0) -> None:
+        """Queue records already made safe by :func:`prepare` (e.g. in a collector's thread)."""
+        self.stats.invalid += invalid
+        self._buffer.extend(items)
+        while len(self._buffer) >= self.chunk_size:
+            self._flush(self.chunk_size)
 
     def flush(self) -> None:
         """Write what is buffered."""
-        if not self._buffer:
+        self._flush(len(self._buffer))
+
+    def _flush(self, size: int) -> None:
+        if not self._buffer or size <= 0:
             return
-        chunk, self._buffer = self._buffer, []
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
         try:
             self._write(chunk)
         except TRANSIENT_DB_ERRORS:
@@ -579,6 +585,67 @@ class IngestPass:
         )
 
 
+def prepare_chunks(
+    records: Iterable[Record], default_region: str, size: int = CHUNK_SIZE
+) -> Iterator[tuple[list[Prepared], int]]:
+    """``(prepared records, number refused)`` per ``size`` records taken from ``records``."""
+    chunk: list[Prepared] = []
+    invalid = 0
+    for record in records:
+        prepared = prepare(record, default_region)
+        if prepared is None:
+            invalid += 1
+            continue
+        chunk.append(prepared)
+        if len(chunk) >= size:
+            yield chunk, invalid
+            chunk, invalid = [], 0
+    if chunk or invalid:
+        yield chunk, invalid
+
+
+def _prefetched(
+    chunks: Iterator[tuple[list[Prepared], int]], depth: int = 2
+) -> Iterator[tuple[list[Prepared], int]]:
+    """Run ``chunks`` in a helper thread, at most ``depth`` chunks ahead of the consumer.
+
+    Preparing a chunk is Python work and writing one is mostly waiting for the database, which
+    releases the GIL: overlapping them makes a pass cost about the larger of the two, not the sum.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001  (handed to the consumer, raised there)
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="ingest-prepare", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def ingest(
     account: Any,
     region: str,
@@ -590,12 +657,18 @@ def ingest(
     errors: Sequence[CollectError] = (),
     seen_at: dt.datetime | None = None,
     chunk_size: int = CHUNK_SIZE,
+    prefetch: bool = False,
 ) -> PassResult:
     """Store one (collector, region) pass: upsert ``records`` in chunks, then sweep and record coverage.
 
     ``records`` may be a generator (it is consumed in chunks of ``chunk_size``); ``coverage`` is
     read after it is exhausted, so a collector's live ``ctx.coverage`` may be passed.
+    ``prefetch``: consume and prepare ``records`` in a helper thread (two chunks ahead) while this
+    thread writes, as the orchestrator does with its collector threads; ``records`` must then not
+    touch the database.
     """
     one_pass = IngestPass(account, region, collector_types, run, seen_at=seen_at, chunk_size=chunk_size)
-    one_pass.add(records)
+    chunks = prepare_chunks(records, region, chunk_size)
+    for items, invalid in _prefetched(chunks) if prefetch else chunks:
+        one_pass.add_prepared(items, invalid)
     return one_pass.finish(coverage, errors)

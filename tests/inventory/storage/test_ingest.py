@@ -280,3 +280,38 @@ def test_chunk_the_database_refuses_spoils_only_its_own_pass(
     assert result.coverage["ec2:instance"] is Coverage.FAILED
     assert [e.code for e in result.errors] == ["storage-error"]
     assert Resource.objects.filter(deleted_at__isnull=True).count() == 2
+
+
+def test_prefetching_stores_the_same_and_stays_a_bounded_distance_ahead(
+    account: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pulled = {"n": 0}
+    ahead: list[int] = []
+    original = IngestPass._write
+
+    def counting_write(self: IngestPass, chunk: list) -> None:  # type: ignore[type-arg]
+        ahead.append(pulled["n"] - self.stats.seen)
+        original(self, chunk)
+
+    def generate() -> Iterator[Record]:
+        for n in range(100):
+            pulled["n"] += 1
+            yield instance(n)
+
+    monkeypatch.setattr(IngestPass, "_write", counting_write)
+    result = ingest(account, "eu-west-1", TYPES, generate(), OK, chunk_size=10, prefetch=True)
+    assert (result.stats.new, Resource.objects.count()) == (100, 100)
+    # the helper thread holds at most: the chunk being written + 2 queued + 1 being prepared
+    assert max(ahead) <= 10 * 4
+
+
+def test_prefetching_hands_a_collector_error_to_the_caller(account: AwsAccount) -> None:
+    ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+
+    def broken() -> Iterator[Record]:
+        yield instance(1)
+        raise RuntimeError("collector blew up")
+
+    with pytest.raises(RuntimeError, match="blew up"):
+        ingest(account, "eu-west-1", TYPES, broken(), OK, seen_at=later(), chunk_size=1, prefetch=True)
+    assert Resource.objects.filter(deleted_at__isnull=True).count() == 2  # no sweep after a failure
