@@ -231,7 +231,8 @@ def exposed(request: HttpRequest) -> HttpResponseBase:
     params = request.GET
     return object_list(
         request,
-        queryset=rows,  # type: ignore[arg-type]  (a list: the table pages and sorts it)
+        # a list, not a queryset: the table pages and sorts it in memory
+        queryset=rows,  # type: ignore[arg-type]
         table_class=ExposedTable,
         template_name="inventory/exposed.html",
         title="Exposed to the internet",

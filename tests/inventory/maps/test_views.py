@@ -290,3 +290,11 @@ def test_panel_of_an_account_with_nothing_exposed(viewer_user: Any, db: None) ->
     store(acct, [i for i in network() if i.resource_id != "i-web"])
     html = body(logged_in(viewer_user).get(acct.get_absolute_url()))
     assert "<strong>Nothing</strong> reachable from the internet" in html
+
+
+@pytest.mark.parametrize("sort", ["account", "-region", "resource", "type", "-ports", "world", "arn"])
+def test_exposed_list_sorts_by_any_sortable_column(viewer_user: Any, account: AwsAccount, sort: str) -> None:
+    other = AwsAccountFactory(account_id="444455556666", name="another")
+    store(other, network())
+    response = logged_in(viewer_user).get(reverse("inventory:exposed"), {"sort": sort})
+    assert response.status_code == 200 and body(response).count("i-web") >= 2
