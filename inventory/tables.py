@@ -7,6 +7,10 @@ LIMIT 10001)``): below the cap the total is exact ("1–50 of 342"), above it th
 and moves on with previous/next, each page fetching one row more than it shows to know whether a
 next one exists (a page number past the end shows an empty page with a way back). Deep pages
 still cost an OFFSET; people narrow the filters or export instead.
+
+Sorting follows the same rule: the default order (type, region, name) and the type, region,
+service and resource id columns are served by indexes at any size; the other columns sort only
+sets within the cap (beyond it the list keeps its default order and says why).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from inventory.collectors.types import RESOURCE_TYPES
 from inventory.models import Resource
 
 COUNT_CAP = 10_000
+LIST_ORDER = ("type", "region", "name", "pk")  # the resource list's default order (see views)
+# Columns whose order an index serves; sorting on the others is offered up to COUNT_CAP rows,
+# where it sorts a small filtered set, not a million rows.
+INDEXED_ORDER = frozenset({"type", "region", "service", "resource_id"})
 TAGS_SHOWN = 3
 TAG_TEXT_MAX = 60
 
@@ -230,7 +238,7 @@ class ResourceTable(BaseTable):
     """The inventory: one row per resource. The queryset must ``select_related("account")``."""
 
     name = ResourceNameColumn()
-    type = TypeColumn(order_by=("type", "name", "pk"))
+    type = TypeColumn(order_by=LIST_ORDER)
     resource_id = tables.Column(verbose_name="Resource ID", attrs={"td": {"class": "mono wrap"}})
     account = AccountColumn()
     region = tables.Column(attrs={"td": {"class": "nowrap"}})
@@ -252,6 +260,9 @@ class ResourceTable(BaseTable):
         "last_seen",
         "deleted_at",
     )
+
+    #: Set when a sort was refused (the header of the column asked for): the page says why.
+    sort_refused: str = ""
 
     class Meta(BaseTable.Meta):
         model = Resource
@@ -294,4 +305,20 @@ class ResourceTable(BaseTable):
         previous = getattr(self, "paginator", None)
         if isinstance(previous, CappedPaginator) and "count" in previous.__dict__:
             kwargs.setdefault("known_count", previous.count)
+        costly = self.costly_sort()
+        if costly and isinstance(data, QuerySet):
+            probe = CappedPaginator(self.rows, per_page or self._meta.per_page, **kwargs)
+            if probe.capped:
+                # past the cap, sorting on a column no index serves would sort the whole set
+                self.sort_refused = str(self.columns[costly].header)
+                self.order_by = ("type",)
+                kwargs["known_count"] = probe.count
         return super().paginate(paginator_class, per_page, page, *args, **kwargs)
+
+    def costly_sort(self) -> str | None:
+        """The first column of the current order that no index serves, if any."""
+        for alias in self.order_by or ():
+            name = alias.lstrip("-")
+            if name not in INDEXED_ORDER:
+                return name
+        return None

@@ -37,7 +37,7 @@ from inventory.collectors.base import GLOBAL_REGION
 from inventory.filtersets import ResourceFilterSet
 from inventory.models import CollectionRun, Resource, RevisionKind, RunState
 from inventory.services import runs
-from inventory.tables import ResourceTable, tag_items, type_title
+from inventory.tables import LIST_ORDER, ResourceTable, tag_items, type_title
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ BROKER_TIMEOUT = 2.0  # seconds to wait for the broker before telling the user i
 class ResourceListView(ObjectListView):
     """Every resource the collection has seen, filtered, sorted, paged, exportable."""
 
-    queryset = Resource.objects.select_related("account").defer("data", "data_hash")
+    # type, region, name: an order the (type, region) and (account, type, region) indexes serve, so
+    # the first page of the whole list, of an account, of a type or a region is an index walk
+    queryset = Resource.objects.select_related("account").defer("data", "data_hash").order_by(*LIST_ORDER)
     filterset_class = ResourceFilterSet
     table_class = ResourceTable
     template_name = "inventory/resource_list.html"

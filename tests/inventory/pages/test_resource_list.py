@@ -77,6 +77,23 @@ def test_filter_by_account_environment_region_service_and_type(
     assert names(client, type="ec2:instance", account_id=prod.pk, region="eu-west-1") == {"web-1", "worker-1"}
 
 
+def test_default_order_is_type_then_region_then_name(
+    client: Client, prod: AwsAccount, viewer_user: Any
+) -> None:
+    # the order the (type, region) and (account, type, region) indexes serve at a million rows
+    for type_, region, name in [
+        ("ec2:vpc", "eu-west-1", "b"),
+        ("ec2:instance", "us-east-1", "a"),
+        ("ec2:instance", "eu-west-1", "z"),
+        ("ec2:instance", "eu-west-1", "c"),
+    ]:
+        make_resource(prod, type=type_, region=region, name=name)
+    client.force_login(viewer_user)
+    assert shown(client.get(URL)) == ["c", "z", "a", "b"]
+    assert shown(client.get(URL, {"service": "ec2"})) == ["c", "z", "a", "b"]
+    assert shown(client.get(URL, {"sort": "-type"})) == ["b", "a", "z", "c"]
+
+
 def test_unknown_choices_show_an_error_and_no_rows(
     client: Client, estate: dict[str, Any], viewer_user: Any
 ) -> None:
@@ -240,6 +257,29 @@ def test_past_the_count_cap_the_list_says_more_and_pages_on(
     assert "past the last row" in beyond.content.decode()
     nonsense = client.get(URL, {"sort": "name", "page": "x"})
     assert nonsense.status_code == 200 and shown(nonsense)[0] == "r000"
+
+
+def test_sorting_on_an_unindexed_column_needs_a_set_within_the_cap(
+    client: Client, prod: AwsAccount, dev: AwsAccount, viewer_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory_tables, "COUNT_CAP", 5)
+    for i in range(8):
+        make_resource(prod, name=f"p{i}", type="ec2:vpc" if i % 2 else "ec2:instance")
+    make_resource(dev, name="d1")
+    make_resource(dev, name="d0")
+    client.force_login(viewer_user)
+    refused = client.get(URL, {"sort": "-name"})
+    assert refused.context["table"].sort_refused == "Name"
+    assert shown(refused)[:2] == ["d0", "d1"]  # the usual order: type, region, name
+    assert "Sorting by Name is offered for up to 5 resources" in refused.content.decode()
+    narrowed = client.get(URL, {"sort": "-name", "account_id": dev.pk})
+    assert not narrowed.context["table"].sort_refused and shown(narrowed) == ["d1", "d0"]
+    indexed = client.get(URL, {"sort": "-type"})  # served by an index at any size
+    assert not indexed.context["table"].sort_refused and shown(indexed)[0] == "p7"
+    # an export reads every row anyway, so it keeps the order asked for
+    exported = client.get(URL, {"sort": "-name", "export": "csv", "columns": "name"})
+    names_in_file = [row[0] for row in read_csv(b"".join(exported.streaming_content))[1:]]
+    assert names_in_file == sorted(names_in_file, reverse=True) and len(names_in_file) == 10
 
 
 def test_below_the_cap_the_count_is_exact(client: Client, estate: dict[str, Any], viewer_user: Any) -> None:
