@@ -70,3 +70,14 @@ def test_refresh_all_task_sends_one_refresh_per_account(
         run_ids = tasks.refresh_all.apply().get()
     assert sorted(call["args"][0] for call in sent) == sorted([account.pk, other.pk])
     assert sorted(call["args"][1] for call in sent) == sorted(run_ids)
+
+
+def test_migration_schedules_refresh_all_every_few_hours() -> None:
+    from django.conf import settings
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.select_related("interval").get(name="Refresh all accounts")
+    assert task.task == "inventory.refresh_all" and task.enabled
+    assert (task.interval.every, task.interval.period) == (settings.SKYLEDGER_REFRESH_HOURS, "hours")
+    # the name it points at is a registered task
+    assert "inventory.refresh_all" in tasks.refresh_all.app.tasks
