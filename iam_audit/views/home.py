@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -107,24 +107,18 @@ def home_findings_context() -> dict[str, Any]:
 
 
 def baseline_panel_context(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
-    """The account's baseline cells and compliance (three queries)."""
+    """The account's baseline cells and compliance (two queries)."""
     (row,) = compliance.matrix([account])
     return {"row": row}
 
 
 def findings_panel_context(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
     """The account's active findings by severity and its five most urgent (two queries)."""
-    counts = dict(
-        Finding.objects.filter(account=account, status__in=ACTIVE_STATUSES)
-        .values_list("severity")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    top = list(
-        Finding.objects.filter(account=account, status__in=ACTIVE_STATUSES).order_by("-priority", "pk")[:5]
-    )
+    active = Finding.objects.filter(account=account, status__in=ACTIVE_STATUSES)
+    counts = active.aggregate(**{s.value: Count("pk", filter=Q(severity=s.value)) for s in Severity})
+    top = list(active.order_by("-priority", "pk")[:5])
     return {
-        "by_severity": [(s.value, s.label, counts.get(s.value, 0)) for s in Severity],
-        "total": sum(counts.values()),
+        "by_severity": [(s.value, s.label, counts.get(s.value) or 0) for s in Severity],
+        "total": sum(n or 0 for n in counts.values()),
         "top": top,
     }
