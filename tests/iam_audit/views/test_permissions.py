@@ -157,3 +157,28 @@ def test_baseline_settings_are_for_the_security_team_only(as_role: Any, role: st
     else:
         assert page.status_code == 403 and save.status_code == 403
     assert not BaselineSetting.objects.exists()
+
+
+ODD = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/audit/findings/?sort=nonsense&page=abc&columns=zzz",
+        "/audit/findings/?account=abc&check=" + ODD + "&severity=" + ODD,
+        "/audit/findings/?q=" + "x" * 5000,
+        "/audit/findings/?first_seen_after=2026-13-45&region=" + ODD,
+        "/audit/findings/?export=json&status=" + ODD,
+        "/audit/findings/?export=pdf",
+        "/audit/checks/?sort=nonsense&scope=" + ODD + "&q=" + ODD,
+        "/audit/checks/?page=9999",
+        "/audit/baseline/?sort=" + ODD + "&environment=" + ODD + "&q=" + ODD,
+        "/audit/baseline/?export=pdf",
+    ],
+)
+def test_odd_query_strings_never_crash_nor_echo_markup(as_role: Any, url: str, finding: Finding) -> None:
+    response = as_role("viewer").get(url)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert ODD.encode() not in body
