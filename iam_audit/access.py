@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -353,11 +354,19 @@ def _principal_fields(
     return fields
 
 
-def refresh_principals(state: GraphState, *, force: bool = False) -> int:
-    """Rewrite the principals table from the graph (unless it already reflects this stamp).
+def _digest(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha1(
+        json.dumps(fields, sort_keys=True, default=str).encode(), usedforsecurity=False
+    ).hexdigest()
 
-    Rows are upserted on (account, ARN) in batches, then rows the graph no longer has are deleted;
-    all in one transaction. Returns the number of rows written (0 when nothing was to do).
+
+def refresh_principals(state: GraphState, *, force: bool = False) -> int:
+    """Bring the principals table in line with the graph (unless it already reflects this stamp).
+
+    Only what changed is written: each row carries a digest of its values, so a rebuild after one
+    account's collection upserts that account's changed principals (in batches) and deletes the
+    ones that are gone, then moves every row to the new stamp in one statement; all in one
+    transaction. Returns the number of rows written (0 when nothing was to do).
     """
     stamp = state.stamp
     if not force and not Principal.objects.exclude(graph_stamp=stamp).exists():
@@ -370,27 +379,37 @@ def refresh_principals(state: GraphState, *, force: bool = False) -> int:
         inbound[path.target_arn] += 1
         if path.outside_org:
             outside[path.target_arn] += 1
+    existing = {
+        (account_pk, arn): (pk, digest)
+        for pk, account_pk, arn, digest in Principal.objects.values_list("pk", "account_id", "arn", "digest")
+    }
     now = timezone.now()
     rows = []
+    seen: set[tuple[int, str]] = set()
     for arn in _stored_arns(state):
         p = graph.principals[arn]
-        account = state.loaded.accounts[p.account_id]
+        account_pk = state.loaded.accounts[p.account_id].pk
+        key = (account_pk, arn[:2048])
+        seen.add(key)
+        fields = _principal_fields(state, arn, inbound, outside)
+        fields["resource_id"] = state.loaded.resource_pks.get(arn)
+        digest = _digest(fields)
+        if not force and existing.get(key, (None, ""))[1] == digest:
+            continue
         rows.append(
             Principal(
-                account_id=account.pk,
-                resource_id=state.loaded.resource_pks.get(arn),
-                arn=arn[:2048],
-                graph_stamp=stamp,
-                updated=now,
-                **_principal_fields(state, arn, inbound, outside),
+                account_id=account_pk, arn=key[1], graph_stamp=stamp, updated=now, digest=digest, **fields
             )
         )
+    gone = [pk for key, (pk, _digest_) in existing.items() if key not in seen]
     update_fields = [
         f.name
         for f in Principal._meta.concrete_fields
         if f.name not in ("id", "account", "arn") and not f.primary_key
     ]
     with transaction.atomic():
+        for start in range(0, len(gone), BULK):
+            Principal.objects.filter(pk__in=gone[start : start + BULK]).delete()
         for start in range(0, len(rows), BULK):
             Principal.objects.bulk_create(
                 rows[start : start + BULK],
@@ -398,7 +417,7 @@ def refresh_principals(state: GraphState, *, force: bool = False) -> int:
                 unique_fields=["account", "arn"],
                 update_fields=update_fields,
             )
-        Principal.objects.exclude(graph_stamp=stamp).delete()
+        Principal.objects.exclude(graph_stamp=stamp).update(graph_stamp=stamp)
     state._principal_pks = None
     return len(rows)
 

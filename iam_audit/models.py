@@ -208,14 +208,16 @@ class Principal(models.Model):
     inbound_paths = models.PositiveIntegerField(default=0, help_text="access paths ending here")
     inbound_outside = models.PositiveIntegerField(default=0, help_text="of which from outside the org")
     graph_stamp = models.CharField(max_length=64)
-    updated = models.DateTimeField()
+    digest = models.CharField(max_length=40, blank=True, help_text="of the values: unchanged rows are not rewritten")
+    updated = models.DateTimeField(help_text="when the values last changed")
 
     class Meta:
         ordering = ["kind", "name", "pk"]
         constraints = [models.UniqueConstraint(fields=["account", "arn"], name="iam_principal_account_arn")]
         indexes = [
             models.Index(fields=["kind", "-privilege_rank"], name="iam_principal_kind_priv"),
-            models.Index(fields=["privilege_rank"], name="iam_principal_priv"),
+            # the list's default order: most powerful first
+            models.Index(fields=["-privilege_rank", "kind", "name"], name="iam_principal_priv"),
             models.Index(fields=["name"], name="iam_principal_name"),
             models.Index(fields=["graph_stamp"], name="iam_principal_stamp"),
         ]

@@ -237,6 +237,11 @@ def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict
     return out
 
 
+def _account_name(state: access.GraphState, account_id: str) -> str:
+    row = state.account(account_id)
+    return row.name if row is not None and row.name else account_id
+
+
 def _account_links(state: access.GraphState) -> dict[str, str]:
     return {
         account_id: reverse("iam_audit:account_access", args=[row.pk])
@@ -472,7 +477,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     path_groups = [
         {
             "account_id": account_id,
-            "name": (state.account(account_id).name if state.account(account_id) else account_id),
+            "name": _account_name(state, account_id),
             "environment": state.graph.org.environment(account_id),
             "url": account_links.get(account_id, ""),
             "paths": paths,
@@ -616,10 +621,7 @@ def trust_graph(request: HttpRequest) -> HttpResponse:
                 **n,
                 "targets": sorted(
                     {
-                        (
-                            state.account(e["target"]).name if state.account(e["target"]) else e["target"],
-                            e["target"],
-                        )
+                        (_account_name(state, e["target"]), e["target"])
                         for e in edges
                         if e["source"] == n["id"]
                     }

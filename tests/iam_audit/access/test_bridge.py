@@ -232,3 +232,19 @@ def test_account_without_an_organisation_uses_the_registry() -> None:
     assert state.graph.org.management_account_id == MGMT  # the registry's org-root account
     assert {IDENTITY, STAGING, PROD} <= state.graph.org.account_ids
     assert len(_story_paths(state)) == 1
+
+
+def test_a_rebuild_rewrites_only_the_principals_that_changed() -> None:
+    accounts = store_story()
+    first = access.current()
+    assert Principal.objects.count() == 3
+    s = story()
+    s.edit(STORY_ROLE, RoleLastUsed={"LastUsedDate": "2026-11-28T08:00:00+00:00"})
+    collect_iam(accounts[STAGING], s.items[STAGING], at=T0 + dt.timedelta(hours=1))
+    state = access.build_state()
+    assert state.stamp != first.stamp
+    assert access.refresh_principals(state) == 1  # the role; the user and the group are as they were
+    role = Principal.objects.get(arn=STORY_ROLE)
+    assert role.last_used == dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
+    assert set(Principal.objects.values_list("graph_stamp", flat=True)) == {state.stamp}
+    assert access.refresh_principals(state, force=True) == 3
