@@ -15,6 +15,7 @@ sets within the cap (beyond it the list keeps its default order and says why).
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -49,8 +50,8 @@ class _LookAheadPage(Page):
         self.number = number
         self.paginator = paginator
 
-    @property
-    def object_list(self) -> list[Any]:  # type: ignore[override]
+    @property  # type: ignore[override]
+    def object_list(self) -> list[Any]:
         if self._items is None:
             items = list(self._rows)
             self._more = len(items) > self.paginator.per_page
@@ -95,7 +96,7 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """Rows up to ``cap + 1`` (``cap + 1`` means "more than ``cap``")."""
-        source = self.count_queryset
+        source: Any = self.count_queryset
         if source is None:
             source = getattr(getattr(self.object_list, "data", None), "data", self.object_list)
         if isinstance(source, QuerySet):
@@ -286,7 +287,7 @@ class ResourceTable(BaseTable):
 
     def paginate(
         self,
-        paginator_class: type[Paginator] = CappedPaginator,
+        paginator_class: builtins.type[Paginator] = CappedPaginator,  # "type" is a column here
         per_page: int | None = None,
         page: int = 1,
         *args: Any,
