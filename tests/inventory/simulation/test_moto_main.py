@@ -104,3 +104,17 @@ def test_the_account_summary_shows_root_mfa_once_the_root_device_exists(moto_ser
     assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 0  # type: ignore[attr-defined]
     iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")  # type: ignore[attr-defined]
     assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1  # type: ignore[attr-defined]
+
+
+def test_a_server_stops_at_once_even_with_open_connections() -> None:
+    import time
+
+    from inventory.simulation import server
+
+    running = server.start()
+    client = _client(running.url, "iam")
+    client.list_users()  # type: ignore[attr-defined]  # leaves a keep-alive connection open
+    started = time.monotonic()
+    running.stop()
+    assert time.monotonic() - started < 3
+    assert running.process is not None and running.process.returncode == 0
