@@ -317,18 +317,18 @@ def _store(
                 else:
                     summary.suppressed_kept += 1
             elif finding.status == FindingStatus.RESOLVED:
+                note = result.summary
                 if finding.suppression_reason and (
                     finding.suppressed_until is None or finding.suppressed_until > now
                 ):
                     finding.status = FindingStatus.SUPPRESSED  # the suppression survives
                     summary.suppressed_kept += 1
+                    note = f"{result.summary} (fails again; the suppression still holds)"
                 else:
                     finding.status = FindingStatus.REOPENED
                     summary.reopened += 1
                 finding.resolved_at = None
-                events.append(
-                    FindingEvent(finding=finding, at=now, kind=EventKind.REOPENED, note=result.summary)
-                )
+                events.append(FindingEvent(finding=finding, at=now, kind=EventKind.REOPENED, note=note))
             else:
                 summary.refreshed += 1
             to_update.append(finding)
