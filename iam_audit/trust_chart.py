@@ -73,7 +73,8 @@ ENVIRONMENT_COLOURS = {
 OUTSIDE_COLOUR = "#b3261e"
 PARTY_COLOUR = "#374151"
 MAX_ROWS = 14  # a column longer than this is split
-ROW_PX = 34
+ROW_PX = 40
+EDGE_OPACITY = 0.5  # many arrows cross: keep the nodes and their labels readable through them
 LABEL_MAX = 32
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "size": 12, "color": "#1d2330"}
 
@@ -244,8 +245,9 @@ def figure(
                 "mode": "lines+markers",
                 "x": xs,
                 "y": ys,
-                "line": {"color": colour, "width": 1.6, "dash": "dash" if outside else "solid"},
+                "line": {"color": colour, "width": 1.4, "dash": "dash" if outside else "solid"},
                 "marker": {"symbol": "arrow", "angleref": "previous", "size": sizes, "color": colour},
+                "opacity": EDGE_OPACITY,
                 "hovertext": hover,
                 "hoverinfo": "text",
                 "name": name,
@@ -253,11 +255,13 @@ def figure(
             }
         )
 
-    # nodes: accounts as circles, parties as diamonds (outside ones red)
+    # nodes: accounts as circles, parties as diamonds (outside ones red); labels away from the arrows:
+    # on the left for nodes that give access (their arrows leave to the right), else on the right
     for is_account in (False, True):
         ids = [n for n, a in g.nodes(data=True) if (a.get("kind") == "account") == is_account]
         if not ids:
             continue
+        positions = ["middle left" if g.out_degree(n) > 0 else "middle right" for n in ids]
         traces.append(
             {
                 "type": "scatter",
@@ -265,7 +269,7 @@ def figure(
                 "x": [pos[n][0] for n in ids],
                 "y": [pos[n][1] for n in ids],
                 "text": [label(g.nodes[n].get("label", n)) for n in ids],
-                "textposition": "middle right" if is_account else "middle left",
+                "textposition": positions,
                 "textfont": {"size": 11},
                 "hovertext": [_node_hover(g.nodes[n], n, g) for n in ids],
                 "hoverinfo": "text",
