@@ -200,6 +200,11 @@ class Estate:
     def hub_account_id(self) -> str:
         return self.hub.account_id
 
+    @property
+    def hub_credentials(self) -> HubCredentials:
+        """Skyledger's own credentials (the name the rest of the code base uses for ``hub``)."""
+        return self.hub
+
     def account(self, key: str) -> AccountInfo:
         return self.accounts[key]
 

@@ -34,8 +34,8 @@ def discover_accounts_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def check_account_access_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Assume the account's read role now; the outcome is stored on the account and messaged."""
+    require(is_security(request.user))  # before the lookup: others learn nothing, not even existence
     account = get_object_or_404(AwsAccount, pk=pk)
-    require(is_security(request.user))
     result = check_account_access(account)
     if result.ok:
         regions = ", ".join(result.regions) or "no regions"

@@ -135,3 +135,10 @@ def test_unknown_account_is_404_for_the_security_team(
 ) -> None:
     client.force_login(security_user)
     assert client.post(reverse("inventory:check_account_access", args=[999999])).status_code == 404
+
+
+def test_others_get_403_even_for_an_unknown_account(
+    client: Client, viewer_user: object, use_hub: object
+) -> None:
+    client.force_login(viewer_user)
+    assert client.post(reverse("inventory:check_account_access", args=[999999])).status_code == 403
