@@ -37,6 +37,20 @@ How the estate models the organisation-wide controls (what "clean" means here):
 - Default VPCs are deleted in every account and region of ``spec.regions`` (sandbox keeps one,
   planted); every other VPC's default security group has no rules and its default network ACL is
   replaced by one that admits only 80, 443, ephemeral ports and the VPC itself.
+- Root MFA: AWS lets a root user enable MFA only in the console; the estate stands for it with a
+  virtual MFA device named ``root-account-mfa-device`` (sandbox has none; the management account's
+  is virtual, not hardware: both planted). The launcher makes moto's account summary agree.
+- ``exposed`` lists what is *directly* reachable: a public address, a route to an internet gateway,
+  and a security group and network ACL both admitting the ports from 0.0.0.0/0. Instances behind
+  the internet-facing load balancer are not listed; open groups on private instances are planted
+  (``ec2.sg_*``) but not exposed.
+- Not modelled (moto does not implement them): IAM Access Analyzer, Security Hub standards,
+  account-level instance metadata defaults. Checks answer "unknown" there; nothing is planted.
+
+The server must be started by :mod:`inventory.simulation.server` (it runs ``moto_main``): seeding
+uses its clock offset for the old access key, and relies on its fixes to moto (see there). The IAM
+story (Developer -> StagingReadOnly -> CompanyAssumeRoleStagingReadOnly -> staging CompanyReadOnly)
+is in :attr:`Estate.iam_story`; notable resources by a stable key in :attr:`Estate.resources`.
 """
 
 from __future__ import annotations
