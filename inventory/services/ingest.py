@@ -118,12 +118,21 @@ def to_json(value: Any) -> tuple[Any, str]:
     return json.loads(text), text
 
 
-def _text(value: Any, field: str) -> str:
-    text = "" if value is None else str(value).replace("\x00", "")
+def _clean_str(value: Any) -> str:
+    """``value`` as text a database stores: no NUL, no lone surrogates."""
+    text = "" if value is None else str(value)
+    if text.isascii():  # the common case, checked in C
+        return text.replace("\x00", "") if "\x00" in text else text
+    text = text.replace("\x00", "")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _text(value: Any, field: str) -> str:
+    text = _clean_str(value)
     limit = _FIELD_LIMITS[field]
     if len(text) <= limit:
         return text
@@ -146,7 +155,8 @@ def _tags(value: Any) -> tuple[dict[str, str], str]:
         ]
     else:
         items = []
-    return to_json({str(k): "" if v is None else str(v) for k, v in items})
+    tags = {_clean_str(k): _clean_str(v) for k, v in items}
+    return tags, json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclasses.dataclass(slots=True)
