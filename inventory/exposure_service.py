@@ -252,7 +252,15 @@ def _exposure_row(
 
 
 def compute_exposure(account_pk: int, stamp: str = "") -> AccountExposure:
-    """Analyse the account's stored network (every region) now, without the cache."""
+    """Analyse the account's stored network (every region) now, without the cache.
+
+    ``stamp="never"`` (no collection pass ever recorded) skips the query: resources are only
+    written by collection passes, so such an account has nothing stored.
+    """
+    if stamp == "never":
+        return AccountExposure(
+            account_pk=account_pk, stamp=stamp, exposed=[], via_load_balancer=[], warnings=[]
+        )
     items, pk_by_arn = load_items(account_pk)
     report = analyse_account(items)
     pk_by_id = {(i.region, i.resource_id): pk_by_arn[i.arn] for i in items if i.arn in pk_by_arn}

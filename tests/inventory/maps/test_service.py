@@ -235,3 +235,19 @@ def test_estate_overview_counts_live_resources_in_sql(account: AwsAccount) -> No
     assert overview["accounts"][label] == other.pk
     assert overview["total"] == Resource.objects.filter(deleted_at__isnull=True).count()
     assert "<i>" not in "".join(trace["labels"])  # labels are escaped for plotly
+
+
+def test_an_account_never_collected_costs_one_query(db: None, django_assert_num_queries: Any) -> None:
+    acct = AwsAccountFactory()
+    with django_assert_num_queries(1):  # its collection stamp: no pass recorded, nothing stored
+        assert service.account_exposure(acct).count == 0
+
+
+def test_cached_exposure_of_many_accounts_costs_one_query(
+    account: AwsAccount, django_assert_num_queries: Any
+) -> None:
+    others = [AwsAccountFactory() for _ in range(3)]
+    service.account_exposures([account, *others])
+    with django_assert_num_queries(1):
+        found = service.account_exposures([account, *others])
+    assert [found[a.pk].count for a in (account, *others)] == [1, 0, 0, 0]
