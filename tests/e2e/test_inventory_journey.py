@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import AwsAccountFactory, TeamFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, AwsAccountFactory, TeamFactory, UserFactory
 from tests.inventory.pages.conftest import XSS, make_resource
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,14 +41,22 @@ def estate() -> dict[str, Any]:
 
 
 def test_viewer_filters_resources_opens_one_and_reads_the_report(
-    browser_page: Any, login_as: Any, live_server: Any, estate: dict[str, Any]
+    browser_page: Any, live_server: Any, estate: dict[str, Any]
 ) -> None:
     page = browser_page
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    login_as(page, estate["viewer"])
+    # Pages with charts load plotly.js (4.8 MB) before drawing; on a busy machine that alone can
+    # take longer than the fixture's 15 s.
+    page.set_default_navigation_timeout(60_000)
 
+    # Log in through the form, asking for the resource list straight away.
     page.goto("/inventory/resources/")
+    page.wait_for_url(re.compile(r"/login/\?next=/inventory/resources/"))
+    page.fill("#id_username", "vera")
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/inventory/resources/$"))
     assert page.locator("table tbody tr").count() == 5
 
     # Filter by type: EC2 instances only.
@@ -73,15 +81,20 @@ def test_viewer_filters_resources_opens_one_and_reads_the_report(
     # The report: the heat map is drawn by plotly from our static files, and the stray region shows.
     page.goto("/inventory/report/")
     heatmap = page.locator("#heatmap .js-plotly-plot")
-    heatmap.wait_for()
+    heatmap.wait_for(timeout=60_000)
     assert heatmap.locator("svg.main-svg").count() >= 1
     assert heatmap.locator(".hm image, .heatmaplayer").count() >= 1  # the heat-map layer is drawn
     assert "ap-south-1" in page.locator("#unexpected").inner_text()
 
-    # A click on a cell opens the filtered list.
+    # A click on a cell opens the filtered list: the middle of the top-left cell (the busiest
+    # region, the first service), away from the gaps between cells.
+    columns, rows = page.evaluate(
+        "() => { const t = document.querySelector('#heatmap .js-plotly-plot').data[0];"
+        " return [t.x.length, t.y.length]; }"
+    )
     box = heatmap.locator(".nsewdrag").first.bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + 2, box["y"] + 2)  # top-left cell: the busiest region, first service
-    page.wait_for_url(re.compile(r"/inventory/resources/\?region=.+&service=.+"))
+    page.mouse.click(box["x"] + box["width"] / columns / 2, box["y"] + box["height"] / rows / 2)
+    page.wait_for_url(re.compile(r"/inventory/resources/\?region=eu-west-1&service=ec2"))
     assert page.locator("table tbody tr").count() >= 1
     assert dialogs == []  # nothing from the payloads ran
