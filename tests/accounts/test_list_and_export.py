@@ -255,7 +255,9 @@ def test_account_pages_run_a_constant_number_of_queries_whatever_the_history(
         else reverse("accounts:account_history", args=[account.pk])
     )
     client.force_login(viewer_user)
-    with django_assert_max_num_queries(15) as first:
+    # The account page also renders every registered panel (inventory, exposure, findings,
+    # baseline, IAM), each with a fixed handful of queries; what must not grow is the total.
+    with django_assert_max_num_queries(25) as first:
         client.get(url)
     for i in range(60):  # more than a history page
         account.description = f"v{i}"

@@ -82,7 +82,7 @@ def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
     context.route("**/*", _only_loopback)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     try:
         yield page
     finally:
@@ -98,6 +98,8 @@ def login_as(live_server: Any) -> Callable[..., None]:
         page.fill("#id_username", user.get_username())
         page.fill("#id_password", password)
         page.click("form button[type=submit]")
-        page.wait_for_url(lambda url: "/login/" not in url)
+        # "commit": logged in once the next page starts arriving; the landing page (home, which
+        # loads plotly.js) need not finish loading, which on a busy machine takes long.
+        page.wait_for_url(lambda url: "/login/" not in url, wait_until="commit")
 
     return login
