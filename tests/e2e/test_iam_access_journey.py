@@ -30,6 +30,9 @@ def test_staging_access_page_shows_the_developer_path_and_leads_to_the_principal
     browser_page: Any, login_as: Any, live_server: Any, estate: Any
 ) -> None:
     page = browser_page
+    page.set_default_timeout(
+        45_000
+    )  # the machine running the suite may be busy: pages, not waits, are tested
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     login_as(page, UserFactory(username="sam", security=True))
