@@ -415,3 +415,33 @@ def test_unknown_or_vanished_principals_are_not_found(
     collect_iam(estate[STAGING], s.items[STAGING], at=T0.replace(hour=15))
     assert client.get(reverse("iam_audit:principal_detail", args=[role.pk])).status_code == 404
     assert client.get(reverse("iam_audit:account_access", args=[999_999])).status_code == 404
+
+
+def test_identity_provider_page_shows_the_roles_it_federates_into(
+    client: Client, viewer_user: Any, owner_team: Any
+) -> None:
+    from tests.iam_audit.graph.factories import saml_provider_item
+
+    provider = saml_provider_item(IDENTITY, "Okta")
+    s = story()
+    s.add(IDENTITY, provider)
+    s.add(
+        STAGING,
+        role_item(
+            STAGING,
+            "SsoReadOnly",
+            trust(provider.arn, key="Federated", action="sts:AssumeRoleWithSAML"),
+            attached=[managed("ReadOnlyAccess", aws_policy_arn("ReadOnlyAccess"))],
+        ),
+    )
+    accounts = store_story(s)
+    client.force_login(viewer_user)
+    access.current()
+    okta = Principal.objects.get(arn=provider.arn)
+    assert okta.kind == "federated" and okta.reachable_accounts == 1
+    html = client.get(reverse("iam_audit:principal_detail", args=[okta.pk])).content.decode()
+    assert "SsoReadOnly" in html and "read-only, all services" in html
+    staging = client.get(reverse("iam_audit:account_access", args=[accounts[STAGING].pk]))
+    assert "SsoReadOnly" in [g["role_name"] for g in staging.context["groups"]]
+    graph = client.get(reverse("iam_audit:trust_graph") + f"?account={STAGING}")
+    assert (provider.arn, STAGING) in {(e["source"], e["target"]) for e in graph.context["edges"]}
