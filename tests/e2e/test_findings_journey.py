@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from iam_audit.choices import FindingStatus
 from iam_audit.models import Finding
@@ -32,8 +33,14 @@ def estate() -> dict[str, Any]:
     )
     make_finding(prod, severity="high", priority=120)
     make_finding(dev, severity="low", priority=10, title="Low one")
+    security = UserFactory(username="sofia", security=True)
+    # Warm this process up (imports, plotly's templates) so the live server's first page after
+    # logging in (the home page, with charts) loads within the browser's timeout on a busy machine.
+    client = Client()
+    client.force_login(security)
+    client.get("/")
     return {
-        "security": UserFactory(username="sofia", security=True),
+        "security": security,
         "viewer": UserFactory(username="victor"),
         "critical": critical,
     }

@@ -27,10 +27,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 # -> why. Reported to the owners of the estate and of the checks; strict: once the two agree, the
 # test fails until the entry is removed.
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
-    ("iam.privilege_escalation", "identity"): (
-        "build-runner may iam:PassRole on '*' and ec2:RunInstances, but the identity account holds no admin "
-        "role to pass, and the per-account check only counts escalation to admin inside the account"
-    ),
     **{
         ("cloudwatch.cis_alarms", key): (
             "the estate judges CIS alarms per account; the check accepts the organisation trail's log group in "
@@ -40,18 +36,7 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
     },
 }
 # Findings on resources the estate means to be clean: (check id, account key) -> why.
-KNOWN_EXTRAS: dict[tuple[str, str], str] = {
-    **{
-        ("iam.root_mfa", key): (
-            "moto's GetAccountSummary always reports AccountMFAEnabled 0, so every root user looks MFA-less"
-        )
-        for key in ("org-root", "identity", "operations", "security", "dev", "staging", "prod")
-    },
-    ("cloudwatch.cis_alarms", "org-root"): (
-        "the estate's 'full set' of alarms on the organisation trail's log group lacks CIS 4.6-4.8 and more "
-        "of the 15 the check looks for"
-    ),
-}
+KNOWN_EXTRAS: dict[tuple[str, str], str] = {}
 
 
 def _estate() -> Any:
