@@ -276,18 +276,28 @@ _UPSERT_SQL = (
 )
 
 
+# The ids and ARNs of a chunk are joined through unnest(): with "arn = ANY(<1,000 literals>)" the
+# planner may pick the (account, type, region) index and test every row of the account against the
+# whole list, which makes a pass quadratic in the account's size (measured: 460 ms per chunk at
+# 100k resources instead of 8 ms). A join probes the unique (account, arn) index once per ARN.
+_EXISTING_SQL = (
+    f"SELECT r.id, r.arn, r.data_hash, r.deleted_at FROM unnest(%s::text[]) AS wanted(arn) "
+    f"JOIN {_TABLE} r ON r.{_ACCOUNT_COLUMN} = %s AND r.arn = wanted.arn"
+)
+_TOUCH_SQL = (
+    f"UPDATE {_TABLE} AS r SET last_seen = %s FROM unnest(%s::bigint[]) AS seen(id) WHERE r.id = seen.id"
+)
+
+
 def _pg_existing(account_id: int, arns: list[str]) -> dict[str, tuple[int, str, Any]]:
-    sql = (
-        f"SELECT id, arn, data_hash, deleted_at FROM {_TABLE} WHERE {_ACCOUNT_COLUMN} = %s AND arn = ANY(%s)"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [account_id, arns])
+        cursor.execute(_EXISTING_SQL, [arns, account_id])
         return {arn: (pk, data_hash, deleted_at) for pk, arn, data_hash, deleted_at in cursor.fetchall()}
 
 
 def _pg_touch(ids: list[int], seen_at: dt.datetime) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_TABLE} SET last_seen = %s WHERE id = ANY(%s)", [seen_at, ids])
+        cursor.execute(_TOUCH_SQL, [seen_at, ids])
 
 
 def _pg_upsert(account_id: int, items: list[Prepared], seen_at: dt.datetime) -> None:
