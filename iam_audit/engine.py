@@ -399,6 +399,23 @@ def expire_suppressions(now: dt.datetime | None = None) -> int:
     return len(expired)
 
 
+TRIAGE_FIELDS = [
+    "status",
+    "suppression_reason",
+    "suppression_justification",
+    "suppressed_until",
+    "suppressed_by",
+    "suppressed_at",
+]
+
+
+def _save_triage(changed: list[Finding], events: list[FindingEvent]) -> None:
+    """Store a triage decision on many findings and its events, all or nothing."""
+    with transaction.atomic():
+        Finding.objects.bulk_update(changed, TRIAGE_FIELDS, batch_size=BATCH)
+        FindingEvent.objects.bulk_create(events, batch_size=BATCH)
+
+
 def suppress(
     findings: Iterable[Finding],
     *,
@@ -421,33 +438,20 @@ def suppress(
         f.suppressed_by = user  # type: ignore[assignment]
         f.suppressed_at = now
         changed.append(f)
-    with transaction.atomic():
-        Finding.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "suppression_reason",
-                "suppression_justification",
-                "suppressed_until",
-                "suppressed_by",
-                "suppressed_at",
-            ],
-            batch_size=BATCH,
-        )
-        FindingEvent.objects.bulk_create(
-            [
-                FindingEvent(
-                    finding=f,
-                    at=now,
-                    kind=EventKind.SUPPRESSED,
-                    user=user,
-                    note=justification,  # type: ignore[misc]
-                    data={"reason": reason, "until": until.isoformat() if until else None},
-                )
-                for f in changed
-            ],
-            batch_size=BATCH,
-        )
+    _save_triage(
+        changed,
+        [
+            FindingEvent(
+                finding=f,
+                at=now,
+                kind=EventKind.SUPPRESSED,
+                user=user,  # type: ignore[misc]
+                note=justification,
+                data={"reason": reason, "until": until.isoformat() if until else None},
+            )
+            for f in changed
+        ],
+    )
     return len(changed)
 
 
@@ -468,26 +472,13 @@ def unsuppress(
         f.suppressed_by = None
         f.suppressed_at = None
         changed.append(f)
-    with transaction.atomic():
-        Finding.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "suppression_reason",
-                "suppression_justification",
-                "suppressed_until",
-                "suppressed_by",
-                "suppressed_at",
-            ],
-            batch_size=BATCH,
-        )
-        FindingEvent.objects.bulk_create(
-            [
-                FindingEvent(finding=f, at=now, kind=EventKind.UNSUPPRESSED, user=user, note=note)  # type: ignore[misc]
-                for f in changed
-            ],
-            batch_size=BATCH,
-        )
+    _save_triage(
+        changed,
+        [
+            FindingEvent(finding=f, at=now, kind=EventKind.UNSUPPRESSED, user=user, note=note)  # type: ignore[misc]
+            for f in changed
+        ],
+    )
     return len(changed)
 
 
