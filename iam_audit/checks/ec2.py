@@ -55,10 +55,12 @@ def _sg_label(item: Item) -> str:
     return f"{gid} ({name})" if name and name != gid else str(gid)
 
 
-def _open_rules(snap: Snapshot, item: Item) -> list[SgRule]:
-    return internet_ingress(
-        as_dict(item.data), prefix_list_cidrs(snap.of("ec2:managed-prefix-list", item.region))
-    )
+def _open_rules(snap: Snapshot, item: Item, prefix_lists: dict[str, Any]) -> list[SgRule]:
+    """Rules open to the internet; ``prefix_lists`` memoises each region's prefix-list CIDRs for
+    one check run (rebuilding them per group made the check quadratic on large accounts)."""
+    if item.region not in prefix_lists:
+        prefix_lists[item.region] = prefix_list_cidrs(snap.of("ec2:managed-prefix-list", item.region))
+    return internet_ingress(as_dict(item.data), prefix_lists[item.region])
 
 
 def _port_findings(matches: list[tuple[SgRule, int, str]], names: dict[int, str]) -> list[dict[str, Any]]:
@@ -71,8 +73,9 @@ def _port_findings(matches: list[tuple[SgRule, int, str]], names: dict[int, str]
 def _sg_port_check(
     snap: Snapshot, ports: tuple[tuple[int, str], ...], names: dict[int, str], what: str
 ) -> Iterator[Result]:
+    prefix_lists: dict[str, Any] = {}
     for sg in _groups(snap):
-        matches = rules_on_ports(_open_rules(snap, sg), ports)
+        matches = rules_on_ports(_open_rules(snap, sg, prefix_lists), ports)
         if matches:
             found = _port_findings(matches, names)
             opened = sorted({f"{f['port']}" for f in found}, key=int)
@@ -149,8 +152,9 @@ def sg_db_ports_open(snap: Snapshot) -> Iterator[Result]:
     requires=("ec2:security-group",),
 )
 def sg_all_open(snap: Snapshot) -> Iterator[Result]:
+    prefix_lists: dict[str, Any] = {}
     for sg in _groups(snap):
-        wide = [r for r in _open_rules(snap, sg) if r.all_ports]
+        wide = [r for r in _open_rules(snap, sg, prefix_lists) if r.all_ports]
         if wide:
             yield resource_result(
                 sg,
