@@ -208,7 +208,9 @@ class Principal(models.Model):
     inbound_paths = models.PositiveIntegerField(default=0, help_text="access paths ending here")
     inbound_outside = models.PositiveIntegerField(default=0, help_text="of which from outside the org")
     graph_stamp = models.CharField(max_length=64)
-    digest = models.CharField(max_length=40, blank=True, help_text="of the values: unchanged rows are not rewritten")
+    digest = models.CharField(
+        max_length=40, blank=True, help_text="of the values: unchanged rows are not rewritten"
+    )
     updated = models.DateTimeField(help_text="when the values last changed")
 
     class Meta:

@@ -32,7 +32,9 @@ from inventory.views import access as access_views  # noqa: E402
 
 urlpatterns += [
     path("accounts/discover/", access_views.discover_accounts_view, name="discover_accounts"),
-    path("accounts/<int:pk>/check-access/", access_views.check_account_access_view, name="check_account_access"),
+    path(
+        "accounts/<int:pk>/check-access/", access_views.check_account_access_view, name="check_account_access"
+    ),
 ]
 
 # collection runs: list, one run with live progress, and its progress as JSON (polled)

@@ -145,7 +145,9 @@ class Result:
         return cls(subject=subject, status=Status.FAIL, summary=summary, evidence=evidence or {}, **kw)
 
     @classmethod
-    def ok(cls, subject: str, summary: str = "", evidence: Mapping[str, Any] | None = None, **kw: Any) -> Result:
+    def ok(
+        cls, subject: str, summary: str = "", evidence: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Result:
         return cls(subject=subject, status=Status.PASS, summary=summary, evidence=evidence or {}, **kw)
 
 
@@ -192,9 +194,18 @@ def check(
         if id in REGISTRY:
             raise ValueError(f"duplicate check id {id}")
         REGISTRY[id] = Check(
-            id=id, title=title, service=service, scope=scope, severity=Severity(severity),
-            description=description, risk=risk, remediation=remediation,
-            references=tuple(references), requires=tuple(requires), baseline=baseline, fn=fn,
+            id=id,
+            title=title,
+            service=service,
+            scope=scope,
+            severity=Severity(severity),
+            description=description,
+            risk=risk,
+            remediation=remediation,
+            references=tuple(references),
+            requires=tuple(requires),
+            baseline=baseline,
+            fn=fn,
         )
         return fn
 
@@ -212,11 +223,17 @@ def evaluate(chk: Check, snap: Snapshot) -> Iterator[Result]:
     missing = [t for t in chk.requires if not snap.covered(t)]
     if missing:
         yield Result(
-            subject=snap.account_arn, status=Status.UNKNOWN,
+            subject=snap.account_arn,
+            status=Status.UNKNOWN,
             summary="Not evaluated: data not collected for " + ", ".join(missing),
-            evidence={"missing": missing, "coverage": {
-                f"{t}@{r}": str(c) for (t, r), c in snap.coverage.items() if t in missing and c != Coverage.OK
-            }},
+            evidence={
+                "missing": missing,
+                "coverage": {
+                    f"{t}@{r}": str(c)
+                    for (t, r), c in snap.coverage.items()
+                    if t in missing and c != Coverage.OK
+                },
+            },
         )
         return
     yield from chk.fn(snap)

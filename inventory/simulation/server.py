@@ -91,7 +91,10 @@ def start(
     process = subprocess.Popen(
         # moto_main runs moto.server with a faster account lookup and a seeding clock (see there)
         [sys.executable, str(LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=detach,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=detach,
     )
     server = MotoServer(port=port, process=process)
     deadline = time.monotonic() + timeout
