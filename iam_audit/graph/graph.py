@@ -479,21 +479,30 @@ class AccessGraph:
         ref = dataclasses.replace(ref, kind="boundary")
         return ref, ([] if ref.doc is not None else [arn])
 
-    def _add_group(self, account_id: str, item: Item) -> None:
+    def _new_principal(
+        self, account_id: str, item: Item, kind: str, name_key: str, id_key: str, inline_key: str
+    ) -> tuple[Principal, Mapping[str, Any], list[PolicyRef], list[str]]:
+        """What groups, users and roles share: identity fields and their attached and inline policies."""
         d = _data(item)
         arn = _text(d.get("Arn")) or item.arn
-        name = _text(d.get("GroupName")) or item.name or name_of(arn)
-        g = Principal(
+        p = Principal(
             arn,
-            "group",
-            name,
+            kind,
+            _text(d.get(name_key)) or item.name or name_of(arn),
             account_id,
             inside=self.estate.inside(account_id),
-            unique_id=_text(d.get("GroupId")),
+            unique_id=_text(d.get(id_key)),
             path=_text(d.get("Path")) or "/",
             item=item,
         )
-        refs, missing = self._attached(account_id, arn, d, "GroupPolicyList")
+        refs, missing = self._attached(account_id, arn, d, inline_key)
+        return p, d, refs, missing
+
+    def _add_group(self, account_id: str, item: Item) -> None:
+        g, d, refs, missing = self._new_principal(
+            account_id, item, "group", "GroupName", "GroupId", "GroupPolicyList"
+        )
+        arn, name = g.arn, g.name
         g.policies = tuple(refs)
         g.missing_policies = tuple(missing)
         members = [m for m in _list(d.get("Members")) if isinstance(m, str)]
@@ -502,20 +511,10 @@ class AccessGraph:
         self.principals[arn] = g
 
     def _add_user(self, account_id: str, item: Item) -> None:
-        d = _data(item)
-        arn = _text(d.get("Arn")) or item.arn
-        name = _text(d.get("UserName")) or item.name or name_of(arn)
-        u = Principal(
-            arn,
-            "user",
-            name,
-            account_id,
-            inside=self.estate.inside(account_id),
-            unique_id=_text(d.get("UserId")),
-            path=_text(d.get("Path")) or "/",
-            item=item,
+        u, d, refs, missing = self._new_principal(
+            account_id, item, "user", "UserName", "UserId", "UserPolicyList"
         )
-        refs, missing = self._attached(account_id, arn, d, "UserPolicyList")
+        arn, name = u.arn, u.name
         group_names = [g for g in _list(d.get("GroupList")) if isinstance(g, str)]
         # groups may also list this user as a member without the user listing the group
         for g in self.groups.values():
@@ -537,20 +536,10 @@ class AccessGraph:
         self.principals[arn] = u
 
     def _add_role(self, account_id: str, item: Item) -> None:
-        d = _data(item)
-        arn = _text(d.get("Arn")) or item.arn
-        name = _text(d.get("RoleName")) or item.name or name_of(arn)
-        r = Principal(
-            arn,
-            "role",
-            name,
-            account_id,
-            inside=self.estate.inside(account_id),
-            unique_id=_text(d.get("RoleId")),
-            path=_text(d.get("Path")) or "/",
-            item=item,
+        r, d, refs, missing = self._new_principal(
+            account_id, item, "role", "RoleName", "RoleId", "RolePolicyList"
         )
-        refs, missing = self._attached(account_id, arn, d, "RolePolicyList")
+        arn = r.arn
         r.policies = tuple(refs)
         r.boundary, bmissing = self._boundary(account_id, arn, d)
         r.missing_policies = tuple(missing + bmissing)
