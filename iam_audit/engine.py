@@ -23,6 +23,7 @@ from accounts.models import AwsAccount
 from iam_audit import priority, snapshots
 from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
+from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import BaselineSetting, CheckResult, Finding, FindingEvent, finding_key
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,6 @@ def baseline_disabled(environment: str) -> set[str]:
 def catalogue() -> dict[str, checks.Check]:
     """Every check people see, by id: the per-account registry plus the estate-wide IAM graph checks."""
     found = {c.id: c for c in checks.all_checks()}
-    try:
-        from iam_audit.graph import GRAPH_CHECKS
-    except ImportError:  # pragma: no cover - the graph package is part of the app
-        GRAPH_CHECKS = {}
     for check_id, graph_check in GRAPH_CHECKS.items():
         found.setdefault(check_id, graph_check.to_check())
     return dict(sorted(found.items()))
