@@ -48,20 +48,19 @@ def need_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "redis" in item.keywords:
-            item.add_marker(pytest.mark.usefixtures("_require_redis"))
-        if "postgres" in item.keywords:
-            item.add_marker(pytest.mark.usefixtures("_require_postgres"))
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # a hook, not a fixture added at collection: pytest resolves an item's fixtures before
+    # collection hooks could add to them, so a marker-added fixture never ran
+    if "redis" in item.keywords:
+        _require_redis()
+    if "postgres" in item.keywords:
+        _require_postgres()
 
 
-@pytest.fixture
 def _require_redis() -> None:
     need_service("Redis", "127.0.0.1", 6379)
 
 
-@pytest.fixture
 def _require_postgres() -> None:
     from django.conf import settings
 
