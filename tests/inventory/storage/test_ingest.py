@@ -315,3 +315,88 @@ def test_prefetching_hands_a_collector_error_to_the_caller(account: AwsAccount) 
     with pytest.raises(RuntimeError, match="blew up"):
         ingest(account, "eu-west-1", TYPES, broken(), OK, seen_at=later(), chunk_size=1, prefetch=True)
     assert Resource.objects.filter(deleted_at__isnull=True).count() == 2  # no sweep after a failure
+
+
+def test_the_same_content_spelt_differently_stores_the_new_hash_without_a_revision(
+    account: AwsAccount,
+) -> None:
+    """A serialiser upgrade may spell a number differently (1e-07 / 1e-7): no change to show."""
+    ingest(account, "eu-west-1", TYPES, [instance(1, Ratio=1e-7)], OK, seen_at=later(1))
+    row = Resource.objects.get()
+    Resource.objects.filter(pk=row.pk).update(data_hash="0" * 64)  # as an older serialiser hashed it
+
+    result = ingest(account, "eu-west-1", TYPES, [instance(1, Ratio=1e-7)], OK, seen_at=later(2))
+
+    assert (result.stats.changed, result.stats.unchanged) == (0, 1)
+    assert Resource.objects.get().data_hash == row.data_hash
+    assert not ResourceRevision.objects.filter(kind=RevisionKind.CHANGED).exists()
+
+
+@pytest.mark.postgres
+def test_resource_rows_leave_room_for_in_place_updates_on_postgresql() -> None:
+    """Migrations 0005/0006: metadata out of line and half of each page free (HOT last_seen updates)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'inventory_resource'")
+        (options,) = cursor.fetchone()
+    assert "fillfactor=50" in options and "toast_tuple_target=128" in options
+
+
+@pytest.mark.postgres
+def test_existing_rows_are_found_by_index_whatever_the_statistics_say(account: AwsAccount) -> None:
+    """Statistics taken while the table was empty (or none yet after a big first pass) once made
+    the planner scan or hash the account's whole table for each chunk of ARNs: a pass quadratic in
+    the account's size. A chunk's transaction must probe the unique index per ARN."""
+    from django.db import connection, transaction
+
+    from inventory.services.ingest import _EXISTING_SQL, _TOUCH_SQL, _pg_chunk_settings
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inventory_resource")  # the table is empty: the worst statistics
+    ingest(account, "eu-west-1", TYPES, [instance(n) for n in range(3000)], OK, seen_at=later(1))
+    arns = [instance(n).arn for n in range(1000, 2000)]
+    ids = list(Resource.objects.filter(arn__in=arns).values_list("pk", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        _pg_chunk_settings()
+        cursor.execute("EXPLAIN " + _EXISTING_SQL, [arns, account.pk])
+        lookup = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN " + _TOUCH_SQL, [later(2), ids])
+        touch = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(_EXISTING_SQL, [arns, account.pk])
+        found = sorted(row[1] for row in cursor.fetchall())
+    for plan in (lookup, touch):
+        assert "Seq Scan on inventory_resource" not in plan, plan
+        assert "Hash Join" not in plan and "Merge Join" not in plan, plan
+    # the ARNs drive the loop and each probes the unique index; the ids are an index condition
+    assert lookup.index("Function Scan on unnest") < lookup.index("inv_resource_account_arn"), lookup
+    assert "Join" not in touch and "inventory_resource_pkey" in touch, touch
+    assert found == sorted(arns)  # and it answers: every ARN asked for, once
+
+
+@pytest.mark.postgres
+def test_a_resource_that_appears_between_lookup_and_copy_is_upserted_not_lost(
+    account: AwsAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New resources go in by COPY, which has no ON CONFLICT: if one appeared since the chunk's
+    lookup (another writer), the chunk is written again by upsert instead of failing."""
+    import importlib
+
+    ingest_module = importlib.import_module("inventory.services.ingest")  # the package exports ingest()
+    ingest(account, "eu-west-1", TYPES, [instance(1)], OK, seen_at=later(1))
+    real = ingest_module._pg_existing
+    calls = []
+
+    def blind_once(account_id: int, arns: list[str]) -> dict:
+        calls.append(arns)
+        return {} if len(calls) == 1 else real(account_id, arns)  # the first lookup misses it
+
+    monkeypatch.setattr(ingest_module, "_pg_existing", blind_once)
+    result = ingest(
+        account, "eu-west-1", TYPES, [instance(1, state="stopped"), instance(2)], OK, seen_at=later(2)
+    )
+
+    assert len(calls) == 2 and not result.errors
+    assert (result.stats.new, result.stats.changed) == (1, 1)
+    assert Resource.objects.get(resource_id=f"i-{1:08x}").data["State"] == {"Name": "stopped"}
+    assert Resource.objects.filter(deleted_at__isnull=True).count() == 2
