@@ -125,6 +125,26 @@ def test_client_cache_returns_one_client_per_service_and_region_across_threads(
     assert session.clients_created == 2
 
 
+def test_a_session_builds_each_service_client_class_once_and_keeps_regions_apart(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    """The class cache (half of a client's creation cost) must not blur regions, accounts or the
+    methods a boto3 session adds."""
+    session = hub.assume(target(account))
+    eu, us = session.client("ec2", "eu-west-1"), session.client("ec2", "us-east-1")
+    assert type(eu) is type(us)
+    assert (eu.meta.region_name, us.meta.region_name) == ("eu-west-1", "us-east-1")
+    eu.describe_vpcs()
+    us.describe_vpcs()
+    assert [call.region for call in proxy.seen("ec2", "DescribeVpcs")] == ["eu-west-1", "us-east-1"]
+
+    other = hub.assume(target(account))  # another session (as another account's would be)
+    assert type(other.client("ec2", "eu-west-1")) is not type(eu)
+    # the hub is a boto3 session, whose S3 clients carry boto3's transfer methods; ours do not
+    assert hasattr(hub.client("s3"), "upload_file")
+    assert type(session.client("s3")) is not type(hub.client("s3"))
+
+
 def test_account_session_clients_use_the_assumed_role_not_the_hub(
     hub: Hub, proxy: FaultProxy, account: str
 ) -> None:
