@@ -49,7 +49,9 @@ from inventory.services.ingest import (
     IngestPass,
     IngestStats,
     Prepared,
+    live_pairs,
     prepare,
+    save_coverage,
 )
 
 log = logging.getLogger(__name__)
@@ -287,18 +289,27 @@ class _Writer:
         self.progress = Progress(run_id=run.pk, account_id=account.account_id, error_count=len(self.errors))
         self._last_saved = 0.0
         self._dirty = False
+        # what the account held when the run started: passes with nothing before skip the sweep
+        self.live = live_pairs(account)
+        self.pending_coverage: list[Any] = []  # written with the progress, one statement
 
     def handle(self, message: tuple[Any, ...]) -> None:
         kind, unit = message[0], message[1]
         one_pass = self.passes.get(unit.key)
         if one_pass is None:
             one_pass = self.passes[unit.key] = IngestPass(
-                self.account, unit.region, unit.collector.types, self.run, chunk_size=self.chunk_size
+                self.account,
+                unit.region,
+                unit.collector.types,
+                self.run,
+                chunk_size=self.chunk_size,
+                live=self.live,
             )
         if kind == "records":
             one_pass.add_prepared(message[2], message[3])  # written in chunks of chunk_size as they fill
         else:
-            result = one_pass.finish(message[2], message[3])
+            result = one_pass.finish(message[2], message[3], record_coverage=False)
+            self.pending_coverage.extend(result.coverage_rows)
             del self.passes[unit.key]
             for type_, value in result.coverage.items():
                 self.coverage[(type_, unit.region)] = value
@@ -348,6 +359,8 @@ class _Writer:
         if not force and not (self._dirty and elapsed >= self.interval) and elapsed < HEARTBEAT_SECONDS:
             return
         self.api_totals()
+        save_coverage(self.pending_coverage)
+        self.pending_coverage = []
         # UPDATE of named columns, not save(): nothing else on the row is overwritten
         CollectionRun.objects.filter(pk=self.run.pk).update(**self.fields())
         self._last_saved = now
@@ -388,6 +401,9 @@ def _finish(
     run: CollectionRun, state: str, message: str, writer: _Writer | None = None, **extra: Any
 ) -> None:
     fields = dict(writer.fields()) if writer is not None else {}
+    if writer is not None:  # coverage of passes that ended since the last progress save
+        save_coverage(writer.pending_coverage)
+        writer.pending_coverage = []
     fields.update(extra)
     fields.update(state=state, message=message[:500], finished_at=timezone.now())
     _update_run(run, **fields)

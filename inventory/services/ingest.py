@@ -25,7 +25,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -402,6 +402,34 @@ class PassResult:
     stats: IngestStats
     coverage: dict[str, Coverage]
     errors: list[CollectError]
+    # the coverage rows, when the caller writes them itself (``finish(record_coverage=False)``)
+    coverage_rows: tuple[CoverageRecord, ...] = ()
+
+
+def save_coverage(rows: Sequence[CoverageRecord]) -> None:
+    """Upsert coverage rows, one per (account, type, region), in one statement."""
+    if rows:
+        CoverageRecord.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["account", "type", "region"],
+            update_fields=["coverage", "collected_at", "run", "error_code", "message"],
+        )
+
+
+def live_pairs(account: Any) -> set[tuple[str, str]]:
+    """The (type, region) pairs under which ``account`` has live resources (one indexed query).
+
+    Taken when a run starts, it tells which passes have anything to sweep: a pass whose types had
+    no live resource in its region then can only have stored resources seen by itself.
+    """
+    account_id = account.pk if hasattr(account, "pk") else int(account)
+    return set(
+        Resource.objects.filter(account_id=account_id, deleted_at__isnull=True)
+        .order_by()
+        .values_list("type", "region")
+        .distinct()
+    )
 
 
 class IngestPass:
@@ -421,6 +449,7 @@ class IngestPass:
         *,
         seen_at: dt.datetime | None = None,
         chunk_size: int = CHUNK_SIZE,
+        live: Collection[tuple[str, str]] | None = None,
     ) -> None:
         self.account_id: int = account.pk if hasattr(account, "pk") else int(account)
         self.region = region
@@ -428,6 +457,8 @@ class IngestPass:
         self.run_id = run.pk if run is not None else None
         self.seen_at = seen_at or timezone.now()
         self.chunk_size = max(1, int(chunk_size))
+        # (type, region) pairs that had live resources before the run (see live_pairs); None: unknown
+        self.live = live
         self.stats = IngestStats()
         self.write_errors: list[CollectError] = []
         self._buffer: list[Prepared] = []
@@ -613,12 +644,18 @@ class IngestPass:
         self.stats.add(counts)  # counted once stored: a refused chunk adds nothing
 
     def finish(
-        self, coverage: Mapping[str, Coverage | str], errors: Sequence[CollectError] = ()
+        self,
+        coverage: Mapping[str, Coverage | str],
+        errors: Sequence[CollectError] = (),
+        *,
+        record_coverage: bool = True,
     ) -> PassResult:
         """Write the rest, sweep deletions for types collected completely, record coverage.
 
         ``coverage`` is read now, after the records were consumed (collectors mark types as they
-        go). A declared type missing from it counts as not collected.
+        go). A declared type missing from it counts as not collected. ``record_coverage=False``:
+        the coverage rows come back in the result for the caller to write with others
+        (:func:`save_coverage`), one statement for many passes.
         """
         if self._finished:
             raise RuntimeError("this pass is already finished")
@@ -634,11 +671,21 @@ class IngestPass:
                 value = Coverage.FAILED  # part of what was seen is not stored: do not sweep
             final[type_] = value
         all_errors = list(errors) + self.write_errors
-        ok_types = [t for t, c in final.items() if c is Coverage.OK]
+        ok_types = [t for t, c in final.items() if c is Coverage.OK and self._may_have_live(t)]
         if ok_types:
             self.stats.deleted += self._sweep(ok_types)
-        self._record_coverage(final, all_errors)
-        return PassResult(stats=self.stats, coverage=final, errors=all_errors)
+        rows = self._coverage_rows(final, all_errors)
+        if record_coverage:
+            save_coverage(rows)
+            rows = []
+        return PassResult(stats=self.stats, coverage=final, errors=all_errors, coverage_rows=tuple(rows))
+
+    def _may_have_live(self, type_: str) -> bool:
+        if self.live is None:
+            return True
+        if self.region == GLOBAL_REGION:  # a global pass sweeps its types in every region
+            return any(t == type_ for t, _ in self.live)
+        return (type_, self.region) in self.live
 
     def _sweep(self, types: list[str]) -> int:
         stale = Resource.objects.filter(
@@ -664,9 +711,9 @@ class IngestPass:
                     ]
                 )
 
-    def _record_coverage(self, final: Mapping[str, Coverage], errors: Sequence[CollectError]) -> None:
-        if not final:
-            return
+    def _coverage_rows(
+        self, final: Mapping[str, Coverage], errors: Sequence[CollectError]
+    ) -> list[CoverageRecord]:
         by_type: dict[str, CollectError] = {}
         general: CollectError | None = None
         for error in errors:
@@ -689,12 +736,7 @@ class IngestPass:
                     message=(error.message if error else "")[:1000],
                 )
             )
-        CoverageRecord.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["account", "type", "region"],
-            update_fields=["coverage", "collected_at", "run", "error_code", "message"],
-        )
+        return rows
 
 
 def prepare_chunks(

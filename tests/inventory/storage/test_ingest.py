@@ -400,3 +400,47 @@ def test_a_resource_that_appears_between_lookup_and_copy_is_upserted_not_lost(
     assert (result.stats.new, result.stats.changed) == (1, 1)
     assert Resource.objects.get(resource_id=f"i-{1:08x}").data["State"] == {"Name": "stopped"}
     assert Resource.objects.filter(deleted_at__isnull=True).count() == 2
+
+
+def _pass(account: AwsAccount, region: str, types: tuple[str, ...], records: list[Record], **kw: object):  # type: ignore[no-untyped-def]
+    one = IngestPass(account, region, types, seen_at=later(5), **kw)  # type: ignore[arg-type]
+    one.add(records)
+    return one.finish({t: Coverage.OK for t in types})
+
+
+def test_the_sweep_is_skipped_only_where_the_run_started_with_nothing_live(
+    account: AwsAccount, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    """``live`` (the (type, region) pairs an account held when the run began) spares the empty
+    regions their sweep query, and never a deletion."""
+    from inventory.services.ingest import live_pairs
+
+    ingest(account, "eu-west-1", TYPES, [instance(1), instance(2)], OK)
+    bucket = Record("s3:bucket", "arn:aws:s3:::b", "b", "b", "us-east-1")
+    ingest(account, GLOBAL_REGION, ("s3:bucket",), [bucket], {"s3:bucket": Coverage.OK})
+    live = live_pairs(account)
+    assert live == {("ec2:instance", "eu-west-1"), ("s3:bucket", "us-east-1")}
+
+    with django_assert_num_queries(1):  # the coverage upsert alone: no sweep, nothing to write
+        _pass(account, "ap-south-1", TYPES, [], live=live)
+    # a region with live instances is swept; a global pass sweeps a type live in any region
+    assert _pass(account, "eu-west-1", TYPES, [instance(1)], live=live).stats.deleted == 1
+    assert _pass(account, GLOBAL_REGION, ("s3:bucket",), [], live=live).stats.deleted == 1
+    # what a pass stores where nothing was live is its own, and stays
+    assert _pass(account, "us-west-2", TYPES, [instance(9, region="us-west-2")], live=live).stats.new == 1
+    assert Resource.objects.get(resource_id=f"i-{9:08x}").deleted_at is None
+
+
+def test_coverage_can_be_left_to_the_caller_and_written_in_one_statement(
+    account: AwsAccount, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    from inventory.services.ingest import save_coverage
+
+    rows = []
+    for region in ("eu-west-1", "us-east-1", "ap-south-1"):
+        one = IngestPass(account, region, TYPES, live=set())
+        rows += one.finish(OK, record_coverage=False).coverage_rows
+    assert not CoverageRecord.objects.exists() and len(rows) == 6
+    with django_assert_num_queries(1):
+        save_coverage(rows)
+    assert CoverageRecord.objects.filter(coverage="ok").count() == 6
