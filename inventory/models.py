@@ -167,7 +167,10 @@ class Resource(models.Model):
         # do as a HOT update (no index touched). Name/ARN "contains" search uses trigram indexes on
         # PostgreSQL (migrations 0002/0004).
         indexes = [
-            models.Index(fields=["account", "type", "region"], name="inv_res_acct_type_region"),
+            # No other index may contain the account: with statistics that made an account look
+            # empty, the planner answered ingest's per-ARN lookups through any index containing it
+            # (a scan of all the account's entries for each ARN: quadratic), whatever the query's
+            # shape. Account filters use the unique (account, arn) index's leading column.
             models.Index(fields=["type", "region"], name="inv_res_type_region"),
             models.Index(fields=["region"], name="inv_res_region"),
             models.Index(fields=["service"], name="inv_res_service"),

@@ -297,19 +297,22 @@ _UPSERT_SQL = (
 # Either makes a pass quadratic in the account's size. So:
 # - the ARNs are the outer side by construction (LATERAL), and each probe is LIMIT 1 (the index is
 #   unique, so no answer changes) so that the subquery is not flattened back into a join;
+# - no other index contains the account (migration 0007): when the statistics made the account
+#   look empty, the planner took any index containing it as just as cheap, and the smaller won,
+#   a scan of all the account's entries for each ARN;
 # - ids are matched with = ANY(array), an index condition on the primary key, with no join at all;
 # - each chunk's transaction disables sequential scans (see _pg_chunk_settings).
 _EXISTING_SQL = (
-    f"SELECT r.id, r.arn, r.data_hash, r.deleted_at FROM unnest(%s::text[]) AS wanted(arn) "
+    f"SELECT r.id, r.arn, r.data_hash, r.deleted_at FROM unnest(%(arns)s::text[]) AS wanted(arn) "
     f"CROSS JOIN LATERAL (SELECT x.id, x.arn, x.data_hash, x.deleted_at FROM {_TABLE} x "
-    f"WHERE x.{_ACCOUNT_COLUMN} = %s AND x.arn = wanted.arn LIMIT 1) AS r"
+    f"WHERE x.{_ACCOUNT_COLUMN} = %(account)s AND x.arn = wanted.arn LIMIT 1) AS r"
 )
 _TOUCH_SQL = f"UPDATE {_TABLE} SET last_seen = %s WHERE id = ANY(%s::bigint[])"
 
 
 def _pg_existing(account_id: int, arns: list[str]) -> dict[str, tuple[int, str, Any]]:
     with connection.cursor() as cursor:
-        cursor.execute(_EXISTING_SQL, [arns, account_id])
+        cursor.execute(_EXISTING_SQL, {"arns": arns, "account": account_id})
         return {arn: (pk, data_hash, deleted_at) for pk, arn, data_hash, deleted_at in cursor.fetchall()}
 
 
@@ -321,7 +324,8 @@ def _pg_touch(ids: list[int], seen_at: dt.datetime) -> None:
 def _pg_chunk_settings() -> None:
     """Settings for the rest of this chunk's transaction (PostgreSQL).
 
-    - Key lookups by index, never by scanning the table (see ``_EXISTING_SQL``).
+    - Key lookups by the unique index, never by scanning the table or another index (see
+      ``_EXISTING_SQL``).
     - COMMIT does not wait for the WAL to reach the disk. A chunk is re-collectable data and
       PostgreSQL keeps commits in order: a crash can lose the last fraction of a second of chunks
       (whose run then never ends "done": the run's own synchronous end flushes every chunk before
@@ -567,9 +571,9 @@ class IngestPass:
         if changed:
             previous = {
                 pk: {"name": name, "tags": tags, "data": data}
-                for pk, name, tags, data in Resource.objects.filter(pk__in=list(changed)).values_list(
-                    "pk", "name", "tags", "data"
-                )
+                for pk, name, tags, data in Resource.objects.filter(pk__in=list(changed))
+                .order_by()
+                .values_list("pk", "name", "tags", "data")
             }
         if new:
             _pg_insert_new(self.account_id, new, self.seen_at)

@@ -344,31 +344,38 @@ def test_resource_rows_leave_room_for_in_place_updates_on_postgresql() -> None:
 
 
 @pytest.mark.postgres
-def test_existing_rows_are_found_by_index_whatever_the_statistics_say(account: AwsAccount) -> None:
-    """Statistics taken while the table was empty (or none yet after a big first pass) once made
-    the planner scan or hash the account's whole table for each chunk of ARNs: a pass quadratic in
-    the account's size. A chunk's transaction must probe the unique index per ARN."""
+@pytest.mark.parametrize("others", [0, 3000], ids=["analysed-empty", "analysed-with-other-accounts"])
+def test_existing_rows_are_found_by_index_whatever_the_statistics_say(
+    account: AwsAccount, others: int
+) -> None:
+    """Statistics taken while the table was empty, or while this account had nothing, once made the
+    planner scan or hash the account's whole table for each chunk of ARNs: a pass quadratic in the
+    account's size. A chunk's transaction must probe the unique index per ARN."""
     from django.db import connection, transaction
 
     from inventory.services.ingest import _EXISTING_SQL, _TOUCH_SQL, _pg_chunk_settings
 
+    if others:
+        other = AwsAccount.objects.create(account_id="999988887777", name="other")
+        ingest(other, "eu-west-1", TYPES, [instance(n) for n in range(others)], OK)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE inventory_resource")  # the table is empty: the worst statistics
+        cursor.execute("ANALYZE inventory_resource")  # this account has nothing: the worst statistics
     ingest(account, "eu-west-1", TYPES, [instance(n) for n in range(3000)], OK, seen_at=later(1))
     arns = [instance(n).arn for n in range(1000, 2000)]
     ids = list(Resource.objects.filter(arn__in=arns).values_list("pk", flat=True))
     with transaction.atomic(), connection.cursor() as cursor:
         _pg_chunk_settings()
-        cursor.execute("EXPLAIN " + _EXISTING_SQL, [arns, account.pk])
+        cursor.execute("EXPLAIN " + _EXISTING_SQL, {"arns": arns, "account": account.pk})
         lookup = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("EXPLAIN " + _TOUCH_SQL, [later(2), ids])
         touch = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute(_EXISTING_SQL, [arns, account.pk])
+        cursor.execute(_EXISTING_SQL, {"arns": arns, "account": account.pk})
         found = sorted(row[1] for row in cursor.fetchall())
     for plan in (lookup, touch):
         assert "Seq Scan on inventory_resource" not in plan, plan
         assert "Hash Join" not in plan and "Merge Join" not in plan, plan
     # the ARNs drive the loop and each probes the unique index; the ids are an index condition
+    assert "inv_resource_account_arn" in lookup, lookup
     assert lookup.index("Function Scan on unnest") < lookup.index("inv_resource_account_arn"), lookup
     assert "Join" not in touch and "inventory_resource_pkey" in touch, touch
     assert found == sorted(arns)  # and it answers: every ARN asked for, once
