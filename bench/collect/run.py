@@ -122,6 +122,9 @@ def ceiling(endpoint: str, account: str, threads: int, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
+_HUBS: dict[Any, Any] = {}
+
+
 class RecordingAccess:
     """The real access layer, remembering sessions (for clients created) and, when asked, every call
     made (account, region, service, operation, parameters) for :func:`replay`."""
@@ -130,9 +133,11 @@ class RecordingAccess:
         from inventory.aws.session import AwsSettings, Hub
         from inventory.services.collect import AwsAccess
 
-        self.inner = AwsAccess(
-            Hub(AwsSettings(endpoint_url=endpoint, max_pool_connections=max(10, 2 * workers)))
-        )
+        # one Hub per endpoint for the whole benchmark, as a worker process keeps one for all the
+        # accounts it collects (inventory.services.collect._HUBS)
+        settings = AwsSettings(endpoint_url=endpoint, max_pool_connections=max(10, 2 * workers))
+        hub = _HUBS.get(settings) or _HUBS.setdefault(settings, Hub(settings))
+        self.inner = AwsAccess(hub)
         self.sessions: list[Any] = []
         self.record = record
         self.calls: list[tuple[str, str, str, str, dict[str, Any]]] = []

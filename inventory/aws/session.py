@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.client
+import botocore.loaders
 import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
@@ -161,10 +162,11 @@ def _install_client_class_cache() -> None:
     operations (EC2 has about 650), and then throws the work away: a collection creates one client
     per (service, region), so that was half of the ~7 ms of CPU each client costs, and a third of a
     collection's own CPU. The class depends only on the service model and on the session's
-    ``creating-client-class`` handlers, so it is kept per (session's event emitter, service, API
-    version): sessions never share classes (a boto3 session adds methods a plain botocore one does
-    not), and a session dropped drops its classes. If a future botocore no longer has the hook,
-    clients are created the ordinary way.
+    ``creating-client-class`` handlers, so it is kept on the session's event emitter, by (service,
+    API version): a boto3 session (which adds methods) never shares a plain botocore session's
+    classes, and a session dropped drops its classes. The account sessions of one Hub, set up alike,
+    share one dict (see AccountSession). If a future botocore no longer has the hook, clients are
+    created the ordinary way.
     """
     creator = botocore.client.ClientCreator
     original = getattr(creator, "_create_client_class", None)
@@ -194,6 +196,23 @@ def _install_client_class_cache() -> None:
 
 
 _install_client_class_cache()
+
+
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def shared_loader() -> Any:
+    """The process's botocore data loader: each service model and the endpoint data parsed once.
+
+    botocore caches what a loader has parsed in the loader, and every session makes its own; a
+    worker that collects account after account would otherwise parse the same files again each time.
+    """
+    global _LOADER
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader()
+        return _LOADER
 
 
 class _ClientCache:
@@ -245,11 +264,17 @@ class Hub:
         self.session = session or boto3.Session()
         self.config = botocore_config(self.settings)
         self.stats = CallStats()  # calls made with Skyledger's own credentials (AssumeRole...)
+        self.account_client_classes: dict[tuple[str, str], type] = {}  # shared by account sessions
         self.clock: Clock = clock or _utcnow
         self._clients = _ClientCache(self._new_client)
-        # Parsed service models, shared with every account session: parsing them again for each
-        # account costs ~0.5 s of CPU.
-        self.loader = self.session._session.get_component("data_loader")
+        # Parsed service models and endpoint data, shared with every account session and, unless a
+        # session was handed in, with every Hub of the process: parsing them again costs ~0.5 s of
+        # CPU for each account (or Hub).
+        if session is None:
+            self.loader = shared_loader()
+            self.session._session.register_component("data_loader", self.loader)
+        else:
+            self.loader = self.session._session.get_component("data_loader")
 
     def _new_client(self, service: str, region: str) -> BaseClient:
         client = self.session.client(
@@ -359,6 +384,11 @@ class AccountSession:
         self._assumer = assumer
         self._botocore = botocore.session.Session()
         self._botocore.register_component("data_loader", hub.loader)
+        # Every account session of a hub is a plain botocore session set up alike (the same
+        # creating-client-class handlers), so they can share client classes: see
+        # _install_client_class_cache.
+        emitter = self._botocore.get_component("event_emitter")
+        emitter.__dict__["_skyledger_client_classes"] = hub.account_client_classes
         # botocore has no public setter for refreshable credentials; this is how its own
         # assume-role provider ends up wired too.
         self._botocore._credentials = credentials
@@ -392,6 +422,8 @@ class AccountSession:
     def on_every_client(self, event: str, handler: Callable[..., Any]) -> None:
         """Register a botocore event handler on every client this session creates from now on
         (tracing, the benchmark's record of calls)."""
+        if event.startswith("creating-client-class"):  # its classes differ: stop sharing them
+            self._botocore.get_component("event_emitter").__dict__["_skyledger_client_classes"] = {}
         self._botocore.register(event, handler)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:

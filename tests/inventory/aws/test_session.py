@@ -138,11 +138,17 @@ def test_a_session_builds_each_service_client_class_once_and_keeps_regions_apart
     us.describe_vpcs()
     assert [call.region for call in proxy.seen("ec2", "DescribeVpcs")] == ["eu-west-1", "us-east-1"]
 
-    other = hub.assume(target(account))  # another session (as another account's would be)
-    assert type(other.client("ec2", "eu-west-1")) is not type(eu)
+    # another account's session of the same hub, set up alike, shares the class, not the client
+    other = hub.assume(target(account))
+    assert type(other.client("ec2", "eu-west-1")) is type(eu)
+    assert other.client("ec2", "eu-west-1") is not eu
     # the hub is a boto3 session, whose S3 clients carry boto3's transfer methods; ours do not
     assert hasattr(hub.client("s3"), "upload_file")
     assert type(session.client("s3")) is not type(hub.client("s3"))
+    # a session whose classes may differ stops sharing
+    extra = hub.assume(target(account))
+    extra.on_every_client("creating-client-class.ec2", lambda class_attributes, **_: None)
+    assert type(extra.client("ec2", "eu-west-1")) is not type(eu)
 
 
 def test_account_session_clients_use_the_assumed_role_not_the_hub(
@@ -195,3 +201,15 @@ def test_hub_clients_are_cached_and_counted(make_hub: Callable[..., Hub]) -> Non
     hub = make_hub()
     assert hub.client("sts") is hub.client("sts", "us-east-1")
     assert hub.clients_created == 1
+
+
+def test_hubs_of_a_process_parse_service_models_once() -> None:
+    """A worker makes hubs (and sessions) again and again; the parsed models are the process's."""
+    first, second = (
+        Hub(AwsSettings(endpoint_url="http://127.0.0.1:9")),
+        Hub(AwsSettings(endpoint_url="http://127.0.0.1:9")),
+    )
+    assert first.loader is second.loader
+    model = first.session.client("ec2", region_name="eu-west-1").meta.service_model
+    again = second.session.client("ec2", region_name="eu-west-1").meta.service_model
+    assert model._service_description is again._service_description  # parsed once, the same dict
