@@ -11,7 +11,11 @@ K security groups in each of R regions (plus the default VPC moto makes per acco
 2. collection with every registered collector: a warm-up pass (moto builds each service's
    backend on first touch), then N accounts straight with regions in parallel; the first account
    straight with regions serial; the same two through the latency proxy (its own process, so it
-   does not share our GIL).
+   does not share our GIL). One Hub serves every pass, as one serves every account in a worker;
+3. the replay ceiling: every call the straight parallel pass made (same accounts, regions,
+   operations, parameters and pages), replayed from clients made beforehand on the same number of
+   threads, with no collection logic and nothing stored. ``straight_vs_replay`` is the fraction of
+   that rate collection reaches; ``straight_vs_ceiling`` compares with the light call.
 
 Reports wall time, API calls, calls/s, resources/s, boto3 clients created, peak RSS and the
 serial/parallel ratio; writes bench/collect/results.json.
