@@ -517,9 +517,17 @@ def collect_account(
     q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
     interrupted: BaseException | None = None
     batch = min(chunk_size, 500)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"collect-{account.account_id}") as pool:
+    # Regions share a pool bounded by ``workers``; each global collector runs once beside it, on a
+    # thread of its own, instead of taking a region's place (IAM alone is a chain of a dozen calls).
+    name = f"collect-{account.account_id}"
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as region_pool,
+        ThreadPoolExecutor(
+            max_workers=max(1, len(global_collectors)), thread_name_prefix=f"{name}-g"
+        ) as global_pool,
+    ):
         futures: list[Future[None]] = [
-            pool.submit(
+            (global_pool if units and units[0].region == GLOBAL_REGION else region_pool).submit(
                 _run_region,
                 units,
                 session,

@@ -145,6 +145,41 @@ def test_regions_run_in_parallel_within_the_worker_bound(account: AwsAccount) ->
     assert elapsed < 8 * 0.3 * 0.75  # serial would take 2.4 s
 
 
+def test_global_collectors_run_beside_the_region_pool_not_in_a_region_slot(account: AwsAccount) -> None:
+    """IAM is a long chain of calls: it must not hold one of the pool's places while regions wait."""
+    import threading
+
+    regions = [f"eu-west-{n}" for n in range(1, 4)]
+    boxes = Boxes(per_region=1, delay=0.2)
+    released = threading.Event()
+    outcome: list[bool] = []
+
+    class SlowUsers(Users):
+        def collect(self, ctx):  # type: ignore[no-untyped-def]
+            # finishes only once every region was collected: with a region slot of its own and one
+            # worker, the regions could not start before it ended
+            outcome.append(released.wait(timeout=5))
+            yield from super().collect(ctx)
+
+    class LastBox(Boxes):
+        def collect(self, ctx):  # type: ignore[no-untyped-def]
+            yield from boxes.collect(ctx)
+            if len(boxes.contexts) == len(regions):
+                released.set()
+
+    run = collect_account(
+        account,
+        run_for(account),
+        access=FakeAccess(regions=regions),
+        collectors=[SlowUsers(), LastBox()],
+        region_workers=1,
+    )
+    assert run.state == RunState.DONE, run.message
+    assert outcome == [True]  # the regions ran while the global collector was still going
+    assert boxes.peak == 1  # and still one at a time
+    assert Resource.objects.filter(account=account).count() == 3 + 2
+
+
 def test_progress_is_saved_on_the_run_row_as_units_complete(account: AwsAccount) -> None:
     seen: list[tuple[int, int]] = []
 
