@@ -155,47 +155,68 @@ def _prepare(client: BaseClient, stats: CallStats, endpoint_url: str | None) -> 
     return client
 
 
-def _install_client_class_cache() -> None:
-    """Build each service's client class once per botocore session, not once per client.
+def _memoise_per_session(method: str, slot: str, key: Callable[..., tuple[str, str]]) -> None:
+    """Make ``botocore.client.ClientCreator.<method>`` compute once per botocore session and key.
 
-    botocore makes a new class for every client it creates, with a method for each of the service's
-    operations (EC2 has about 650), and then throws the work away: a collection creates one client
-    per (service, region), so that was half of the ~7 ms of CPU each client costs, and a third of a
-    collection's own CPU. The class depends only on the service model and on the session's
-    ``creating-client-class`` handlers, so it is kept on the session's event emitter, by (service,
-    API version): a boto3 session (which adds methods) never shares a plain botocore session's
-    classes, and a session dropped drops its classes. The account sessions of one Hub, set up alike,
-    share one dict (see AccountSession). If a future botocore no longer has the hook, clients are
+    What is kept lives on the session's event emitter (``emitter.__dict__[slot]``), not in a
+    registry: what botocore builds refers back to the emitter, so the pair is a plain cycle that the
+    collector frees with the session. If a future botocore no longer has the method, clients are
     created the ordinary way.
     """
     creator = botocore.client.ClientCreator
-    original = getattr(creator, "_create_client_class", None)
+    original = getattr(creator, method, None)
     if original is None or getattr(original, "skyledger_cached", False):
         return
     lock = threading.Lock()
 
     @functools.wraps(original)
-    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
+    def memoised(self: Any, *args: Any) -> Any:
         emitter = getattr(self, "_event_emitter", None)
         if emitter is None or not hasattr(emitter, "__dict__"):
-            return original(self, service_name, service_model)
-        key = (service_name, str(getattr(service_model, "api_version", "")))
-        # Kept on the emitter itself, not in a registry: a class refers back to the emitter (its
-        # methods' docstrings do), so the pair is a plain cycle the collector frees with the session.
+            return original(self, *args)
+        k = key(*args)
         with lock:
-            classes = emitter.__dict__.setdefault("_skyledger_client_classes", {})
-            cached = classes.get(key)
-        if cached is None:
-            cached = original(self, service_name, service_model)
+            store = emitter.__dict__.setdefault(slot, {})
+            value = store.get(k)
+        if value is None:
+            value = original(self, *args)
             with lock:
-                cached = classes.setdefault(key, cached)
-        return cached
+                value = store.setdefault(k, value)
+        return value
 
-    create_client_class.skyledger_cached = True  # type: ignore[attr-defined]
-    creator._create_client_class = create_client_class  # type: ignore[method-assign]
+    memoised.skyledger_cached = True  # type: ignore[attr-defined]
+    setattr(creator, method, memoised)
 
 
-_install_client_class_cache()
+CLASSES_SLOT = "_skyledger_client_classes"
+MODELS_SLOT = "_skyledger_service_models"
+
+
+def _install_client_caches() -> None:
+    """Build each service's client class and service model once per botocore session, not once per
+    client.
+
+    For every client, botocore makes a new class with a method for each of the service's operations
+    (EC2 has about 650) and a new service model whose shapes are then resolved again on the first
+    calls, and throws both away: a collection creates one client per (service, region) and makes
+    one or two calls with each, so those were half of the ~7 ms of CPU a client costs and an eighth
+    of each call's. The class depends only on the service model and on the session's
+    ``creating-client-class`` handlers, and the model only on the loader: both are kept per session
+    and (service, API version). A boto3 session (which adds methods) never shares a plain botocore
+    session's classes; the account sessions of one Hub, set up alike, share theirs (see
+    AccountSession). botocore never changes a service model after loading it.
+    """
+    _memoise_per_session(
+        "_create_client_class",
+        CLASSES_SLOT,
+        lambda name, model: (name, str(getattr(model, "api_version", ""))),
+    )
+    _memoise_per_session(
+        "_load_service_model", MODELS_SLOT, lambda name, api_version=None: (name, str(api_version or ""))
+    )
+
+
+_install_client_caches()
 
 
 _LOADER: Any = None
@@ -264,7 +285,9 @@ class Hub:
         self.session = session or boto3.Session()
         self.config = botocore_config(self.settings)
         self.stats = CallStats()  # calls made with Skyledger's own credentials (AssumeRole...)
-        self.account_client_classes: dict[tuple[str, str], type] = {}  # shared by account sessions
+        # shared by the account sessions (see _install_client_caches)
+        self.account_client_classes: dict[tuple[str, str], type] = {}
+        self.account_service_models: dict[tuple[str, str], Any] = {}
         self.clock: Clock = clock or _utcnow
         self._clients = _ClientCache(self._new_client)
         # Parsed service models and endpoint data, shared with every account session and, unless a
@@ -385,10 +408,11 @@ class AccountSession:
         self._botocore = botocore.session.Session()
         self._botocore.register_component("data_loader", hub.loader)
         # Every account session of a hub is a plain botocore session set up alike (the same
-        # creating-client-class handlers), so they can share client classes: see
-        # _install_client_class_cache.
+        # creating-client-class handlers), so they can share client classes and service models: see
+        # _install_client_caches.
         emitter = self._botocore.get_component("event_emitter")
-        emitter.__dict__["_skyledger_client_classes"] = hub.account_client_classes
+        emitter.__dict__[CLASSES_SLOT] = hub.account_client_classes
+        emitter.__dict__[MODELS_SLOT] = hub.account_service_models
         # botocore has no public setter for refreshable credentials; this is how its own
         # assume-role provider ends up wired too.
         self._botocore._credentials = credentials
@@ -423,7 +447,7 @@ class AccountSession:
         """Register a botocore event handler on every client this session creates from now on
         (tracing, the benchmark's record of calls)."""
         if event.startswith("creating-client-class"):  # its classes differ: stop sharing them
-            self._botocore.get_component("event_emitter").__dict__["_skyledger_client_classes"] = {}
+            self._botocore.get_component("event_emitter").__dict__[CLASSES_SLOT] = {}
         self._botocore.register(event, handler)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:

@@ -133,6 +133,7 @@ def test_a_session_builds_each_service_client_class_once_and_keeps_regions_apart
     session = hub.assume(target(account))
     eu, us = session.client("ec2", "eu-west-1"), session.client("ec2", "us-east-1")
     assert type(eu) is type(us)
+    assert eu.meta.service_model is us.meta.service_model  # its shapes resolved once, too
     assert (eu.meta.region_name, us.meta.region_name) == ("eu-west-1", "us-east-1")
     eu.describe_vpcs()
     us.describe_vpcs()
