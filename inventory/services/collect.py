@@ -318,6 +318,11 @@ class _Writer:
             self.add_errors(error_entry(self.account.account_id, e) for e in result.errors)
         self._dirty = True
 
+    def flush_coverage(self) -> None:
+        """Write the coverage of the passes that ended since the last call, in one statement."""
+        save_coverage(self.pending_coverage)
+        self.pending_coverage = []
+
     def add_errors(self, entries: Iterable[dict[str, str]]) -> None:
         for entry in entries:
             self.progress.error_count += 1
@@ -359,8 +364,7 @@ class _Writer:
         if not force and not (self._dirty and elapsed >= self.interval) and elapsed < HEARTBEAT_SECONDS:
             return
         self.api_totals()
-        save_coverage(self.pending_coverage)
-        self.pending_coverage = []
+        self.flush_coverage()
         # UPDATE of named columns, not save(): nothing else on the row is overwritten
         CollectionRun.objects.filter(pk=self.run.pk).update(**self.fields())
         self._last_saved = now
@@ -402,8 +406,7 @@ def _finish(
 ) -> None:
     fields = dict(writer.fields()) if writer is not None else {}
     if writer is not None:  # coverage of passes that ended since the last progress save
-        save_coverage(writer.pending_coverage)
-        writer.pending_coverage = []
+        writer.flush_coverage()
     fields.update(extra)
     fields.update(state=state, message=message[:500], finished_at=timezone.now())
     _update_run(run, **fields)

@@ -410,6 +410,11 @@ class PassResult:
     coverage_rows: tuple[CoverageRecord, ...] = ()
 
 
+def _account_pk(account: Any) -> int:
+    """The registry row's primary key, from an AwsAccount or the key itself."""
+    return account.pk if hasattr(account, "pk") else int(account)
+
+
 def save_coverage(rows: Sequence[CoverageRecord]) -> None:
     """Upsert coverage rows, one per (account, type, region), in one statement."""
     if rows:
@@ -427,9 +432,8 @@ def live_pairs(account: Any) -> set[tuple[str, str]]:
     Taken when a run starts, it tells which passes have anything to sweep: a pass whose types had
     no live resource in its region then can only have stored resources seen by itself.
     """
-    account_id = account.pk if hasattr(account, "pk") else int(account)
     return set(
-        Resource.objects.filter(account_id=account_id, deleted_at__isnull=True)
+        Resource.objects.filter(account_id=_account_pk(account), deleted_at__isnull=True)
         .order_by()
         .values_list("type", "region")
         .distinct()
@@ -455,7 +459,7 @@ class IngestPass:
         chunk_size: int = CHUNK_SIZE,
         live: Collection[tuple[str, str]] | None = None,
     ) -> None:
-        self.account_id: int = account.pk if hasattr(account, "pk") else int(account)
+        self.account_id = _account_pk(account)
         self.region = region
         self.types = tuple(dict.fromkeys(types))
         self.run_id = run.pk if run is not None else None
