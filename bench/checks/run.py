@@ -319,22 +319,6 @@ def child_multi(accounts: int, size: int, repeat: int, trace: bool) -> dict[str,
 
 
 # ----------------------------------------------------------------------------------- database child
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in ``url`` when it does not exist."""
-    if not url.startswith("postgres"):
-        return
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _passes(items: list[Any]) -> Iterator[tuple[str, list[str], list[Any]]]:
     """(region, types, records) per collection pass: the global types once, the regional ones per region."""
     from bench.checks import estate
@@ -634,6 +618,8 @@ def main() -> None:
         if not url:
             SQLITE_PATH.unlink(missing_ok=True)
             url = f"sqlite:///{SQLITE_PATH}"
+        from bench.common import ensure_database
+
         ensure_database(url)
         env = {**os.environ, "DATABASE_URL": url, "SKYLEDGER_DEV": "1",
                "DJANGO_SETTINGS_MODULE": "config.settings_test"}  # fmt: skip

@@ -208,22 +208,6 @@ def _vacuum(connection: Any) -> None:
         cursor.execute("VACUUM inventory_resource, inventory_resourcerevision, inventory_coveragerecord")
 
 
-def ensure_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -244,6 +228,9 @@ def main() -> None:
         "SKYLEDGER_DEV": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
+    sys.path.insert(0, str(ROOT))
+    from bench.common import ensure_database
+
     ensure_database(args.database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     results = []
