@@ -36,12 +36,30 @@
    hundreds of megabytes: stopping a server took 7-20 s. Its state lives only in memory and is
    meant to vanish, so nothing is lost by leaving immediately.
 
+8. **Per-request lookups made once.** For every request moto worked out which backend serves its
+   host (listing its own package directory and trying ~600 URL patterns, under a lock every request
+   thread takes) and which methods the response class has (``inspect.getmembers``), and logged a
+   line. The first two depend only on their argument; with the log, they were a quarter of the
+   server's CPU under collection, which on a small machine takes CPU from the collection being
+   measured (AWS's own CPU costs us nothing). They are now looked up once per host and class;
+   request lines are logged only with ``SKYLEDGER_MOTO_REQUEST_LOG=1`` (errors always are).
+
+9. **Connections are kept alive**, as AWS keeps them. Werkzeug's development server closes every
+   connection after one answer (it cannot tell where a request body ends), so every request cost a
+   new TCP connection and a new server thread, and a client pool that never pooled. Here each
+   request's body is read through a stream that stops at its end (``Content-Length`` or the last
+   chunk), what the application left unread is read after the answer, and the connection then
+   waits for the next request (with Nagle's algorithm off, or each answer's last piece would wait
+   for the client's delayed acknowledgement). Werkzeug's own after-answer read (everything in the socket for
+   10 ms, which on a kept-alive connection would swallow the next request) is switched off.
+
 Apart from 4 to 6 (which make moto answer as AWS does), none of this changes what the server answers.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import math
 import os
@@ -197,6 +215,135 @@ def _patch_root_mfa_summary() -> None:
     AccountSummary.summary_map = property(summary_map)  # type: ignore[method-assign,assignment]
 
 
+def _patch_dispatch() -> None:
+    import functools
+    import logging
+
+    import moto.core.responses as responses
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from werkzeug.serving import WSGIRequestHandler
+
+    backend_for_host = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        known = self.__dict__.setdefault("_skyledger_backends", {})  # called under self.lock
+        if host not in known:
+            known[host] = backend_for_host(self, host)
+        return known[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    method_names = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+    responses.method_names_from_class = lambda clazz: list(method_names(clazz))
+
+    if os.environ.get("SKYLEDGER_MOTO_REQUEST_LOG") != "1":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    log_request = WSGIRequestHandler.log_request
+
+    def quiet_log_request(self: Any, *args: Any, **kwargs: Any) -> None:
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            log_request(self, *args, **kwargs)
+
+    WSGIRequestHandler.log_request = quiet_log_request  # type: ignore[method-assign]
+
+
+class _Body(io.RawIOBase):
+    """One request's body, as ``wsgi.input``: reads end where the body ends, so nothing the
+    application does reads into the next request on the connection. ``length`` None: the stream
+    ends the body itself (werkzeug's ``DechunkedInput``)."""
+
+    def __init__(self, stream: Any, length: int | None) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer) if self._left is None else min(len(buffer), self._left)
+        if size <= 0:
+            return 0
+        data = self._stream.read(size)
+        buffer[: len(data)] = data
+        if self._left is not None:
+            if not data:  # the client went away mid-body
+                raise ConnectionError("the request body ended early")
+            self._left -= len(data)
+        return len(data)
+
+    def finish(self) -> bool:
+        """Read what the application left of the body; False when the connection cannot go on."""
+        try:
+            while self.read(64 * 1024):
+                pass
+        except (OSError, ValueError):
+            return False
+        return True
+
+
+class _NoDrain:
+    """Stands in for the selector of werkzeug's after-answer drain: sees nothing to read."""
+
+    def register(self, *args: Any) -> None:
+        return None
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        return None
+
+
+def _patch_keep_alive() -> None:
+    import selectors
+
+    import moto.server
+    import werkzeug.serving
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveHandler(MotoRequestHandler):
+        _body: _Body | None = None
+        # An answer is written in pieces (status and headers, then the body). On a connection that
+        # stays open, Nagle's algorithm holds the last piece back until the client acknowledges
+        # the first, which it delays by up to 40 ms: every answer would arrive 40 ms late.
+        disable_nagle_algorithm = True
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            self._body = None
+            if environ.get("wsgi.input_terminated"):  # chunked: DechunkedInput knows the end
+                self._body = _Body(environ["wsgi.input"], None)
+            else:
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if length >= 0:  # otherwise the connection closes after the answer
+                    self._body = _Body(environ["wsgi.input"], length)
+            if self._body is not None:
+                environ["wsgi.input"] = self._body
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._body is not None and (keyword.lower(), value.lower()) == ("connection", "close"):
+                return  # werkzeug's blanket close: HTTP/1.1 keeps the connection by default
+            super().send_header(keyword, value)
+
+        def run_wsgi(self) -> None:
+            try:
+                super().run_wsgi()
+            finally:
+                body, self._body = self._body, None
+                if body is None or not body.finish():
+                    self.close_connection = True
+
+    werkzeug.serving.selectors = types.SimpleNamespace(  # type: ignore[attr-defined]
+        DefaultSelector=_NoDrain, EVENT_READ=selectors.EVENT_READ
+    )
+    moto.server.MotoRequestHandler = KeepAliveHandler  # type: ignore[misc]
+
+
 def patch() -> None:
     """Apply the adjustments to the moto modules of this process."""
     _patch_account_lookup()
@@ -205,6 +352,8 @@ def patch() -> None:
     _patch_delete_vpc()
     _patch_ebs_default_key()
     _patch_root_mfa_summary()
+    _patch_dispatch()
+    _patch_keep_alive()
 
 
 def _exit_now(signum: int, frame: Any) -> None:

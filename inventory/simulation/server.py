@@ -25,6 +25,8 @@ SERVER_ENV = {
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
     # Without this every account-region gets ~1,300 foreign AMIs/snapshots and is 10x slower.
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+    # CORS headers on every answer: nothing calls the endpoint from a browser
+    "MOTO_DISABLE_GLOBAL_CORS": "true",
 }
 
 
