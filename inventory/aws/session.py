@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import ipaddress
 import os
 import re
@@ -24,14 +23,19 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
-import botocore.client
-import botocore.loaders
-import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.utils import parse_timestamp
 
+from inventory.aws.clientcost import (
+    CLASSES_SLOT,
+    MODELS_SLOT,
+    install_client_caches,
+    no_proxies_configured,
+    shared_loader,
+    sharing_session,
+)
 from inventory.aws.errors import AccessError, Classified, ErrorKind, classify
 from inventory.aws.stats import CallStats
 
@@ -87,6 +91,9 @@ def botocore_config(settings: AwsSettings, **overrides: Any) -> Config:
         read_timeout=settings.read_timeout,
         max_pool_connections=settings.max_pool_connections,
         user_agent_extra=USER_AGENT,
+        # with no proxy in the environment, say so, rather than botocore reading the whole
+        # environment again for each client (see inventory.aws.clientcost)
+        proxies={} if no_proxies_configured() else None,
     )
     return base.merge(Config(**overrides)) if overrides else base
 
@@ -155,85 +162,7 @@ def _prepare(client: BaseClient, stats: CallStats, endpoint_url: str | None) -> 
     return client
 
 
-def _memoise_per_session(method: str, slot: str, key: Callable[..., tuple[str, str]]) -> None:
-    """Make ``botocore.client.ClientCreator.<method>`` compute once per botocore session and key.
-
-    What is kept lives on the session's event emitter (``emitter.__dict__[slot]``), not in a
-    registry: what botocore builds refers back to the emitter, so the pair is a plain cycle that the
-    collector frees with the session. If a future botocore no longer has the method, clients are
-    created the ordinary way.
-    """
-    creator = botocore.client.ClientCreator
-    original = getattr(creator, method, None)
-    if original is None or getattr(original, "skyledger_cached", False):
-        return
-    lock = threading.Lock()
-
-    @functools.wraps(original)
-    def memoised(self: Any, *args: Any) -> Any:
-        emitter = getattr(self, "_event_emitter", None)
-        if emitter is None or not hasattr(emitter, "__dict__"):
-            return original(self, *args)
-        k = key(*args)
-        with lock:
-            store = emitter.__dict__.setdefault(slot, {})
-            value = store.get(k)
-        if value is None:
-            value = original(self, *args)
-            with lock:
-                value = store.setdefault(k, value)
-        return value
-
-    memoised.skyledger_cached = True  # type: ignore[attr-defined]
-    setattr(creator, method, memoised)
-
-
-CLASSES_SLOT = "_skyledger_client_classes"
-MODELS_SLOT = "_skyledger_service_models"
-
-
-def _install_client_caches() -> None:
-    """Build each service's client class and service model once per botocore session, not once per
-    client.
-
-    For every client, botocore makes a new class with a method for each of the service's operations
-    (EC2 has about 650) and a new service model whose shapes are then resolved again on the first
-    calls, and throws both away: a collection creates one client per (service, region) and makes
-    one or two calls with each, so those were half of the ~7 ms of CPU a client costs and an eighth
-    of each call's. The class depends only on the service model and on the session's
-    ``creating-client-class`` handlers, and the model only on the loader: both are kept per session
-    and (service, API version). A boto3 session (which adds methods) never shares a plain botocore
-    session's classes; the account sessions of one Hub, set up alike, share theirs (see
-    AccountSession). botocore never changes a service model after loading it.
-    """
-    _memoise_per_session(
-        "_create_client_class",
-        CLASSES_SLOT,
-        lambda name, model: (name, str(getattr(model, "api_version", ""))),
-    )
-    _memoise_per_session(
-        "_load_service_model", MODELS_SLOT, lambda name, api_version=None: (name, str(api_version or ""))
-    )
-
-
-_install_client_caches()
-
-
-_LOADER: Any = None
-_LOADER_LOCK = threading.Lock()
-
-
-def shared_loader() -> Any:
-    """The process's botocore data loader: each service model and the endpoint data parsed once.
-
-    botocore caches what a loader has parsed in the loader, and every session makes its own; a
-    worker that collects account after account would otherwise parse the same files again each time.
-    """
-    global _LOADER
-    with _LOADER_LOCK:
-        if _LOADER is None:
-            _LOADER = botocore.loaders.create_loader()
-        return _LOADER
+install_client_caches()
 
 
 class _ClientCache:
@@ -285,7 +214,7 @@ class Hub:
         self.session = session or boto3.Session()
         self.config = botocore_config(self.settings)
         self.stats = CallStats()  # calls made with Skyledger's own credentials (AssumeRole...)
-        # shared by the account sessions (see _install_client_caches)
+        # shared by the account sessions (see inventory.aws.clientcost.install_client_caches)
         self.account_client_classes: dict[tuple[str, str], type] = {}
         self.account_service_models: dict[tuple[str, str], Any] = {}
         self.clock: Clock = clock or _utcnow
@@ -405,11 +334,11 @@ class AccountSession:
         self.stats = CallStats()
         self.unsupported: set[tuple[str, str]] = set()
         self._assumer = assumer
-        self._botocore = botocore.session.Session()
+        self._botocore = sharing_session()
         self._botocore.register_component("data_loader", hub.loader)
         # Every account session of a hub is a plain botocore session set up alike (the same
         # creating-client-class handlers), so they can share client classes and service models: see
-        # _install_client_caches.
+        # inventory.aws.clientcost. Its emitter makes the copy each client takes of it free.
         emitter = self._botocore.get_component("event_emitter")
         emitter.__dict__[CLASSES_SLOT] = hub.account_client_classes
         emitter.__dict__[MODELS_SLOT] = hub.account_service_models
