@@ -1,4 +1,4 @@
-"""Collection benchmark: a simulated estate collected straight and through a 50 ms latency proxy.
+"""Collection benchmark: a simulated estate collected straight and 50 ms away (a latency relay).
 
     .venv/bin/python bench/collect/run.py                  # 2 accounts x 16 regions x 20 groups
     .venv/bin/python bench/collect/run.py --accounts 1 --regions 4 --resources 5 --quick
@@ -7,11 +7,13 @@ The estate is seeded with boto3 directly: N accounts (assumed into, so moto crea
 K security groups in each of R regions (plus the default VPC moto makes per account-region). Then:
 
 1. the endpoint's ceiling: light ``ec2:DescribeVpcs`` calls from T threads with pre-made clients
-   and no collection logic, straight and through the proxy;
+   and no collection logic, straight and through the relay;
 2. collection with every registered collector: a warm-up pass (moto builds each service's
    backend on first touch), then N accounts straight with regions in parallel; the first account
-   straight with regions serial; the same two through the latency proxy (its own process, so it
-   does not share our GIL). One Hub serves every pass, as one serves every account in a worker;
+   straight with regions serial; the same two through the latency relay (``LatencyRelay``: every
+   request reaches moto 50 ms late; in its own process, so it does not share our GIL). The relay
+   parses nothing, so it takes little CPU from the two cores collector and moto share (AWS's
+   distance takes none). One Hub serves every pass, as one serves every account in a worker;
 3. the replay ceiling: every call the straight parallel pass made (same accounts, regions,
    operations, parameters and pages), replayed from clients made beforehand on the same number of
    threads, with no collection logic and nothing stored. ``straight_vs_replay`` is the fraction of
@@ -50,12 +52,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def start_proxy(upstream: str, delay: float) -> tuple[subprocess.Popen[str], str]:
-    """The latency proxy in its own process; returns (process, url)."""
+def start_relay(upstream: str, delay: float) -> tuple[subprocess.Popen[str], str]:
+    """The latency relay (inventory.simulation.latency) in its own process; returns (process, url)."""
     code = (
         "import sys, time\n"
-        "from inventory.simulation.proxy import FaultProxy\n"
-        f"p = FaultProxy({upstream!r}, delay={delay!r}).start()\n"
+        "from inventory.simulation.latency import LatencyRelay\n"
+        f"p = LatencyRelay({upstream!r}, delay={delay!r}).start()\n"
         "print(p.url, flush=True)\n"
         "sys.stdin.read()\n"  # runs until the parent closes stdin
         "p.stop()\n"
@@ -71,7 +73,7 @@ def start_proxy(upstream: str, delay: float) -> tuple[subprocess.Popen[str], str
     assert process.stdout is not None
     url = process.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1:"):
-        raise RuntimeError(f"proxy did not start: {url!r}")
+        raise RuntimeError(f"relay did not start: {url!r}")
     return process, url
 
 
@@ -236,7 +238,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2)
     parser.add_argument("--regions", type=int, default=16)
     parser.add_argument("--resources", type=int, default=20, help="security groups per account-region")
-    parser.add_argument("--delay", type=float, default=0.05, help="proxy latency per request (s)")
+    parser.add_argument(
+        "--delay", type=float, default=0.05, help="latency the relay adds to each request (s)"
+    )
     parser.add_argument("--workers", type=int, default=16, help="regions in parallel")
     parser.add_argument("--ceiling-threads", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--ceiling-seconds", type=float, default=4.0)
@@ -278,7 +282,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg(),
     }
     moto = server.start()
-    proxy, proxy_url = start_proxy(moto.url, args.delay)
+    relay, relay_url = start_relay(moto.url, args.delay)
     try:
         t = time.monotonic()
         results["seed_calls"] = seed(moto.url, ids, regions, args.resources)
@@ -289,7 +293,7 @@ def main() -> None:
         }
         results["ceiling_calls_per_s"].update(
             {
-                f"delay/{n}": round(ceiling(proxy_url, ids[0], n, args.ceiling_seconds), 1)
+                f"delay/{n}": round(ceiling(relay_url, ids[0], n, args.ceiling_seconds), 1)
                 for n in args.ceiling_threads
             }
         )
@@ -304,18 +308,18 @@ def main() -> None:
             passes.append(collect(moto.url, accounts[:1], 1, "straight, serial regions (1 account)"))
         passes.append(
             collect(
-                proxy_url, accounts[:1], args.workers, f"{args.delay * 1000:.0f} ms, parallel (1 account)"
+                relay_url, accounts[:1], args.workers, f"{args.delay * 1000:.0f} ms, parallel (1 account)"
             )
         )
         if not args.quick:
             passes.append(
-                collect(proxy_url, accounts[:1], 1, f"{args.delay * 1000:.0f} ms, serial (1 account)")
+                collect(relay_url, accounts[:1], 1, f"{args.delay * 1000:.0f} ms, serial (1 account)")
             )
         results["passes"] = passes
     finally:
-        assert proxy.stdin is not None
-        proxy.stdin.close()
-        proxy.wait(timeout=20)
+        assert relay.stdin is not None
+        relay.stdin.close()
+        relay.wait(timeout=20)
         moto.stop()
         if not args.database_url:
             for suffix in ("", "-wal", "-shm"):
