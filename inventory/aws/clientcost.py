@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import threading
 import types
 import urllib.request
@@ -265,6 +266,17 @@ def sharing_session() -> SharingSession:
 _HTTP_SESSIONS: dict[Any, URLLib3Session] = {}
 _HTTP_SESSIONS_LOCK = threading.Lock()
 _HTTP_SESSIONS_LIMIT = 512
+
+
+def _forget_http_sessions_in_child() -> None:
+    """A forked process (a Celery prefork child) must not use its parent's open connections: two
+    processes reading one socket would take each other's answers. The child starts its own."""
+    global _HTTP_SESSIONS_LOCK
+    _HTTP_SESSIONS_LOCK = threading.Lock()  # it may have been held by another thread at the fork
+    _HTTP_SESSIONS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_http_sessions_in_child)
 
 
 def _frozen(value: Any) -> Any:

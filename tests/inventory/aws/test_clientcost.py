@@ -225,3 +225,25 @@ def test_the_memo_config_store_answers_as_botocores_own_and_honours_later_settin
     twin.set_config_provider("max_attempts", ConstantProvider(2))
     assert (twin.get_config_variable("max_attempts"), ours.get_config_variable("max_attempts")) == (2, 7)
     assert copy.copy(twin).get_config_variable("max_attempts") == 2
+
+
+def test_a_forked_child_does_not_use_its_parents_connections() -> None:
+    """A Celery prefork child inherits the parent's memory, sockets included."""
+    import os
+
+    from inventory.aws import clientcost
+
+    session = sharing_session()
+    session.set_credentials("AKIDEXAMPLE", "secret")
+    client = session.create_client("ec2", "eu-west-1", endpoint_url="http://127.0.0.1:9")
+    assert client._endpoint.http_session in clientcost._HTTP_SESSIONS.values()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report how many sessions it inherited, and leave at once
+        os.write(write, str(len(clientcost._HTTP_SESSIONS)).encode())
+        os._exit(0)
+    os.close(write)
+    inherited = os.read(read, 16)
+    os.waitpid(pid, 0)
+    assert inherited == b"0"
+    assert clientcost._HTTP_SESSIONS  # the parent keeps its own
