@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("skyledger")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def settle_collecting_process(**_: Any) -> None:
+    """Workers collect: fit the garbage collector to that (see inventory.runtime). ``worker_init``
+    runs in the main process (so forked children inherit it), ``worker_process_init`` in each
+    prefork child."""
+    from django.conf import settings
+
+    from inventory.runtime import settle_for_collection
+
+    settle_for_collection(getattr(settings, "SKYLEDGER_GC_GEN0_THRESHOLD", 20_000))

@@ -170,6 +170,9 @@ SKYLEDGER_ALLOWED_REGIONS = env_list("SKYLEDGER_ALLOWED_REGIONS")
 SKYLEDGER_DISCOVERY_ROLE_ARN = env_str("SKYLEDGER_DISCOVERY_ROLE_ARN", "")
 SKYLEDGER_HOME_REGION = env_str("SKYLEDGER_HOME_REGION", "us-east-1")
 SKYLEDGER_REGION_WORKERS = env_int("SKYLEDGER_REGION_WORKERS", 8)  # regions collected at once per account
+# first-generation threshold of the garbage collector in collecting processes (0: Python's default);
+# see inventory/runtime.py
+SKYLEDGER_GC_GEN0_THRESHOLD = env_int("SKYLEDGER_GC_GEN0_THRESHOLD", 20_000)
 SKYLEDGER_AWS_RETRY_MODE = env_str("SKYLEDGER_AWS_RETRY_MODE", "standard")
 SKYLEDGER_AWS_MAX_ATTEMPTS = env_int("SKYLEDGER_AWS_MAX_ATTEMPTS", 5)
 SKYLEDGER_REFRESH_HOURS = env_int("SKYLEDGER_REFRESH_HOURS", 6)

@@ -269,6 +269,9 @@ def main() -> None:
     from inventory import hooks
 
     hooks._RECEIVERS.clear()  # measure collection alone, not the checks that follow it
+    from inventory.runtime import settle_for_collection
+
+    settle_for_collection()  # as a Celery worker process does when it starts (config/celery.py)
     regions = REGIONS[: args.regions]
     ids = [f"3000000000{n:02d}" for n in range(1, args.accounts + 1)]
     AwsAccount.objects.filter(account_id__in=ids).delete()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.models import AwsAccount
 from inventory.models import CollectionRun, RunState, RunTrigger
+from inventory.runtime import collection_gc
 from inventory.services import runs
 from inventory.services.collect import Progress
 
@@ -59,8 +61,20 @@ class Command(BaseCommand):
         if options["workers"]:
             collect_options["region_workers"] = max(1, options["workers"])
 
+        with collection_gc(settings.SKYLEDGER_GC_GEN0_THRESHOLD):
+            results = self._collect(accounts, collect_options, show=not options["no_progress"])
+        self._summary(results)
+        failed = [r for r in results if r.state == RunState.FAILED]
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(results)} run(s) failed: "
+                + ", ".join(r.account.account_id for r in failed)
+            )
+
+    def _collect(
+        self, accounts: list[AwsAccount], collect_options: dict[str, Any], show: bool
+    ) -> list[CollectionRun]:
         results: list[CollectionRun] = []
-        show = not options["no_progress"]
         for account in accounts:
             bar = tqdm(
                 total=0, desc=account.account_id, unit="unit", disable=not show, file=sys.stderr, leave=True
@@ -81,13 +95,7 @@ class Command(BaseCommand):
                 bar.close()
             if run is not None:
                 results.append(run)
-        self._summary(results)
-        failed = [r for r in results if r.state == RunState.FAILED]
-        if failed:
-            raise CommandError(
-                f"{len(failed)} of {len(results)} run(s) failed: "
-                + ", ".join(r.account.account_id for r in failed)
-            )
+        return results
 
     def _accounts(self, ids: list[str], everything: bool) -> list[AwsAccount]:
         if everything and ids:

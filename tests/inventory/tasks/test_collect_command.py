@@ -85,3 +85,24 @@ def test_enqueue_sends_tasks_instead(
         output = run_command("--all", "--enqueue")
     assert len(sent) == 2 and output.count("queued run") == 2
     assert set(CollectionRun.objects.values_list("state", flat=True)) == {RunState.QUEUED}
+
+
+def test_collections_run_with_the_collecting_gc_threshold_and_leave_the_process_as_it_was(
+    fake_aws: FakeAccess, accounts: list[AwsAccount], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from inventory.services import runs
+
+    during: list[tuple[int, int, int]] = []
+    refresh = runs.refresh_account
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        during.append(gc.get_threshold())
+        return refresh(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "refresh_account", watched)
+    before = gc.get_threshold()
+    run_command("--all")
+    assert [t[0] for t in during] == [20_000, 20_000]
+    assert gc.get_threshold() == before
