@@ -84,12 +84,18 @@ class SharedTrie(_PrefixTrie):
     changed once made: ``append_item`` and ``remove_item`` copy the nodes on their key's path, change
     the copies and then publish the new root in one assignment. So a copy costs nothing, a write
     costs the depth of its key (2–4 nodes), a reader (``prefix_search``) always sees one whole
-    version, and no copy sees another's writes. Lookups are botocore's own, unchanged.
+    version, and no copy sees another's writes. Lookups are botocore's own, unchanged. Writers to
+    one trie take its lock, so that two writes at once cannot publish over each other.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._write_lock = threading.Lock()
 
     def __copy__(self) -> SharedTrie:
         twin = self.__class__.__new__(self.__class__)
         twin._root = self._root
+        twin._write_lock = threading.Lock()
         return twin
 
     def _copied_path(self, parts: list[str], create: bool) -> list[Node]:
@@ -108,14 +114,19 @@ class SharedTrie(_PrefixTrie):
         return path
 
     def append_item(self, key: str, value: Any, section: int = _MIDDLE) -> None:
-        path = self._copied_path(key.split("."), create=True)
-        leaf = path[-1]
-        lists = [list(handlers) for handlers in leaf["values"]] if leaf["values"] else [[], [], []]
-        lists[section].append(value)
-        leaf["values"] = NodeList(*lists)
-        self._root = path[0]
+        with self._write_lock:
+            path = self._copied_path(key.split("."), create=True)
+            leaf = path[-1]
+            lists = [list(handlers) for handlers in leaf["values"]] if leaf["values"] else [[], [], []]
+            lists[section].append(value)
+            leaf["values"] = NodeList(*lists)
+            self._root = path[0]
 
     def remove_item(self, key: str, value: Any) -> None:
+        with self._write_lock:
+            self._remove_item_locked(key, value)
+
+    def _remove_item_locked(self, key: str, value: Any) -> None:
         parts = key.split(".")
         path = self._copied_path(parts, create=False)
         leaf = path[-1]

@@ -247,3 +247,32 @@ def test_a_forked_child_does_not_use_its_parents_connections() -> None:
     os.waitpid(pid, 0)
     assert inherited == b"0"
     assert clientcost._HTTP_SESSIONS  # the parent keeps its own
+
+
+def test_writes_to_one_trie_from_many_threads_at_once_are_all_kept() -> None:
+    import sys
+    import threading
+
+    trie = SharedTrie()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two bytecodes: races show
+
+    def register(n: int) -> None:
+        for i in range(200):
+            trie.append_item(f"before-call.service{n % 4}.Op{i % 7}", (n, i))
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    kept = [
+        item
+        for s in range(4)
+        for i in range(7)
+        for item in trie.prefix_search(f"before-call.service{s}.Op{i}")
+    ]
+    assert len(kept) == len(set(kept)) == 8 * 200
