@@ -62,7 +62,6 @@ __all__ = [
     "SharingSession",
     "install_client_caches",
     "no_proxies_configured",
-    "sharing_session",
     "shared_loader",
 ]
 
@@ -267,11 +266,6 @@ class SharingSession(botocore.session.Session):
         store = self.get_component("config_store")
         if isinstance(store, MemoConfigStore):
             store.forget()
-
-
-def sharing_session() -> SharingSession:
-    """A :class:`SharingSession`."""
-    return SharingSession()
 
 
 _HTTP_SESSIONS: dict[Any, URLLib3Session] = {}

@@ -31,10 +31,10 @@ from botocore.utils import parse_timestamp
 from inventory.aws.clientcost import (
     CLASSES_SLOT,
     MODELS_SLOT,
+    SharingSession,
     install_client_caches,
     no_proxies_configured,
     shared_loader,
-    sharing_session,
 )
 from inventory.aws.errors import AccessError, Classified, ErrorKind, classify
 from inventory.aws.stats import CallStats
@@ -179,7 +179,8 @@ class _ClientCache:
         client = self._clients.get(key)
         if client is not None:
             return client
-        # Creation is CPU-bound (~20 ms) and botocore sessions are not thread-safe: serialise it.
+        # Creation is CPU-bound (~1 ms, see clientcost) and botocore sessions are not thread-safe:
+        # serialise it.
         with self._lock:
             client = self._clients.get(key)
             if client is None:
@@ -334,7 +335,7 @@ class AccountSession:
         self.stats = CallStats()
         self.unsupported: set[tuple[str, str]] = set()
         self._assumer = assumer
-        self._botocore = sharing_session()
+        self._botocore = SharingSession()
         self._botocore.register_component("data_loader", hub.loader)
         # Every account session of a hub is a plain botocore session set up alike (the same
         # creating-client-class handlers), so they can share client classes and service models: see

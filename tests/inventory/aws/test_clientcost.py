@@ -18,7 +18,7 @@ from botocore.hooks import _PrefixTrie
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inventory.aws.clientcost import SharedTrie, SharingAliaser, SharingEmitter, sharing_session
+from inventory.aws.clientcost import SharedTrie, SharingAliaser, SharingEmitter, SharingSession
 from inventory.aws.session import AwsSettings, botocore_config
 
 PARTS = ["before-call", "after-call", "ec2", "s3", "*", "DescribeVpcs", "ListBuckets"]
@@ -111,7 +111,7 @@ def test_the_emitter_still_refuses_handlers_without_kwargs_however_often_it_has_
 
 
 def test_a_sharing_sessions_clients_share_the_alias_cache_and_nothing_they_register() -> None:
-    session = sharing_session()
+    session = SharingSession()
     session.set_credentials("AKIDEXAMPLE", "secret")
     assert type(session.get_component("event_emitter")) is SharingAliaser
     a, b = session.create_client("ec2", "eu-west-1"), session.create_client("ec2", "us-east-1")
@@ -162,7 +162,7 @@ CASES = [
 
 @pytest.mark.parametrize(("service", "region"), CASES)
 def test_clients_of_a_sharing_session_resolve_the_endpoints_botocore_would(service: str, region: str) -> None:
-    plain, sharing = botocore.session.Session(), sharing_session()
+    plain, sharing = botocore.session.Session(), SharingSession()
     sharing.register_component("data_loader", plain.get_component("data_loader"))  # one rule set
     for session in (plain, sharing):
         session.set_credentials("AKIDEXAMPLE", "secret")
@@ -199,7 +199,7 @@ def test_the_memo_config_store_answers_as_botocores_own_and_honours_later_settin
     config.write_text("[default]\ns3 =\n    addressing_style = path\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
-    plain, sharing = botocore.session.Session(), sharing_session()
+    plain, sharing = botocore.session.Session(), SharingSession()
     names = sorted(create_botocore_default_config_mapping(plain))
     theirs, ours = plain.get_component("config_store"), sharing.get_component("config_store")
     for _ in range(2):  # the second time from the memo
@@ -233,7 +233,7 @@ def test_a_forked_child_does_not_use_its_parents_connections() -> None:
 
     from inventory.aws import clientcost
 
-    session = sharing_session()
+    session = SharingSession()
     session.set_credentials("AKIDEXAMPLE", "secret")
     client = session.create_client("ec2", "eu-west-1", endpoint_url="http://127.0.0.1:9")
     assert client._endpoint.http_session in clientcost._HTTP_SESSIONS.values()
