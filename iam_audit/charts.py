@@ -8,13 +8,14 @@ labels; plotly itself escapes ``</script>`` in the figure JSON.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from config.plotly_text import plotly_text
 
 SEVERITY_COLOURS = {
     "critical": "#7a1010",
@@ -29,10 +30,7 @@ LABEL_MAX = 40
 
 
 def _label(text: object) -> str:
-    value = str(text)
-    if len(value) > LABEL_MAX:
-        value = value[: LABEL_MAX - 1] + "…"
-    return html.escape(value, quote=False)
+    return plotly_text(text, LABEL_MAX)
 
 
 def _empty(message: str) -> SafeString:

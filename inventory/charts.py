@@ -6,13 +6,12 @@ its ``Plotly.newPlot`` call; the page loads plotly.js from our static files (nev
 
 Labels are account names, tag-derived names, regions: attacker-controlled text. Plotly draws
 labels and hover text as a small HTML dialect (``<b>``, ``<a href>``...), so every string is
-``html.escape``-d before it reaches plotly (plotly decodes the entities back for display), and
+escaped by :func:`config.plotly_text.plotly_text` before it reaches plotly, and
 plotly's own JSON encoding escapes ``<``, ``>`` and ``/`` inside the ``<script>``.
 """
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,6 +20,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from config.plotly_text import plotly_text
 
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "size": 12, "color": "#1d2330"}
@@ -32,11 +33,8 @@ LABEL_MAX = 48
 
 
 def _label(text: Any) -> str:
-    """Text safe to hand to plotly: shortened, then HTML-escaped (plotly shows the entities as text)."""
-    value = str(text)
-    if len(value) > LABEL_MAX:
-        value = value[: LABEL_MAX - 1] + "…"
-    return html.escape(value, quote=True)
+    """Text safe to hand to plotly: shortened, then HTML-escaped (see :mod:`config.plotly_text`)."""
+    return plotly_text(text, LABEL_MAX)
 
 
 def _plural(n: int) -> str:

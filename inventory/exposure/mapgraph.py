@@ -13,7 +13,7 @@ aggregated per pair of nodes with merged port labels. The payload grows with the
 *kinds* of resources, not with their number.
 
 Names and tags come from AWS and are attacker-controlled: every piece of text that plotly renders
-(hover text, labels, container titles) is passed through :func:`html.escape`. The ``customdata`` of
+(hover text, labels, container titles) is passed through :func:`config.plotly_text.plotly_text`. The ``customdata`` of
 each node is an ARN, a group key (see :func:`parse_group_key`) or ``internet``: data, not markup —
 the page's script must still URL-encode it when it builds a link.
 
@@ -26,7 +26,6 @@ any VPC (Lambda functions without VPC config, peer VPCs of other accounts) in a 
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import math
 import urllib.parse
@@ -37,6 +36,7 @@ from typing import Any
 import networkx as nx
 import plotly.graph_objects as go
 
+from config.plotly_text import plotly_text
 from inventory.exposure.analysis import ClassKey, Endpoint, NetworkModel, build_model
 from inventory.exposure.ports import PortSet, union_all
 from inventory.exposure.topology import ItemLike, as_str, item_data, item_str, item_tags
@@ -98,10 +98,7 @@ def _r(value: float) -> float:
 
 def esc(value: Any, limit: int = 200) -> str:
     """Text from AWS made safe for plotly's HTML-ish rendering (and bounded in length)."""
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    return plotly_text(value, limit)
 
 
 def group_key(

@@ -76,9 +76,18 @@ def test_staging_access_page_shows_the_developer_path_and_leads_to_the_principal
     assert "CompanyAssumeRoleStagingReadOnly" in page.locator("#policies").inner_text()
     page.screenshot(path="/tmp/iam-principal.png", full_page=True)
 
-    # the trust graph draws (plotly from our static files) and links the accounts
+    # the trust graph draws (plotly from our static files) and links the accounts; a name with
+    # quotes, an ampersand and markup is drawn as the very text people typed
+    odd_name = 'Stg "blue" & <b>x</b>'
+    estate[STAGING].name = odd_name
+    estate[STAGING].save()
+    access.invalidate()
+    cache.clear()
     page.goto("/audit/iam/trust/")
     page.wait_for_selector("#trust-graph .main-svg")
     assert page.locator("#trust-graph .scatterlayer .trace").count() >= 2
+    drawn = page.locator("#trust-graph .main-svg").first.text_content() or ""
+    assert odd_name in drawn and "&quot;" not in drawn and "&amp;" not in drawn
+    assert page.locator("#trust-graph svg b").count() == 0  # the markup stayed text
     page.screenshot(path="/tmp/iam-trust.png", full_page=True)
     assert errors == []
