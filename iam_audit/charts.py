@@ -15,7 +15,7 @@ import plotly.io as pio
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from config.plotly_text import plotly_text
+from inventory.plotly_text import plotly_text
 
 SEVERITY_COLOURS = {
     "critical": "#7a1010",

@@ -15,7 +15,7 @@ short, deterministic and reads better for an access graph anyway.
 
 Arrows are coloured by the best privilege class they lead to; parties outside the organisation
 are red diamonds, and arrows from them are dashed. Every label comes from AWS or people (account
-names, role names): it is escaped (:mod:`config.plotly_text`), as plotly renders a subset of HTML in text.
+names, role names): it is escaped (:mod:`inventory.plotly_text`), as plotly renders a subset of HTML in text.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import networkx as nx
 
-from config.plotly_text import plotly_text
+from inventory.plotly_text import plotly_text
 
 PRIVILEGE_COLOURS = {
     "administrator": "#7a1010",
@@ -81,7 +81,7 @@ FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "s
 
 
 def label(text: Any, limit: int = LABEL_MAX) -> str:
-    """Text safe to hand to plotly: shortened, then HTML-escaped (see :mod:`config.plotly_text`)."""
+    """Text safe to hand to plotly: shortened, then HTML-escaped (see :mod:`inventory.plotly_text`)."""
     return plotly_text(text, limit)
 
 

@@ -6,7 +6,7 @@ its ``Plotly.newPlot`` call; the page loads plotly.js from our static files (nev
 
 Labels are account names, tag-derived names, regions: attacker-controlled text. Plotly draws
 labels and hover text as a small HTML dialect (``<b>``, ``<a href>``...), so every string is
-escaped by :func:`config.plotly_text.plotly_text` before it reaches plotly, and
+escaped by :func:`inventory.plotly_text.plotly_text` before it reaches plotly, and
 plotly's own JSON encoding escapes ``<``, ``>`` and ``/`` inside the ``<script>``.
 """
 
@@ -21,7 +21,7 @@ import plotly.io as pio
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from config.plotly_text import plotly_text
+from inventory.plotly_text import plotly_text
 
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif', "size": 12, "color": "#1d2330"}
@@ -33,7 +33,7 @@ LABEL_MAX = 48
 
 
 def _label(text: Any) -> str:
-    """Text safe to hand to plotly: shortened, then HTML-escaped (see :mod:`config.plotly_text`)."""
+    """Text safe to hand to plotly: shortened, then HTML-escaped (see :mod:`inventory.plotly_text`)."""
     return plotly_text(text, LABEL_MAX)
 
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.plotly_text import plotly_text
+from inventory.plotly_text import plotly_text
 
 # The named entities plotly.js decodes when it draws text (svg_text_utils' entityToUnicode).
 PLOTLY_DECODES = {

@@ -13,7 +13,7 @@ aggregated per pair of nodes with merged port labels. The payload grows with the
 *kinds* of resources, not with their number.
 
 Names and tags come from AWS and are attacker-controlled: every piece of text that plotly renders
-(hover text, labels, container titles) is passed through :func:`config.plotly_text.plotly_text`. The ``customdata`` of
+(hover text, labels, container titles) is passed through :func:`inventory.plotly_text.plotly_text`. The ``customdata`` of
 each node is an ARN, a group key (see :func:`parse_group_key`) or ``internet``: data, not markup —
 the page's script must still URL-encode it when it builds a link.
 
@@ -36,10 +36,10 @@ from typing import Any
 import networkx as nx
 import plotly.graph_objects as go
 
-from config.plotly_text import plotly_text
 from inventory.exposure.analysis import ClassKey, Endpoint, NetworkModel, build_model
 from inventory.exposure.ports import PortSet, union_all
 from inventory.exposure.topology import ItemLike, as_str, item_data, item_str, item_tags
+from inventory.plotly_text import plotly_text
 
 INTERNET = "internet"
 OUTSIDE = "(outside VPCs)"

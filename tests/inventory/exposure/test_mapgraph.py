@@ -155,7 +155,7 @@ def test_html_in_names_and_tags_is_escaped_everywhere_in_the_figure() -> None:
     payload = build_map(items, REGION)
     text = json.dumps(payload.figure)
     assert "<img" not in text and "<script" not in text and "<b>ops" not in text
-    assert "&lt;img src=x onerror=\\\"alert(1)\\\"&gt;" in text  # plotly would draw &quot; as is
+    assert '&lt;img src=x onerror=\\"alert(1)\\"&gt;' in text  # plotly would draw &quot; as is
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text  # the VPC title
     assert "&lt;b&gt;ops&lt;/b&gt;" in text
 
