@@ -8,8 +8,9 @@ K security groups in each of R regions (plus the default VPC moto makes per acco
 
 1. the endpoint's ceiling: light ``ec2:DescribeVpcs`` calls from T threads with pre-made clients
    and no collection logic, straight and through the relay;
-2. collection with every registered collector: a warm-up pass (moto builds each service's
-   backend on first touch), then N accounts straight with regions in parallel; the first account
+2. collection with every registered collector: warm-up passes (moto builds each service's
+   backend on first touch; a Hub makes the clients its account sessions share once, as a worker
+   process does on its first collection), then N accounts straight with regions in parallel; the first account
    straight with regions serial; the same two through the latency relay (``LatencyRelay``: every
    request reaches moto 50 ms late; in its own process, so it does not share our GIL). The relay
    parses nothing, so it takes little CPU from the two cores collector and moto share (AWS's
@@ -19,8 +20,9 @@ K security groups in each of R regions (plus the default VPC moto makes per acco
    threads, with no collection logic and nothing stored. ``straight_vs_replay`` is the fraction of
    that rate collection reaches; ``straight_vs_ceiling`` compares with the light call.
 
-Reports wall time, API calls, calls/s, resources/s, boto3 clients created, peak RSS and the
-serial/parallel ratio; writes bench/collect/results.json.
+Reports wall time, API calls, calls/s, resources/s, boto3 clients created during the pass (0 once
+warm: see ``inventory.aws.session.AccountSession``), peak RSS and the serial/parallel ratio; writes
+bench/collect/results.json.
 """
 
 from __future__ import annotations
@@ -129,19 +131,20 @@ def ceiling(endpoint: str, account: str, threads: int, seconds: float) -> float:
 
 
 _HUBS: dict[Any, Any] = {}
+POOL = 32  # connections per endpoint host: 2 x the default 16 region workers
 
 
 class RecordingAccess:
     """The real access layer, remembering sessions (for clients created) and, when asked, every call
     made (account, region, service, operation, parameters) for :func:`replay`."""
 
-    def __init__(self, endpoint: str, workers: int, record: bool = False) -> None:
+    def __init__(self, endpoint: str, pool: int, record: bool = False) -> None:
         from inventory.aws.session import AwsSettings, Hub
         from inventory.services.collect import AwsAccess
 
-        # one Hub per endpoint for the whole benchmark, as a worker process keeps one for all the
-        # accounts it collects (inventory.services.collect._HUBS)
-        settings = AwsSettings(endpoint_url=endpoint, max_pool_connections=max(10, 2 * workers))
+        # one Hub per endpoint for the whole benchmark (serial passes included), as a worker
+        # process keeps one for all the accounts it collects (inventory.services.collect._HUBS)
+        settings = AwsSettings(endpoint_url=endpoint, max_pool_connections=pool)
         hub = _HUBS.get(settings) or _HUBS.setdefault(settings, Hub(settings))
         self.inner = AwsAccess(hub)
         self.sessions: list[Any] = []
@@ -204,7 +207,7 @@ def collect(
     from inventory.services.collect import collect_account
     from inventory.services.runs import create_run
 
-    access = RecordingAccess(endpoint, workers, record=record is not None)
+    access = RecordingAccess(endpoint, POOL, record=record is not None)
     started = time.monotonic()
     cpu = time.process_time()
     runs = [collect_account(a, create_run(a), access=access, region_workers=workers) for a in accounts]
@@ -300,7 +303,12 @@ def main() -> None:
                 for n in args.ceiling_threads
             }
         )
-        collect(moto.url, accounts, args.workers, "warm-up (discarded)")
+        # Warm-up passes, discarded: moto builds each service's backend on first touch, and each
+        # endpoint's Hub makes its shared account clients, as a worker process does on its first run
+        results["warm_up"] = [
+            collect(moto.url, accounts, args.workers, "warm-up, straight"),
+            collect(relay_url, accounts[:1], args.workers, "warm-up through the relay"),
+        ]
         recorded: list[Any] = []
         passes = [collect(moto.url, accounts, args.workers, "straight, parallel regions", record=recorded)]
         results["replay_calls"] = len(recorded)
@@ -345,10 +353,10 @@ def main() -> None:
         per_account_parallel = s_parallel["wall_s"] / max(1, s_parallel["accounts"])
         results["straight_parallel_speedup"] = round(s_serial["wall_s"] / per_account_parallel, 2)
 
-    print(json.dumps({k: v for k, v in results.items() if k != "passes"}, indent=1))
+    print(json.dumps({k: v for k, v in results.items() if k not in ("passes", "warm_up")}, indent=1))
     header = f"{'pass':<38} {'wall s':>7} {'calls':>6} {'calls/s':>8} {'res':>6} {'res/s':>7} {'clients':>7} {'RSS MB':>7}"
     print(header)
-    for p in results["passes"]:
+    for p in [*results["warm_up"], *results["passes"]]:
         print(
             f"{p['label']:<38} {p['wall_s']:>7} {p['api_calls']:>6} {p['calls_per_s']:>8} {p['resources']:>6} "
             f"{p['resources_per_s']:>7} {p['clients_created']:>7} {p['peak_rss_mb']:>7}"

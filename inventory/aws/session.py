@@ -2,9 +2,10 @@
 
 Every AWS call Skyledger makes goes through a client from :class:`Hub` (its own credentials, from
 the standard boto3 chain) or from an :class:`AccountSession` (a read role assumed in one account).
-Both share one botocore :class:`~botocore.config.Config` (retries, time-outs, pool size, user agent),
-cache one client per (service, region) for the whole run, and count calls in a
-:class:`~inventory.aws.stats.CallStats`.
+Both share one botocore :class:`~botocore.config.Config` (retries, time-outs, pool size, user agent)
+and count calls in a :class:`~inventory.aws.stats.CallStats`. A hub makes one client per (service,
+region) for its own credentials, and one per (service, region) that all its account sessions share,
+each call signed with the credentials of the session that makes it (:class:`_ActingClient`).
 
 The endpoint is ``AwsSettings.endpoint_url``, else ``AWS_ENDPOINT_URL`` from the environment, else
 real AWS.
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +30,7 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import NoCredentialsError
 from botocore.utils import parse_timestamp
 
 from inventory.aws.clientcost import (
@@ -148,8 +153,7 @@ def _strip_account_host(request: Any, **_: Any) -> None:
             request.headers["host"] = match.group(1)
 
 
-def _prepare(client: BaseClient, stats: CallStats, endpoint_url: str | None) -> BaseClient:
-    stats.attach(client)
+def _prepare(client: BaseClient, endpoint_url: str | None) -> BaseClient:
     if endpoint_url:
         service_id = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register_first(
@@ -174,7 +178,7 @@ class _ClientCache:
         self._lock = threading.Lock()
         self.created = 0
 
-    def get(self, service: str, region: str) -> BaseClient:
+    def get(self, service: str, region: str, on_create: Callable[[], None] | None = None) -> BaseClient:
         key = (service, region)
         client = self._clients.get(key)
         if client is not None:
@@ -187,7 +191,14 @@ class _ClientCache:
                 client = self._factory(service, region)
                 self._clients[key] = client
                 self.created += 1
+                if on_create is not None:
+                    on_create()
             return client
+
+    def locked(self, action: Callable[[list[BaseClient]], None]) -> None:
+        """``action(clients)`` while no client is being created."""
+        with self._lock:
+            action(list(self._clients.values()))
 
 
 class _Once:
@@ -229,19 +240,68 @@ class Hub:
         else:
             self.loader = self.session._session.get_component("data_loader")
 
+        # The clients every account session of this hub uses (see AccountSession): one per
+        # (service, region) for the life of the hub, signing with the acting session's credentials.
+        self._account_botocore = SharingSession()
+        self._account_botocore.register_component("data_loader", self.loader)
+        # Account sessions are plain botocore sessions set up alike, so they share client classes
+        # and service models: see inventory.aws.clientcost.
+        emitter = self._account_botocore.get_component("event_emitter")
+        emitter.__dict__[CLASSES_SLOT] = self.account_client_classes
+        emitter.__dict__[MODELS_SLOT] = self.account_service_models
+        # botocore has no public setter for a session's credentials object; this is how its own
+        # assume-role provider ends up wired too.
+        self._account_botocore._credentials = _ActingCredentials()
+        # S3 Express keeps session credentials per client, keyed by bucket alone: shared by every
+        # account, it could hand one account's session to another. Plain SigV4 works on directory
+        # buckets too.
+        self._account_config = self.config.merge(Config(s3={"disable_s3_express_session_auth": True}))
+        self._account_clients = _ClientCache(self._new_account_client)
+
     def _new_client(self, service: str, region: str) -> BaseClient:
         client = self.session.client(
             service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
         )
-        return _prepare(client, self.stats, self.endpoint_url)
+        self.stats.attach(client)
+        return _prepare(client, self.endpoint_url)
+
+    def _new_account_client(self, service: str, region: str) -> BaseClient:
+        client = self._account_botocore.create_client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self._account_config
+        )
+        CallStats.attach_routed(client, _acting_stats)
+        return _prepare(client, self.endpoint_url)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
         """A cached client with Skyledger's own credentials (``region`` defaults to the home region)."""
         return self._clients.get(service, region or self.settings.home_region)
 
+    def account_client(
+        self, service: str, region: str, on_create: Callable[[], None] | None = None
+    ) -> BaseClient:
+        """The client every account session of this hub shares for (service, region). Use it
+        through :meth:`AccountSession.client`: a call made with no session acting is refused."""
+        return self._account_clients.get(service, region, on_create)
+
+    def on_every_account_client(self, event: str, handler: Callable[..., Any], unique_id: str) -> None:
+        """Register ``handler`` on every account client, those made so far and those to come."""
+
+        def register(clients: list[BaseClient]) -> None:
+            self._account_botocore.register(event, handler, unique_id=unique_id)
+            for client in clients:
+                client.meta.events.register(event, handler, unique_id=unique_id)
+
+        self._account_clients.locked(register)
+
     @property
     def clients_created(self) -> int:
+        """Clients made with Skyledger's own credentials."""
         return self._clients.created
+
+    @property
+    def account_clients_created(self) -> int:
+        """Account clients made so far (one per service and region in use, for all accounts)."""
+        return self._account_clients.created
 
     def assume(self, target: Target) -> AccountSession:
         """Assume ``target``'s role; the credentials re-assume it themselves before they expire.
@@ -314,6 +374,81 @@ class _RoleAssumer:
         return metadata
 
 
+_ACTING: ContextVar[AccountSession | None] = ContextVar("skyledger_acting_session", default=None)
+
+
+def _acting_stats() -> CallStats | None:
+    session = _ACTING.get()
+    return session.stats if session is not None else None
+
+
+class _ActingCredentials:
+    """The credentials of the hub's shared account clients: those of the account session acting in
+    the calling thread (see :class:`_ActingClient`), read afresh for each request botocore signs.
+    With no session acting there are none: botocore then refuses to sign (fail closed), so a call
+    can never go out under another account's credentials."""
+
+    method = "sts-assume-role"
+
+    def get_frozen_credentials(self) -> Any:
+        session = _ACTING.get()
+        if session is None:
+            raise NoCredentialsError()
+        return session.credentials.get_frozen_credentials()
+
+    def get_deferred_property(self, name: str) -> Callable[[], Any]:
+        # read when an endpoint is resolved (e.g. the account id of account-based endpoints)
+        def value() -> Any:
+            session = _ACTING.get()
+            return getattr(session.credentials, name, None) if session is not None else None
+
+        return value
+
+
+def _acting_as(session: AccountSession, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        token = _ACTING.set(session)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _ACTING.reset(token)
+
+    return call
+
+
+class _ActingClient:
+    """A shared account client as one account session sees it.
+
+    Its operations (and the pages of its paginators) run with the session acting: botocore signs
+    them with the session's credentials (:class:`_ActingCredentials`) and the hub counts them in the
+    session's stats. Everything else (``meta``, ``exceptions``, ``can_paginate``...) is the shared
+    client's; an event handler registered on ``meta.events`` therefore sees every session's calls,
+    and a waiter (made by the shared client) is refused credentials.
+    """
+
+    def __init__(self, session: AccountSession, client: BaseClient) -> None:
+        self._session = session
+        self._client = client
+        self._operations = client.meta.method_to_api_mapping
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._client, name)
+        if name in self._operations:
+            value = _acting_as(self._session, value)
+            self.__dict__[name] = value  # made once per operation
+        return value
+
+    def get_paginator(self, operation_name: str) -> Any:
+        paginator = self._client.get_paginator(operation_name)
+        # botocore's Paginator calls the operation it was made with, kept as ``_method``
+        paginator._method = _acting_as(self._session, paginator._method)
+        return paginator
+
+    def __repr__(self) -> str:
+        return f"<{type(self._client).__name__} of {self._session.account_id} in {self._client.meta.region_name}>"
+
+
 class AccountSession:
     """One account, seen through its assumed read role, for one run.
 
@@ -321,6 +456,11 @@ class AccountSession:
     (first and refreshes) are made with Skyledger's own credentials and counted in ``hub.stats``
     (``assumptions`` says how many there were for this session). ``unsupported`` is the run's
     memo of (service, operation) the endpoint does not implement (see ``inventory.aws.calls``).
+
+    Its clients are views of the hub's shared account clients (see :class:`_ActingClient`): a
+    botocore client costs ~1 ms of CPU to make and its first calls pay for cold caches, so making
+    300 of them per account and run cost more CPU than anything else but the calls. Each call made
+    through this session's view signs with this session's credentials and counts in its stats.
     """
 
     def __init__(
@@ -334,19 +474,11 @@ class AccountSession:
         self.credentials = credentials
         self.stats = CallStats()
         self.unsupported: set[tuple[str, str]] = set()
+        self.clients_created = 0  # shared account clients the hub made for this session
         self._assumer = assumer
-        self._botocore = SharingSession()
-        self._botocore.register_component("data_loader", hub.loader)
-        # Every account session of a hub is a plain botocore session set up alike (the same
-        # creating-client-class handlers), so they can share client classes and service models: see
-        # inventory.aws.clientcost. Its emitter makes the copy each client takes of it free.
-        emitter = self._botocore.get_component("event_emitter")
-        emitter.__dict__[CLASSES_SLOT] = hub.account_client_classes
-        emitter.__dict__[MODELS_SLOT] = hub.account_service_models
-        # botocore has no public setter for refreshable credentials; this is how its own
-        # assume-role provider ends up wired too.
-        self._botocore._credentials = credentials
-        self._clients = _ClientCache(self._new_client)
+        self._views: dict[tuple[str, str], _ActingClient] = {}
+        self._views_lock = threading.Lock()
+        self._handlers = 0
         self._memo: dict[Any, _Once] = {}
         self._memo_lock = threading.Lock()
 
@@ -359,30 +491,46 @@ class AccountSession:
         return self.settings.partition
 
     @property
-    def clients_created(self) -> int:
-        return self._clients.created
-
-    @property
     def assumptions(self) -> int:
         """How many times the role was assumed (1 + credential refreshes)."""
         return self._assumer.count
 
-    def _new_client(self, service: str, region: str) -> BaseClient:
-        client = self._botocore.create_client(
-            service, region_name=region, endpoint_url=self.endpoint_url, config=self.hub.config
-        )
-        return _prepare(client, self.stats, self.endpoint_url)
+    def _created(self) -> None:
+        self.clients_created += 1  # under the hub's client-cache lock
 
     def on_every_client(self, event: str, handler: Callable[..., Any]) -> None:
-        """Register a botocore event handler on every client this session creates from now on
-        (tracing, the benchmark's record of calls)."""
-        if event.startswith("creating-client-class"):  # its classes differ: stop sharing them
-            self._botocore.get_component("event_emitter").__dict__[CLASSES_SLOT] = {}
-        self._botocore.register(event, handler)
+        """Call ``handler`` for botocore ``event`` on this session's calls (tracing, the benchmark's
+        record of calls). Instrumentation: the clients are shared, so the handler stays registered
+        (and idle once this session is gone) for the life of the hub."""
+        if event.startswith("creating-client-class"):
+            raise ValueError(
+                "account clients are shared by the sessions of a hub: their classes cannot differ"
+            )
+        me = weakref.ref(self)
+
+        def for_this_session(**kwargs: Any) -> Any:
+            session = me()
+            if session is not None and _ACTING.get() is session:
+                return handler(**kwargs)
+            return None
+
+        with self._views_lock:
+            self._handlers += 1
+            unique_id = f"skyledger-session-{id(self)}-{self._handlers}"
+        self.hub.on_every_account_client(event, for_this_session, unique_id)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
-        """A cached client in this account (``region`` defaults to the home region); thread-safe."""
-        return self._clients.get(service, region or self.settings.home_region)
+        """This account's client for (service, region) (``region`` defaults to the home region):
+        the same object for every caller; thread-safe."""
+        key = (service, region or self.settings.home_region)
+        view = self._views.get(key)
+        if view is None:
+            with self._views_lock:
+                view = self._views.get(key)
+                if view is None:
+                    shared = self.hub.account_client(key[0], key[1], self._created)
+                    view = self._views[key] = _ActingClient(self, shared)
+        return view  # type: ignore[return-value]  (a view quacks as the client it shows)
 
     def caller_identity(self) -> dict[str, str]:
         """``sts:GetCallerIdentity`` with the role's credentials: Account, Arn, UserId."""

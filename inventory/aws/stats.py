@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from botocore.client import BaseClient
@@ -44,6 +45,28 @@ class CallStats:
             "after-call-error",
             functools.partial(self._after_call_error, service, region),
             unique_id=f"{uid}-error",
+        )
+
+    @staticmethod
+    def attach_routed(client: BaseClient, route: Callable[[], CallStats | None]) -> None:
+        """Count every call ``client`` makes in the stats ``route()`` names when the call ends (for a
+        client several sessions share; a call routed nowhere is not counted)."""
+        service = client.meta.service_model.service_name
+        region = client.meta.region_name or ""
+
+        def after_call(**kwargs: Any) -> None:
+            stats = route()
+            if stats is not None:
+                stats._after_call(service, region, **kwargs)
+
+        def after_call_error(**kwargs: Any) -> None:
+            stats = route()
+            if stats is not None:
+                stats._after_call_error(service, region, **kwargs)
+
+        client.meta.events.register("after-call", after_call, unique_id="skyledger-stats-routed-call")
+        client.meta.events.register(
+            "after-call-error", after_call_error, unique_id="skyledger-stats-routed-error"
         )
 
     def record(self, service: str, operation: str, region: str, error: str = "", attempts: int = 1) -> None:

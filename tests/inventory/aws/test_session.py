@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 from collections.abc import Callable
 
 import pytest
+from botocore.exceptions import NoCredentialsError
 
+from inventory.aws.calls import paginate
 from inventory.aws.errors import AccessError, ErrorKind, classify
 from inventory.aws.session import AwsSettings, Hub, botocore_config, role_session_name
 from inventory.simulation.proxy import FaultProxy
-from tests.inventory.aws.support import Clock, target
+from tests.inventory.aws.support import Clock, fresh_account, target
 
 pytestmark = pytest.mark.moto
 
@@ -132,24 +135,24 @@ def test_a_session_builds_each_service_client_class_once_and_keeps_regions_apart
     methods a boto3 session adds."""
     session = hub.assume(target(account))
     eu, us = session.client("ec2", "eu-west-1"), session.client("ec2", "us-east-1")
-    assert type(eu) is type(us)
+    assert type(eu._client) is type(us._client)
     assert eu.meta.service_model is us.meta.service_model  # its shapes resolved once, too
     assert (eu.meta.region_name, us.meta.region_name) == ("eu-west-1", "us-east-1")
     eu.describe_vpcs()
     us.describe_vpcs()
     assert [call.region for call in proxy.seen("ec2", "DescribeVpcs")] == ["eu-west-1", "us-east-1"]
 
-    # another account's session of the same hub, set up alike, shares the class, not the client
+    # another session of the same hub sees the same shared client through a view of its own
     other = hub.assume(target(account))
-    assert type(other.client("ec2", "eu-west-1")) is type(eu)
     assert other.client("ec2", "eu-west-1") is not eu
+    assert other.client("ec2", "eu-west-1")._client is eu._client
+    assert (session.clients_created, other.clients_created) == (2, 0)
     # the hub is a boto3 session, whose S3 clients carry boto3's transfer methods; ours do not
     assert hasattr(hub.client("s3"), "upload_file")
-    assert type(session.client("s3")) is not type(hub.client("s3"))
-    # a session whose classes may differ stops sharing
-    extra = hub.assume(target(account))
-    extra.on_every_client("creating-client-class.ec2", lambda class_attributes, **_: None)
-    assert type(extra.client("ec2", "eu-west-1")) is not type(eu)
+    assert not hasattr(session.client("s3"), "upload_file")
+    # shared clients cannot have classes of a session's own
+    with pytest.raises(ValueError, match="shared"):
+        other.on_every_client("creating-client-class.ec2", lambda class_attributes, **_: None)
 
 
 def test_account_session_clients_use_the_assumed_role_not_the_hub(
@@ -214,3 +217,83 @@ def test_hubs_of_a_process_parse_service_models_once() -> None:
     model = first.session.client("ec2", region_name="eu-west-1").meta.service_model
     again = second.session.client("ec2", region_name="eu-west-1").meta.service_model
     assert model._service_description is again._service_description  # parsed once, the same dict
+
+
+def test_a_shared_client_used_with_no_session_acting_is_refused_credentials(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    """Fail closed: the shared client never signs with a session's credentials but through it."""
+    session = hub.assume(target(account))
+    shared = session.client("sts")._client
+    with pytest.raises(NoCredentialsError):
+        shared.get_caller_identity()
+    assert proxy.seen("sts", "GetCallerIdentity") == []
+    assert session.caller_identity()["Account"] == account  # and through the session it works
+    # S3 Express would cache session credentials per bucket in the shared client: it is off
+    assert session.client("s3").meta.config.s3 == {"disable_s3_express_session_auth": True}
+
+
+def test_sessions_sharing_clients_across_threads_each_call_as_their_own_account(
+    hub: Hub, account: str, other_account: str
+) -> None:
+    """Many threads, three sessions (two accounts), one shared client per region: every answer
+    comes from the account of the session that asked."""
+    third = fresh_account()
+    sessions = [hub.assume(target(a)) for a in (account, other_account, third, account)]
+    for s in sessions:
+        s.client("ec2", "eu-west-1").create_security_group(GroupName=f"sg-{id(s)}", Description="mine")
+    wrong: list[tuple[str, str]] = []
+
+    def work(seed: int) -> None:
+        rnd = random.Random(seed)
+        for _ in range(15):
+            s = rnd.choice(sessions)
+            region = rnd.choice(["eu-west-1", "us-east-1"])
+            if rnd.random() < 0.5:
+                got = s.caller_identity()["Account"]
+                if got != s.account_id:
+                    wrong.append((s.account_id, got))
+            else:  # through a paginator: each page signed as the session
+                groups = list(paginate(s.client("ec2", region), "DescribeSecurityGroups", "SecurityGroups"))
+                owners = {g["OwnerId"] for g in groups}
+                if owners - {s.account_id}:
+                    wrong.append((s.account_id, ",".join(sorted(owners))))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert hub.account_clients_created == 3  # sts in the home region, ec2 in two regions
+    assert sum(s.stats.totals["calls"] for s in sessions) == 120 + 4  # + the creations above
+
+
+def test_every_page_of_a_paginator_is_signed_as_the_session(
+    hub: Hub, proxy: FaultProxy, account: str, other_account: str
+) -> None:
+    mine, theirs = hub.assume(target(account)), hub.assume(target(other_account))
+    sqs = mine.client("sqs", "eu-west-1")
+    for i in range(5):
+        sqs.create_queue(QueueName=f"mine-{i}")
+    pages = (
+        mine.client("sqs", "eu-west-1")
+        .get_paginator("list_queues")
+        .paginate(PaginationConfig={"PageSize": 2})
+    )
+    assert len([url for page in pages for url in page.get("QueueUrls", [])]) == 5
+    assert list(paginate(theirs.client("sqs", "eu-west-1"), "ListQueues", "QueueUrls")) == []
+    listed = proxy.seen("sqs", "ListQueues")
+    assert [c.account for c in listed] == [account] * 3 + [other_account]
+
+
+def test_on_every_client_sees_only_its_own_sessions_calls(hub: Hub, account: str, other_account: str) -> None:
+    a, b = hub.assume(target(account)), hub.assume(target(other_account))
+    a.client("ec2", "eu-west-1")  # a client made before the handler is registered
+    seen: list[str] = []
+    a.on_every_client("provide-client-params", lambda model, **_: seen.append(model.name))
+    a.client("ec2", "eu-west-1").describe_vpcs()
+    b.client("ec2", "eu-west-1").describe_vpcs()
+    a.client("sqs", "eu-west-1").list_queues()  # a client made after
+    b.client("sqs", "eu-west-1").list_queues()
+    assert seen == ["DescribeVpcs", "ListQueues"]

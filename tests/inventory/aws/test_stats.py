@@ -98,8 +98,19 @@ def test_a_call_rejected_before_sending_is_not_counted(hub: Hub, account: str) -
 
 
 def test_attaching_a_client_twice_counts_each_call_once(hub: Hub, account: str) -> None:
-    session = hub.assume(target(account))
-    client = session.client("sts")
-    session.stats.attach(client)
+    client = hub.client("sts")  # the hub's own clients are attached to hub.stats when made
+    hub.stats.attach(client)
+    before = hub.stats.totals["calls"]
     client.get_caller_identity()
-    assert session.stats.totals["calls"] == 1
+    assert hub.stats.totals["calls"] == before + 1
+
+
+def test_each_session_counts_its_own_calls_through_the_clients_they_share(
+    hub: Hub, account: str, other_account: str
+) -> None:
+    a, b = hub.assume(target(account)), hub.assume(target(other_account))
+    a.client("ec2", "eu-west-1").describe_vpcs()
+    for _ in range(2):
+        b.client("ec2", "eu-west-1").describe_vpcs()
+    assert a.client("ec2", "eu-west-1")._client is b.client("ec2", "eu-west-1")._client
+    assert (a.stats.totals["calls"], b.stats.totals["calls"]) == (1, 2)
