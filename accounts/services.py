@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.text import capfirst
 
@@ -53,7 +54,7 @@ class FieldChange:
 
 @dataclasses.dataclass(frozen=True)
 class HistoryEntry:
-    """One historical record of an account, with what changed relative to the one before it."""
+    """One historical record of an account or a team, with what changed relative to the one before it."""
 
     history_id: int
     when: dt.datetime
@@ -98,10 +99,45 @@ def history_entries(records: Sequence[Any], previous: Any | None = None) -> list
     ``previous`` is the record just older than the last one given (for a paginated slice), so its
     first change can still be diffed. Runs one query, for the names of teams the records mention.
     """
-    fields = tracked_fields(AwsAccount)
     chain = [*records, previous] if previous is not None else list(records)
     team_ids = {r.owner_id for r in chain if getattr(r, "owner_id", None)}
     team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name")) if team_ids else {}
+    return _entries(AwsAccount, records, previous, team_names)
+
+
+def team_history_entries(records: Sequence[Any], previous: Any | None = None) -> list[HistoryEntry]:
+    """Like :func:`history_entries`, for historical Team records; the members are compared too.
+
+    Two queries: the membership rows recorded with these records, and the usernames (a member
+    whose user was since deleted shows as such).
+    """
+    chain = [*records, previous] if previous is not None else list(records)
+    member_ids: dict[int, list[int]] = {r.history_id: [] for r in chain}
+    if chain:
+        recorded = chain[0].members.model  # the history of the membership table
+        rows = recorded.objects.filter(history_id__in=member_ids).values_list("history_id", "user_id")
+        for history_id, user_id in rows.order_by("user_id"):
+            member_ids[history_id].append(user_id)
+    wanted = {uid for ids in member_ids.values() for uid in ids}
+    names = (
+        dict(get_user_model().objects.filter(pk__in=wanted).values_list("pk", "username")) if wanted else {}
+    )
+
+    def members(record: Any) -> list[str]:
+        return sorted(names.get(uid, f"(deleted user #{uid})") for uid in member_ids[record.history_id])
+
+    return _entries(Team, records, previous, {}, members)
+
+
+def _entries(
+    model: type[models.Model],
+    records: Sequence[Any],
+    previous: Any | None,
+    team_names: dict[int, str],
+    members: Callable[[Any], list[str]] | None = None,
+) -> list[HistoryEntry]:
+    fields = tracked_fields(model)
+    chain = [*records, previous] if previous is not None else list(records)
     entries = []
     for index, record in enumerate(records):
         older = chain[index + 1] if index + 1 < len(chain) else None
@@ -121,6 +157,17 @@ def history_entries(records: Sequence[Any], previous: Any | None = None) -> list
                     new=display_value(field, new, team_names),
                 )
             )
+        if members is not None and record.history_type != "-":
+            now, before = members(record), (members(older) if older is not None else [])
+            if now != before and (now or older is not None):
+                changes.append(
+                    FieldChange(
+                        field="members",
+                        label="Members",
+                        old=(", ".join(before) or "—") if older is not None else "—",
+                        new=", ".join(now) or "—",
+                    )
+                )
         user = record.history_user
         entries.append(
             HistoryEntry(

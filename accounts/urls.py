@@ -20,6 +20,7 @@ urlpatterns = [
     path("teams/", views.team_list, name="team_list"),
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<int:pk>/", views.team_detail, name="team_detail"),
+    path("teams/<int:pk>/history/", views.team_history, name="team_history"),
     path("teams/<int:pk>/edit/", views.team_edit, name="team_edit"),
     path("teams/<int:pk>/delete/", views.team_delete, name="team_delete"),
 ]

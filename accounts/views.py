@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -39,7 +40,7 @@ from accounts.forms import AwsAccountForm, ImportConfirmForm, ImportUploadForm, 
 from accounts.models import AwsAccount, Team
 from accounts.panels import panels
 from accounts.permissions import can_edit_account, is_security, require
-from accounts.services import history_entries
+from accounts.services import history_entries, team_history_entries
 from accounts.tables import AwsAccountTable, TeamTable
 from accounts.ui import ObjectListView, url_or_none
 
@@ -159,29 +160,44 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/awsaccount_confirm_delete.html", {"account": account})
 
 
-def account_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every change to one account, newest first; still readable after the account was deleted."""
-    account = AwsAccount.objects.filter(pk=pk).first()
+def _history(
+    request: HttpRequest,
+    model: type[AwsAccount] | type[Team],
+    pk: int,
+    entries_of: Callable[[list[Any], Any], list[Any]],
+    template: str,
+    name: str,
+) -> HttpResponse:
+    """A history page: every change to one record, newest first, 50 a page; still readable after
+    the record was deleted (404 when there never was one)."""
+    current = model.objects.filter(pk=pk).first()
     records = (
-        AwsAccount.history.filter(id=pk)
+        model.history.filter(id=pk)  # type: ignore[union-attr]
         .select_related("history_user")
         .order_by("-history_date", "-history_id")
     )
     paginator = Paginator(records, HISTORY_PER_PAGE)
-    if account is None and not paginator.count:
-        raise Http404("No such account.")
+    if current is None and not paginator.count:
+        raise Http404("No such record.")
     page = paginator.get_page(request.GET.get("page"))
     # One record past the page, so the page's oldest entry can still show what it changed.
     window = list(records[page.start_index() - 1 : page.end_index() + 1]) if paginator.count else []
     shown = window[: page.end_index() - page.start_index() + 1]
     previous = window[len(shown)] if len(window) > len(shown) else None
-    entries = history_entries(shown, previous)
-    latest = account or (shown[0] if shown else None)
-    return render(
-        request,
-        "accounts/awsaccount_history.html",
-        {"account": account, "latest": latest, "entries": entries, "page": page, "deleted": account is None},
-    )
+    latest = current or (shown[0] if shown else None)
+    context = {
+        name: current,
+        "latest": latest,
+        "entries": entries_of(shown, previous),
+        "page": page,
+        "deleted": current is None,
+    }
+    return render(request, template, context)
+
+
+def account_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every change to one account."""
+    return _history(request, AwsAccount, pk, history_entries, "accounts/awsaccount_history.html", "account")
 
 
 # --- teams -------------------------------------------------------------------------------------
@@ -224,6 +240,11 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": is_security(request.user),
     }
     return render(request, "accounts/team_detail.html", context)
+
+
+def team_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every change to one team: its fields and its members."""
+    return _history(request, Team, pk, team_history_entries, "accounts/team_history.html", "team")
 
 
 @require_http_methods(["GET", "POST"])

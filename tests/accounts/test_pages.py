@@ -230,3 +230,65 @@ def test_home_and_navigation_link_to_the_registry(client: Client, viewer_user: A
     client.force_login(viewer_user)
     html = client.get(reverse("home")).content.decode()
     assert reverse("accounts:account_list") in html
+
+
+def test_team_history_shows_who_changed_fields_and_members_and_outlives_the_team(
+    client: Client, security_user: Any, viewer_user: Any
+) -> None:
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    client.force_login(security_user)
+    client.post(
+        reverse("accounts:team_create"),
+        {"name": "Data", "members": [alice.pk], "description": "<script>alert(1)</script>"},
+    )
+    team = Team.objects.get(name="Data")
+    client.post(
+        reverse("accounts:team_edit", args=[team.pk]),
+        {"name": "Data", "members": [bob.pk], "description": "Lakes", "change_reason": "re-org"},
+    )
+    history_url = reverse("accounts:team_history", args=[team.pk])
+
+    client.force_login(viewer_user)  # history is readable by everyone logged in
+    assert history_url in client.get(team.get_absolute_url()).content.decode()
+    response = client.get(history_url)
+    entries = response.context["entries"]
+    assert entries[-1].kind == "Created" and entries[-1].user == security_user.get_username()
+    assert {c.label: c.new for c in entries[-1].changes}["Name"] == "Data"
+    changes = [(c.label, c.old, c.new) for e in entries for c in e.changes if e.kind == "Changed"]
+    assert ("Description", "<script>alert(1)</script>", "Lakes") in changes
+    # the form sets members after saving the team: each membership change is an entry of its own
+    members = [(old, new) for label, old, new in changes if label == "Members"]
+    assert members == [("—", "bob"), ("alice", "—"), ("—", "alice")]  # newest first
+    assert "re-org" in {e.reason for e in entries}
+    page = response.content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+    # a member whose user is deleted, then the team itself: the history stays readable
+    bob.delete()
+    client.force_login(security_user)
+    client.post(reverse("accounts:team_delete", args=[team.pk]))
+    client.force_login(viewer_user)
+    after = client.get(history_url)
+    assert after.status_code == 200 and "has been deleted" in after.content.decode()
+    assert after.context["entries"][0].kind == "Deleted"
+    assert any("(deleted user #" in c.new for e in after.context["entries"] for c in e.changes)
+    assert client.get(reverse("accounts:team_history", args=[team.pk + 1000])).status_code == 404
+
+
+def test_team_history_needs_a_login_and_its_queries_do_not_grow_with_it(
+    client: Client, viewer_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    team = TeamFactory()
+    url = reverse("accounts:team_history", args=[team.pk])
+    assert client.get(url)["Location"].startswith(reverse("login"))
+    client.force_login(viewer_user)
+    with django_assert_max_num_queries(20) as first:
+        client.get(url)
+    for i in range(60):  # more than a history page
+        user = UserFactory(username=f"member-{i}")
+        team.members.add(user)
+        team.description = f"v{i}"
+        team.save()
+    with django_assert_max_num_queries(len(first.captured_queries) + 1):  # + the usernames
+        response = client.get(url)
+    assert response.status_code == 200 and len(response.context["entries"]) == 50
