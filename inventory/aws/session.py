@@ -226,14 +226,14 @@ class Hub:
         self.session = session or boto3.Session()
         self.config = botocore_config(self.settings)
         self.stats = CallStats()  # calls made with Skyledger's own credentials (AssumeRole...)
-        # shared by the account sessions (see inventory.aws.clientcost.install_client_caches)
+        # the account clients' classes and parsed models, one per service (clientcost.install_client_caches)
         self.account_client_classes: dict[tuple[str, str], type] = {}
         self.account_service_models: dict[tuple[str, str], Any] = {}
         self.clock: Clock = clock or _utcnow
         self._clients = _ClientCache(self._new_client)
-        # Parsed service models and endpoint data, shared with every account session and, unless a
+        # Parsed service models and endpoint data, shared with the account clients and, unless a
         # session was handed in, with every Hub of the process: parsing them again costs ~0.5 s of
-        # CPU for each account (or Hub).
+        # CPU for each Hub.
         if session is None:
             self.loader = shared_loader()
             self.session._session.register_component("data_loader", self.loader)
@@ -244,8 +244,8 @@ class Hub:
         # (service, region) for the life of the hub, signing with the acting session's credentials.
         self._account_botocore = SharingSession()
         self._account_botocore.register_component("data_loader", self.loader)
-        # Account sessions are plain botocore sessions set up alike, so they share client classes
-        # and service models: see inventory.aws.clientcost.
+        # Each service's client class and model are built once, for all its regions: see
+        # inventory.aws.clientcost.
         emitter = self._account_botocore.get_component("event_emitter")
         emitter.__dict__[CLASSES_SLOT] = self.account_client_classes
         emitter.__dict__[MODELS_SLOT] = self.account_service_models
