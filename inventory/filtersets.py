@@ -47,7 +47,9 @@ def service_choices() -> list[tuple[str, str]]:
 def tag_condition(queryset: QuerySet[Resource], key: str, value: str | None) -> QuerySet[Resource]:
     """Resources tagged ``key`` (with ``value`` when given), the key taken literally.
 
-    PostgreSQL: ``tags ? key`` / ``tags @> {key: value}`` (a GIN index on ``tags`` serves both).
+    PostgreSQL: ``tags ? key`` / ``tags @> {key: value}``, checked on the rows the other filters
+    leave (there is no index on ``tags``: one would be a GIN index, and GIN maintenance is already
+    the largest part of ingest's database work, see ``inventory.services.ingest._pg_chunk_settings``).
     SQLite: its JSON paths cannot name every key (a ``"`` in a key has no escape), so the tags are
     walked with ``json_each``; fine for the demo's sizes.
     """
