@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -102,7 +102,7 @@ def history_entries(records: Sequence[Any], previous: Any | None = None) -> list
     chain = [*records, previous] if previous is not None else list(records)
     team_ids = {r.owner_id for r in chain if getattr(r, "owner_id", None)}
     team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name")) if team_ids else {}
-    return _entries(AwsAccount, records, previous, team_names)
+    return _entries(AwsAccount, records, chain, team_names)
 
 
 def team_history_entries(records: Sequence[Any], previous: Any | None = None) -> list[HistoryEntry]:
@@ -116,28 +116,29 @@ def team_history_entries(records: Sequence[Any], previous: Any | None = None) ->
     if chain:
         recorded = chain[0].members.model  # the history of the membership table
         rows = recorded.objects.filter(history_id__in=member_ids).values_list("history_id", "user_id")
-        for history_id, user_id in rows.order_by("user_id"):
+        for history_id, user_id in rows:
             member_ids[history_id].append(user_id)
     wanted = {uid for ids in member_ids.values() for uid in ids}
     names = (
         dict(get_user_model().objects.filter(pk__in=wanted).values_list("pk", "username")) if wanted else {}
     )
-
-    def members(record: Any) -> list[str]:
-        return sorted(names.get(uid, f"(deleted user #{uid})") for uid in member_ids[record.history_id])
-
-    return _entries(Team, records, previous, {}, members)
+    members = {
+        history_id: sorted(names.get(uid, f"(deleted user #{uid})") for uid in ids)
+        for history_id, ids in member_ids.items()
+    }
+    return _entries(Team, records, chain, {}, members)
 
 
 def _entries(
     model: type[models.Model],
     records: Sequence[Any],
-    previous: Any | None,
+    chain: Sequence[Any],
     team_names: dict[int, str],
-    members: Callable[[Any], list[str]] | None = None,
+    members: dict[int, list[str]] | None = None,
 ) -> list[HistoryEntry]:
+    """Entries for ``records``; ``chain`` is them plus the record just older, if any.
+    ``members``: usernames by history id (teams)."""
     fields = tracked_fields(model)
-    chain = [*records, previous] if previous is not None else list(records)
     entries = []
     for index, record in enumerate(records):
         older = chain[index + 1] if index + 1 < len(chain) else None
@@ -158,7 +159,7 @@ def _entries(
                 )
             )
         if members is not None and record.history_type != "-":
-            now, before = members(record), (members(older) if older is not None else [])
+            now, before = members[record.history_id], (members[older.history_id] if older is not None else [])
             if now != before and (now or older is not None):
                 changes.append(
                     FieldChange(

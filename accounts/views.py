@@ -165,8 +165,7 @@ def _history(
     model: type[AwsAccount] | type[Team],
     pk: int,
     entries_of: Callable[[list[Any], Any], list[Any]],
-    template: str,
-    name: str,
+    noun: str,
 ) -> HttpResponse:
     """A history page: every change to one record, newest first, 50 a page; still readable after
     the record was deleted (404 when there never was one)."""
@@ -186,18 +185,19 @@ def _history(
     previous = window[len(shown)] if len(window) > len(shown) else None
     latest = current or (shown[0] if shown else None)
     context = {
-        name: current,
+        "current": current,
+        "noun": noun,
         "latest": latest,
         "entries": entries_of(shown, previous),
         "page": page,
         "deleted": current is None,
     }
-    return render(request, template, context)
+    return render(request, "accounts/history.html", context)
 
 
 def account_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every change to one account."""
-    return _history(request, AwsAccount, pk, history_entries, "accounts/awsaccount_history.html", "account")
+    return _history(request, AwsAccount, pk, history_entries, "account")
 
 
 # --- teams -------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def team_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every change to one team: its fields and its members."""
-    return _history(request, Team, pk, team_history_entries, "accounts/team_history.html", "team")
+    return _history(request, Team, pk, team_history_entries, "team")
 
 
 @require_http_methods(["GET", "POST"])
