@@ -25,4 +25,4 @@ def settle_collecting_process(**_: Any) -> None:
 
     from inventory.runtime import settle_for_collection
 
-    settle_for_collection(getattr(settings, "SKYLEDGER_GC_GEN0_THRESHOLD", 20_000))
+    settle_for_collection(settings.SKYLEDGER_GC_GEN0_THRESHOLD)
