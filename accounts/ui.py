@@ -189,7 +189,8 @@ def selected_columns(table_class: type[BaseTable], params: QueryDict) -> tuple[l
     return defaults or available, False
 
 
-def _query(params: QueryDict, drop: Iterable[str] = (), **set_values: str) -> str:
+def query_string(params: QueryDict, drop: Iterable[str] = (), **set_values: str) -> str:
+    """``params`` without the keys in ``drop`` and with ``set_values`` set, URL-encoded."""
     query = params.copy()
     for key in drop:
         query.pop(key, None)
@@ -261,7 +262,8 @@ def object_list(
             (name, str(table.columns[name].header), name in columns) for name in table_class.column_names()
         ],
         "export_links": [
-            (fmt.upper(), "?" + _query(params, drop=("page", "export"), export=fmt)) for fmt in EXPORT_FORMATS
+            (fmt.upper(), "?" + query_string(params, drop=("page", "export"), export=fmt))
+            for fmt in EXPORT_FORMATS
         ]
         if export_name
         else [],

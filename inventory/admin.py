@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision
+from inventory.search import SearchText, search_condition
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -24,9 +26,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ResourceAdmin(ReadOnlyAdmin):
     list_display = ["name", "type", "region", "account", "resource_id", "last_seen", "deleted_at"]
     list_filter = ["service", ("deleted_at", admin.EmptyFieldListFilter)]
-    search_fields = ["=arn", "=resource_id", "name"]
+    search_fields = ["name"]  # shows the search box; the search itself is the resource list's
+    search_help_text = (
+        "In names and the ARN after the account (role/Admin); a resource id; the start of an ARN."
+    )
     list_select_related = ["account"]
     raw_id_fields = ["account"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Resource], search_term: str
+    ) -> tuple[QuerySet[Resource], bool]:
+        """The resource list's search (:mod:`inventory.search`), which the trigram index serves."""
+        condition = search_condition(search_term)
+        if condition is None:
+            return queryset, False
+        return queryset.alias(search_text=SearchText()).filter(condition), False
 
 
 @admin.register(ResourceRevision)

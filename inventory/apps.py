@@ -23,13 +23,25 @@ def _exposure_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]
     return account_panel(request, account)
 
 
+def _sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """SQLite: the function the resource search's expression calls (PostgreSQL has regexp_replace)."""
+    if connection.vendor == "sqlite":
+        from inventory.search import SQLITE_FUNCTION, arn_resource
+
+        connection.connection.create_function(SQLITE_FUNCTION, 1, arn_resource, deterministic=True)
+
+
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Inventory"
 
     def ready(self) -> None:
         """Join the account page with the inventory panel (counts, latest run, collection gaps)."""
+        from django.db.backends.signals import connection_created
+
         from accounts.panels import Panel, register_panel
+
+        connection_created.connect(_sqlite_functions, dispatch_uid="inventory-sqlite-functions")
 
         register_panel(
             Panel(

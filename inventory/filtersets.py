@@ -3,29 +3,33 @@
 Every filter maps to an indexed column or a cheap condition on PostgreSQL at a million rows:
 account / type / region / service use the btree indexes of :class:`inventory.models.Resource`
 (with the list's order, type then region then name, which those indexes serve);
-``q`` is "name or ARN contains" (trigram indexes, migration 0002) or "resource id is" (btree);
-a tag key/value is JSON containment (``tags @> '{"k": "v"}'``), which a GIN index on ``tags``
-serves when one exists. SQLite (the demo) has no containment operator, so there the tags are
-walked with ``json_each``.
+``q`` is :mod:`inventory.search` (one trigram index over name and the ARN's resource part,
+migration 0008, plus btree equalities); a tag key/value is JSON containment
+(``tags @> '{"k": "v"}'``), checked on the rows the other filters leave. SQLite (the demo) has no
+containment operator, so there the tags are walked with ``json_each``.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db import connections
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
+from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SearchFilterSet
+from accounts.filtersets import SEARCH_MAX_LENGTH, SearchFilterSet
 from accounts.models import AwsAccount
+from accounts.ui import query_string
 from inventory.collectors.types import RESOURCE_TYPES
 from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
 from inventory.models import Resource
+from inventory.search import SearchText, filters_named, search_condition
 
 TAG_MAX_LENGTH = 256  # AWS: keys up to 128 characters, values up to 256
 
@@ -74,8 +78,19 @@ def tag_condition(queryset: QuerySet[Resource], key: str, value: str | None) -> 
 class ResourceFilterSet(SearchFilterSet):
     """Resource filters. ``deleted`` empty means live resources only, also when nothing is asked."""
 
-    search_fields = ("name", "arn", "resource_id")
-
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        max_length=SEARCH_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "name, id, ARN…",
+                "title": "Names and the ARN after the account (role/Admin) that contain it, "
+                "the resource id that is it; starting with arn:, ARNs that start with it; "
+                "an account id, region or service offers its filter.",
+            }
+        ),
+    )
     account_id = django_filters.ModelChoiceFilter(
         field_name="account", queryset=AwsAccount.objects.order_by("name"), label="Account", empty_label="Any"
     )
@@ -116,12 +131,24 @@ class ResourceFilterSet(SearchFilterSet):
         # always bound, so "live only" applies to the bare list as well as to a filtered one
         super().__init__(data if data is not None else {}, *args, **kwargs)
 
+    @cached_property
+    def search_hints(self) -> list[tuple[str, str]]:
+        """``(text, query string)`` of the filter the search term names as a whole word (an account
+        id, a region, a service): the same list with that filter instead of the search."""
+        term = self.form.cleaned_data.get("q", "") if self.is_valid() else ""
+        hints = filters_named(term) if term else []
+        params = self.data if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        return [
+            (hint.text, query_string(params, drop=("q", "page"), **{hint.param: hint.value}))
+            for hint in hints
+        ]
+
     def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        """Name or ARN contains the text, or the resource id is it (ids are served by a btree index)."""
-        value = value.strip()
-        if not value:
+        """Name, resource id or ARN (see :mod:`inventory.search` for exactly what matches)."""
+        condition = search_condition(value)
+        if condition is None:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(arn__icontains=value) | Q(resource_id=value))
+        return queryset.alias(search_text=SearchText()).filter(condition)
 
     def filter_region(self, queryset: QuerySet[Resource], name: str, value: str) -> QuerySet[Resource]:
         value = value.strip().lower()

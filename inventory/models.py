@@ -164,8 +164,8 @@ class Resource(models.Model):
         constraints = [models.UniqueConstraint(fields=["account", "arn"], name="inv_resource_account_arn")]
         # Every index costs on each upsert, so only those the pages need. last_seen is deliberately
         # not indexed: an unchanged resource's pass only moves last_seen, which PostgreSQL can then
-        # do as a HOT update (no index touched). Name/ARN "contains" search uses trigram indexes on
-        # PostgreSQL (migrations 0002/0004).
+        # do as a HOT update (no index touched). The search box's "contains" uses one trigram index
+        # on PostgreSQL, over the name and the ARN's resource part (migration 0008, inventory.search).
         indexes = [
             # No other index may contain the account: with statistics that made an account look
             # empty, the planner answered ingest's per-ARN lookups through any index containing it

@@ -330,11 +330,11 @@ def _pg_chunk_settings() -> None:
       PostgreSQL keeps commits in order: a crash can lose the last fraction of a second of chunks
       (whose run then never ends "done": the run's own synchronous end flushes every chunk before
       it), never corrupt anything. Waiting for the flush of each chunk cost a tenth of a pass.
-    - Memory for the trigram (GIN) search indexes' pending list: when it fills, the inserting
-      transaction merges it into the index, in batches of ``work_mem`` (4 MB by default). The two
-      trigram indexes were 30-40 % of the database's CPU for new resources (measured by dropping
-      them); with 64 MB, for this transaction only, a pass of new resources took 12-18 % less
-      database CPU (``bench/ingest``, 100k on PostgreSQL 15).
+    - Memory for the trigram (GIN) search index's pending list: when it fills, the inserting
+      transaction merges it into the index, in batches of ``work_mem`` (4 MB by default). With
+      64 MB, for this transaction only, a pass of new resources took 12-18 % less database CPU
+      while the whole ARN was indexed, 2-4 % since migration 0008 indexes only its resource part
+      (``bench/ingest``, 100k on PostgreSQL 15; why the ARN's head is not indexed: ``inventory.search``).
     """
     with connection.cursor() as cursor:
         cursor.execute(

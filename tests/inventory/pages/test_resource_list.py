@@ -145,7 +145,8 @@ def test_search_matches_name_arn_and_exact_resource_id(
     assert names(client, q="WORKER") == {"worker-1"}  # name, any case
     assert names(client, q="i-0ccc3333") == {"stray-vm"}  # resource id (and ARN)
     assert names(client, q="vpc-0123") == {""}
-    assert names(client, q=":666666666666:") == {"experiment", ""}  # inside the ARN
+    assert names(client, q="instance/I-0CCC") == {"stray-vm"}  # the ARN's resource part
+    # the rest of what a term matches: test_resource_search.py
     assert names(client, q="   ") == names(client)
 
 
