@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import functools
 import ipaddress
+import logging
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import NoCredentialsError
+from botocore.retries.quota import RetryQuota
 from botocore.utils import parse_timestamp
 
 from inventory.aws.clientcost import (
@@ -53,6 +55,8 @@ __all__ = [
     "botocore_config",
     "role_session_name",
 ]
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "skyledger"
 T = TypeVar("T")
@@ -270,6 +274,7 @@ class Hub:
             service, region_name=region, endpoint_url=self.endpoint_url, config=self._account_config
         )
         CallStats.attach_routed(client, _acting_stats)
+        _route_retry_quota(client, (service, region))
         return _prepare(client, self.endpoint_url)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
@@ -405,6 +410,65 @@ class _ActingCredentials:
         return value
 
 
+class _ActingRetryQuota:
+    """The retry quota of a shared account client: the acting session's own, per (service, region).
+
+    In botocore's standard retry mode each client has a retry quota, a circuit breaker: a retry
+    spends tokens (5 for throttling, 14 otherwise), a call answered first time earns one back, and
+    with none left a failed call is not retried. When every account had its own clients, each had
+    its own quota. Shared as it is, one account throttled for minutes would spend the quota of every
+    account the process collects (their calls then fail at the first throttle), and their successes
+    would keep refilling it for the throttled one. So each session keeps one per (service, region),
+    as its own clients did. With no session acting (no call can be signed then), the client's own.
+    """
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        self._key = key
+        self._own = RetryQuota()
+
+    def _quota(self) -> RetryQuota:
+        session = _ACTING.get()
+        return session.retry_quota(*self._key) if session is not None else self._own
+
+    def acquire(self, capacity_amount: int) -> bool:
+        return self._quota().acquire(capacity_amount)
+
+    def release(self, capacity_amount: int) -> None:
+        self._quota().release(capacity_amount)
+
+    @property
+    def available_capacity(self) -> int:
+        return self._quota().available_capacity
+
+
+def _retry_quota_checker(client: BaseClient) -> Any:
+    """The object holding ``client``'s standard-mode retry quota (``None`` when not found).
+
+    botocore has no public way to reach it: the retry handler it registers under the unique id
+    ``retry-config-<service>`` holds it.
+    """
+    service_event = client.meta.service_model.service_id.hyphenize()
+    emitter = getattr(client.meta.events, "_emitter", None)
+    entry = getattr(emitter, "_unique_id_handlers", {}).get(f"retry-config-{service_event}") or {}
+    return getattr(getattr(entry.get("handler"), "__self__", None), "_retry_quota", None)
+
+
+def _route_retry_quota(client: BaseClient, key: tuple[str, str]) -> bool:
+    """Give ``client``'s retry handler an :class:`_ActingRetryQuota`; False when it has no quota
+    where botocore keeps it. Should a botocore release move it, collection still works (with one
+    quota per client for all accounts), this warns once per client, and the tests fail."""
+    checker = _retry_quota_checker(client)
+    current = getattr(checker, "_quota", None)
+    if isinstance(current, _ActingRetryQuota):
+        return True
+    if not isinstance(current, RetryQuota):
+        if client.meta.config.retries.get("mode") in ("standard", "adaptive"):
+            log.warning("inventory.aws: no retry quota found on %s; it is shared by every account", key[0])
+        return False
+    checker._quota = _ActingRetryQuota(key)
+    return True
+
+
 def _acting_as(session: AccountSession, method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -481,6 +545,7 @@ class AccountSession:
         self._handlers = 0
         self._memo: dict[Any, _Once] = {}
         self._memo_lock = threading.Lock()
+        self._retry_quotas: dict[tuple[str, str], RetryQuota] = {}
 
     @property
     def home_region(self) -> str:
@@ -531,6 +596,14 @@ class AccountSession:
                     shared = self.hub.account_client(key[0], key[1], self._created)
                     view = self._views[key] = _ActingClient(self, shared)
         return view  # type: ignore[return-value]  (a view quacks as the client it shows)
+
+    def retry_quota(self, service: str, region: str) -> RetryQuota:
+        """botocore's retry quota for this session's calls to (service, region) (see
+        :class:`_ActingRetryQuota`); made on first use, the same object for every thread."""
+        quota = self._retry_quotas.get((service, region))
+        if quota is None:
+            quota = self._retry_quotas.setdefault((service, region), RetryQuota())
+        return quota
 
     def caller_identity(self) -> dict[str, str]:
         """``sts:GetCallerIdentity`` with the role's credentials: Account, Arn, UserId."""
