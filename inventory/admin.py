@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision
-from inventory.search import SearchText, search_condition
+from inventory.search import search
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,10 +37,7 @@ class ResourceAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet[Resource], search_term: str
     ) -> tuple[QuerySet[Resource], bool]:
         """The resource list's search (:mod:`inventory.search`), which the trigram index serves."""
-        condition = search_condition(search_term)
-        if condition is None:
-            return queryset, False
-        return queryset.alias(search_text=SearchText()).filter(condition), False
+        return search(queryset, search_term), False
 
 
 @admin.register(ResourceRevision)

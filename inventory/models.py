@@ -171,7 +171,9 @@ class Resource(models.Model):
             # empty, the planner answered ingest's per-ARN lookups through any index containing it
             # (a scan of all the account's entries for each ARN: quadratic), whatever the query's
             # shape. Account filters use the unique (account, arn) index's leading column.
-            models.Index(fields=["type", "region"], name="inv_res_type_region"),
+            # the resource list's order (type, region, name): its first page is the index's first
+            # entries; with (type, region) alone it sorted the largest such group (0.5 s at 150k)
+            models.Index(fields=["type", "region", "name"], name="inv_res_type_region_name"),
             models.Index(fields=["region"], name="inv_res_region"),
             models.Index(fields=["service"], name="inv_res_service"),
             models.Index(fields=["type", "name"], name="inv_res_type_name"),

@@ -27,7 +27,7 @@ import dataclasses
 import re
 from typing import Any
 
-from django.db.models import F, Func, Q, TextField, Value
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
 
@@ -37,6 +37,8 @@ _ARN_HEAD = re.compile(ARN_HEAD_PATTERN)
 _ARN_HEAD_ANY_CASE = re.compile(ARN_HEAD_PATTERN, re.IGNORECASE)
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}|global")
+#: The name under which querysets carry :class:`SearchText` (``.alias(search_text=SearchText())``).
+SEARCH_ALIAS = "search_text"
 #: The SQLite function :class:`SearchText` calls (registered by ``inventory.apps``).
 SQLITE_FUNCTION = "skyledger_arn_resource"
 #: The fewest characters a trigram index can look up: shorter terms are matched by scanning.
@@ -106,7 +108,7 @@ def filters_named(term: str) -> list[FilterHint]:
 def search_condition(term: str) -> Q | None:
     """The condition "matches ``term``" (see the module's docstring); ``None`` for a blank term.
 
-    Use it on a queryset that has ``search_text`` (``.alias(search_text=SearchText())``).
+    Use it on a queryset that has :data:`SEARCH_ALIAS` (see :func:`search`).
     """
     term = term.strip()
     if not term:
@@ -117,13 +119,21 @@ def search_condition(term: str) -> Q | None:
         rest = term[head.end() :] if head else ""
         if len(rest) >= MIN_INDEXED:
             # implied by the prefix, and indexed: the ARN's resource part starts with the term's
-            condition &= Q(search_text__icontains=rest)
+            condition &= Q(**{f"{SEARCH_ALIAS}__icontains": rest})
         return condition
     if len(term) < MIN_INDEXED:
         # no trigram to look up: as LIKE on the indexed expression, PostgreSQL reads the whole
         # index, then the table (3 s at a million resources). The name and the ARN as they are
         # stored narrow the rows cheaply (a scan, 0.5 s); the expression (a regexp per row)
         # decides only for ARNs that contain the term.
-        in_rest = GreaterThan(StrIndex(Upper("search_text"), Value(term.upper())), 0)
+        in_rest = GreaterThan(StrIndex(Upper(SEARCH_ALIAS), Value(term.upper())), 0)
         return Q(name__icontains=term) | (Q(arn__icontains=term) & Q(in_rest)) | Q(resource_id=term)
-    return Q(search_text__icontains=term) | Q(resource_id=term)
+    return Q(**{f"{SEARCH_ALIAS}__icontains": term}) | Q(resource_id=term)
+
+
+def search(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
+    """``queryset`` narrowed to the resources that match ``term`` (all of them for a blank term)."""
+    condition = search_condition(term)
+    if condition is None:
+        return queryset
+    return queryset.alias(**{SEARCH_ALIAS: SearchText()}).filter(condition)

@@ -53,8 +53,8 @@ BROKER_TIMEOUT = 2.0  # seconds to wait for the broker before telling the user i
 class ResourceListView(ObjectListView):
     """Every resource the collection has seen, filtered, sorted, paged, exportable."""
 
-    # type, region, name: an order the (type, region) and (account, type, region) indexes serve, so
-    # the first page of the whole list, of an account, of a type or a region is an index walk
+    # type, region, name: the order of the (type, region, name) index (migration 0009), so the
+    # first page of the whole list, of a type or of a type and region is an index walk
     queryset = Resource.objects.select_related("account").defer("data", "data_hash").order_by(*LIST_ORDER)
     filterset_class = ResourceFilterSet
     table_class = ResourceTable
