@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_tables2 as tables
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import CharField, F, Func, QuerySet
 from django.utils.functional import cached_property
@@ -249,7 +250,10 @@ def sorted_after_filtering(queryset: QuerySet[Any]) -> QuerySet[Any]:
     if not order or not isinstance(order[0], str):
         return queryset
     name = order[0].lstrip("-")
-    field = Resource._meta.get_field("id" if name == "pk" else name)
+    try:
+        field = Resource._meta.get_field("id" if name == "pk" else name)
+    except FieldDoesNotExist:  # a related column (the account's name): no index of ours serves it
+        return queryset
     if not isinstance(field, CharField):
         return queryset
     fenced = Func(F(name), template="(%(expressions)s || '')", output_field=CharField())

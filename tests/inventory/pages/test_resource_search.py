@@ -223,3 +223,12 @@ def test_a_search_is_sorted_after_it_is_found_unless_it_matches_more_than_the_ca
         response = searchable.get(URL, {"q": "-vm"})
     assert len(response.context["table"].page.object_list) == 2
     assert "|| '')" not in _rows_query(queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "sort", ["account", "-account", "tags", "first_seen", "-region", "name", "resource_id"]
+)
+def test_a_search_sorts_by_any_column(searchable: Client, sort: str) -> None:
+    response = searchable.get(URL, {"q": "-vm", "sort": sort})
+    assert response.status_code == 200
+    assert [r.record.name for r in response.context["table"].page.object_list] == ["stray-vm"]
