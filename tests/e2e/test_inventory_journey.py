@@ -1,4 +1,4 @@
-"""A viewer's journey through the inventory in a real browser: filter, open a resource, read the report."""
+"""A viewer's journey through the inventory in a real browser: filter, search, open a resource, read the report."""
 
 from __future__ import annotations
 
@@ -63,6 +63,22 @@ def test_viewer_filters_resources_opens_one_and_reads_the_report(
     page.select_option("select[name=type]", "ec2:instance")
     page.click("button:has-text('Apply')")
     page.wait_for_url(re.compile(r"type=ec2%3Ainstance"))
+    assert sorted(page.locator("table tbody tr td:first-child a").all_inner_texts()) == ["api-1", "forgotten"]
+
+    # Search: a pasted ARN finds its resource; an account id offers that account's filter, which
+    # keeps the type chosen above.
+    page.fill("#id_q", estate["api"].arn)
+    page.click("button:has-text('Apply')")
+    page.wait_for_url(re.compile(r"q=arn"))
+    assert page.locator("table tbody tr td:first-child a").all_inner_texts() == ["api-1"]
+    page.fill("#id_q", "555555555555")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url(re.compile(r"q=555555555555"))
+    assert "is account payments-prod (555555555555)" in page.locator(".search-hint").inner_text()
+    page.click(".search-hint a")
+    page.wait_for_url(re.compile(rf"[?&]account_id={estate['prod'].pk}(&|$)"))
+    assert "type=ec2%3Ainstance" in page.url and "q=" not in page.url
+    assert page.locator("#id_q").input_value() == ""
     assert sorted(page.locator("table tbody tr td:first-child a").all_inner_texts()) == ["api-1", "forgotten"]
 
     # Open one: its tags (HTML shown as text, never run) and its metadata as JSON.
