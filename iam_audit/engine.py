@@ -508,7 +508,11 @@ def accounts_to_check(ids: Sequence[str] | None = None) -> list[AwsAccount]:
     return list(qs.order_by("name"))
 
 
-def graph_results(now: dt.datetime) -> tuple[dict[str, dict[str, list[checks.Result]]], str]:
+#: What :func:`graph_results` returns: account id -> check id -> results, and an error (or "").
+GraphOutcome = tuple[dict[str, dict[str, list[checks.Result]]], str]
+
+
+def graph_results(now: dt.datetime) -> GraphOutcome:
     """The estate-wide IAM graph checks: account id -> check id -> results, and an error (or "").
 
     The graph is built by :mod:`iam_audit.access` when that module is present; without it (or when
@@ -527,20 +531,49 @@ def graph_results(now: dt.datetime) -> tuple[dict[str, dict[str, list[checks.Res
         return {}, f"IAM graph: {exc.__class__.__name__}: {exc}"
 
 
-def run_account(account: AwsAccount, *, now: dt.datetime | None = None) -> EngineSummary:
+def run_account(account: AwsAccount, *, now: dt.datetime | None = None, graph: bool = True) -> EngineSummary:
     """Run one account's checks with the estate-wide context (organisation, IAM graph).
 
-    This is what runs after each collection of the account and what the ``iam_audit.run_checks`` task does.
+    This is what runs after each collection of the account and what the ``iam_audit.run_checks``
+    task does. ``graph=False`` leaves the IAM graph's checks (and their findings) as they are: a
+    batch's earlier runs do so, and its last one evaluates the graph for all (:func:`run_batch_end`).
     """
     now = now or timezone.now()
+    return _run_account(account, now, graph_results(now) if graph else None)
+
+
+def run_batch_end(
+    account: AwsAccount, others: Sequence[AwsAccount], *, now: dt.datetime | None = None
+) -> list[EngineSummary]:
+    """A batch's last run: ``account``'s checks, and the IAM graph's checks of the batch's
+    ``others`` (their other checks ran after their own collection), with one graph for all."""
+    now = now or timezone.now()
+    graph = graph_results(now)
+    return [_run_account(account, now, graph), *(_graph_only(other, now, graph) for other in others)]
+
+
+def _run_account(account: AwsAccount, now: dt.datetime, graph: GraphOutcome | None) -> EngineSummary:
     org = snapshots.org_context_for_estate()
-    graph, graph_error = graph_results(now)
     summary = run_checks(
         account,
         now=now,
         org=org.for_account(account.account_id),
         org_coverage=dict(org.coverage),
-        extra_results=graph.get(account.account_id),
+        extra_results=graph[0].get(account.account_id) if graph is not None else None,
+    )
+    if graph is not None and graph[1]:
+        summary.errors.append(graph[1])
+    return summary
+
+
+def _graph_only(account: AwsAccount, now: dt.datetime, graph: GraphOutcome) -> EngineSummary:
+    """The IAM graph's checks alone for ``account`` (its other checks already ran)."""
+    graph_map, graph_error = graph
+    found = graph_map.get(account.account_id)
+    summary = (
+        run_checks(account, now=now, only=list(GRAPH_CHECKS), extra_results=found)
+        if found is not None
+        else EngineSummary(account.account_id)
     )
     if graph_error:
         summary.errors.append(graph_error)
@@ -575,6 +608,7 @@ __all__ = [
     "run_account",
     "run_checks",
     "run_all",
+    "run_batch_end",
     "suppress",
     "unsuppress",
     "expire_suppressions",

@@ -71,6 +71,36 @@ def active_run(account: AwsAccount) -> CollectionRun | None:
     ).first()
 
 
+#: How long a queued run of a batch keeps the batch "still collecting" (a task lost by the broker
+#: must not hold back what waits for the batch's end for ever).
+BATCH_PATIENCE = dt.timedelta(hours=2)
+
+
+def batch_collecting(run: CollectionRun) -> bool:
+    """Whether other runs of ``run``'s batch (the schedule's, a "refresh all") are still to finish:
+    queued (for at most :data:`BATCH_PATIENCE`) or running (and not lost). False without a batch."""
+    if run.batch is None:
+        return False
+    expire_stale()
+    others = CollectionRun.objects.filter(batch=run.batch).exclude(pk=run.pk)
+    return (
+        others.filter(state=RunState.RUNNING).exists()
+        or others.filter(state=RunState.QUEUED, created__gte=timezone.now() - BATCH_PATIENCE).exists()
+    )
+
+
+def batch_accounts(run: CollectionRun) -> list[AwsAccount]:
+    """The other accounts of ``run``'s batch whose run stored something (done or partial)."""
+    if run.batch is None:
+        return []
+    ids = (
+        CollectionRun.objects.filter(batch=run.batch, state__in=[RunState.DONE, RunState.PARTIAL])
+        .exclude(account_id=run.account_id)
+        .values("account_id")
+    )
+    return list(AwsAccount.objects.filter(pk__in=ids).order_by("pk"))
+
+
 def create_run(
     account: AwsAccount, trigger: str = RunTrigger.COMMAND, user: Any = None, batch: uuid.UUID | None = None
 ) -> CollectionRun:

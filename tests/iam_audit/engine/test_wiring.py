@@ -4,10 +4,12 @@ estate-wide organisation context (unknown when the organisation was not collecte
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import pytest
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.choices import AccountStatus
@@ -16,12 +18,13 @@ from iam_audit.apps import run_checks_after_collection
 from iam_audit.checks import CONTEXT_ONLY_CHECKS
 from iam_audit.checks.base import Result, Status
 from iam_audit.choices import CheckState, EventKind, FindingStatus, SuppressionReason
+from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import CheckResult, Finding
 from inventory import hooks
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, Coverage, Record
-from inventory.models import RunState
+from inventory.models import CollectionRun, RunState, RunTrigger
 from inventory.services.collect import collect_account
-from inventory.services.runs import create_run
+from inventory.services.runs import BATCH_PATIENCE, create_run
 from tests.factories import AwsAccountFactory, UserFactory
 from tests.iam_audit.builders import ORG_TYPES, T0, make_finding, organisation_records, store
 
@@ -103,6 +106,87 @@ def test_checks_run_by_themselves_after_each_collection_of_an_account() -> None:
     finding.refresh_from_db()
     assert finding.status == FindingStatus.RESOLVED
     assert Finding.objects.filter(account=account, check_id=SG_CHECK).count() == 1
+
+
+class _GraphCalls:
+    """``engine.graph_results`` stand-in: one failing graph result per account, and a count of builds."""
+
+    check_id = next(iter(GRAPH_CHECKS))
+
+    def __init__(self, accounts: Sequence[Any]) -> None:
+        self.accounts = accounts
+        self.builds = 0
+
+    def __call__(self, now: dt.datetime) -> tuple[dict[str, dict[str, list[Result]]], str]:
+        self.builds += 1
+        return {
+            a.account_id: {
+                self.check_id: [
+                    Result(
+                        subject=f"arn:aws:iam::{a.account_id}:role/x",
+                        status=Status.FAIL,
+                        summary="reaches prod",
+                    )
+                ]
+            }
+            for a in self.accounts
+        }, ""
+
+    def failing(self) -> set[str]:
+        return set(
+            Finding.objects.filter(check_id=self.check_id).values_list("account__account_id", flat=True)
+        )
+
+
+def test_a_batch_evaluates_the_iam_graph_once_by_its_last_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph is estate-wide and takes seconds at a hundred accounts: the schedule's batch builds
+    it once, when its last run ends, for every account of the batch."""
+    accounts = [AwsAccountFactory(environment="prod") for _ in range(3)]
+    graph = _GraphCalls(accounts)
+    monkeypatch.setattr(engine, "graph_results", graph)
+    batch = uuid.uuid4()
+    queued = [create_run(a, RunTrigger.SCHEDULE, batch=batch) for a in accounts]
+
+    for account, run in zip(accounts[:2], queued[:2], strict=True):  # the third is still queued
+        done = collect_account(account, run, access=_Access(), collectors=[_SecurityGroups("0.0.0.0/0")])
+        assert done.state == RunState.DONE, done.errors
+        assert Finding.objects.filter(account=account, check_id=SG_CHECK).exists()  # its own checks ran
+    assert (graph.builds, graph.failing()) == (0, set())
+
+    collect_account(accounts[2], queued[2], access=_Access(), collectors=[_SecurityGroups("0.0.0.0/0")])
+    assert graph.builds == 1
+    assert graph.failing() == {a.account_id for a in accounts}
+
+
+def test_a_batch_run_lost_in_the_queue_or_failed_does_not_hold_the_graph_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ours, lost, failed = (AwsAccountFactory() for _ in range(3))
+    graph = _GraphCalls([ours, lost, failed])
+    monkeypatch.setattr(engine, "graph_results", graph)
+    batch = uuid.uuid4()
+    run = create_run(ours, RunTrigger.SCHEDULE, batch=batch)
+    stuck = create_run(lost, RunTrigger.SCHEDULE, batch=batch)
+    CollectionRun.objects.filter(pk=stuck.pk).update(
+        created=timezone.now() - BATCH_PATIENCE - dt.timedelta(minutes=1)
+    )
+    gone = create_run(failed, RunTrigger.SCHEDULE, batch=batch)
+    CollectionRun.objects.filter(pk=gone.pk).update(state=RunState.FAILED)
+
+    collect_account(ours, run, access=_Access(), collectors=[_SecurityGroups("0.0.0.0/0")])
+
+    assert graph.builds == 1
+    assert graph.failing() == {ours.account_id}  # a failed run stored nothing to judge
+
+
+def test_a_refresh_outside_a_batch_evaluates_the_graph_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    account = AwsAccountFactory()
+    graph = _GraphCalls([account])
+    monkeypatch.setattr(engine, "graph_results", graph)
+    collect_account(
+        account, create_run(account), access=_Access(), collectors=[_SecurityGroups("10.0.0.0/8")]
+    )
+    assert (graph.builds, graph.failing()) == (1, {account.account_id})
 
 
 def test_a_broken_check_is_reported_on_the_collection_run_and_the_others_are_stored(
