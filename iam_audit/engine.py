@@ -25,6 +25,7 @@ from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import BaselineSetting, CheckResult, Finding, FindingEvent, finding_key
+from inventory.models import Resource
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,6 @@ def run_checks(
         org_coverage = snapshots.org_coverage(org.management_account_id) if org is not None else {}
     disabled = baseline_disabled(account.environment)
     results_by_check: dict[str, list[checks.Result]] = {}
-    known = catalogue()
     meta: dict[str, checks.Check] = {}
     for chk in checks.all_checks():
         if only and chk.id not in only:
@@ -161,16 +161,27 @@ def run_checks(
                     summary=f"The check itself failed: {exc.__class__.__name__}",
                 )
             ]
-    for check_id, results in (extra_results or {}).items():
+    _add_results(results_by_check, meta, extra_results or {}, only)
+    _weigh_reachability(results_by_check, snap.facts.get("sg_reachable") or {})
+    with transaction.atomic():
+        _store(account, meta, results_by_check, arn_to_resource, now, summary)
+    return summary
+
+
+def _add_results(
+    results_by_check: dict[str, list[checks.Result]],
+    meta: dict[str, checks.Check],
+    extra: dict[str, list[checks.Result]],
+    only: Sequence[str] | None = None,
+) -> None:
+    """Add results computed outside the account's snapshot (the IAM graph's), with their checks."""
+    known = catalogue()
+    for check_id, results in extra.items():
         if only and check_id not in only:
             continue
         results_by_check[check_id] = list(results)
         if check_id in known:
             meta.setdefault(check_id, known[check_id])
-    _weigh_reachability(results_by_check, snap.facts.get("sg_reachable") or {})
-    with transaction.atomic():
-        _store(account, meta, results_by_check, arn_to_resource, now, summary)
-    return summary
 
 
 def _weigh_reachability(
@@ -567,14 +578,23 @@ def _run_account(account: AwsAccount, now: dt.datetime, graph: GraphOutcome | No
 
 
 def _graph_only(account: AwsAccount, now: dt.datetime, graph: GraphOutcome) -> EngineSummary:
-    """The IAM graph's checks alone for ``account`` (its other checks already ran)."""
+    """The IAM graph's checks alone for ``account`` (its other checks already ran): no snapshot of
+    the account, only its resources the results name, to link the findings to."""
     graph_map, graph_error = graph
+    summary = EngineSummary(account.account_id)
     found = graph_map.get(account.account_id)
-    summary = (
-        run_checks(account, now=now, only=list(GRAPH_CHECKS), extra_results=found)
-        if found is not None
-        else EngineSummary(account.account_id)
-    )
+    if found is not None:
+        results_by_check: dict[str, list[checks.Result]] = {}
+        meta: dict[str, checks.Check] = {}
+        _add_results(results_by_check, meta, found)
+        subjects = {result.subject for results in results_by_check.values() for result in results}
+        arn_to_resource = dict(
+            Resource.objects.filter(account=account, deleted_at__isnull=True, arn__in=subjects).values_list(
+                "arn", "pk"
+            )
+        )
+        with transaction.atomic():
+            _store(account, meta, results_by_check, arn_to_resource, now, summary)
     if graph_error:
         summary.errors.append(graph_error)
     return summary

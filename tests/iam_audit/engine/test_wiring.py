@@ -27,6 +27,7 @@ from inventory.services.collect import collect_account
 from inventory.services.runs import BATCH_PATIENCE, create_run
 from tests.factories import AwsAccountFactory, UserFactory
 from tests.iam_audit.builders import ORG_TYPES, T0, make_finding, organisation_records, store
+from tests.inventory.pages.conftest import make_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +148,7 @@ def test_a_batch_evaluates_the_iam_graph_once_by_its_last_run(monkeypatch: pytes
     batch = uuid.uuid4()
     queued = [create_run(a, RunTrigger.SCHEDULE, batch=batch) for a in accounts]
 
+    role = make_resource(accounts[0], type="iam:role", arn=f"arn:aws:iam::{accounts[0].account_id}:role/x")
     for account, run in zip(accounts[:2], queued[:2], strict=True):  # the third is still queued
         done = collect_account(account, run, access=_Access(), collectors=[_SecurityGroups("0.0.0.0/0")])
         assert done.state == RunState.DONE, done.errors
@@ -156,6 +158,8 @@ def test_a_batch_evaluates_the_iam_graph_once_by_its_last_run(monkeypatch: pytes
     collect_account(accounts[2], queued[2], access=_Access(), collectors=[_SecurityGroups("0.0.0.0/0")])
     assert graph.builds == 1
     assert graph.failing() == {a.account_id for a in accounts}
+    # an earlier account's graph finding names its stored resource, as after its own collection
+    assert Finding.objects.get(account=accounts[0], check_id=graph.check_id).resource_id == role.pk
 
 
 def test_a_batch_run_lost_in_the_queue_or_failed_does_not_hold_the_graph_back(
