@@ -26,6 +26,8 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import AwsAccount
+from iam_audit.graph import GRAPH_CHECKS
+from iam_audit.models import CheckResult
 from inventory.models import FINISHED_STATES, CollectionRun, CoverageRecord, Resource, RunState, RunTrigger
 
 pytestmark = [pytest.mark.redis, pytest.mark.moto, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -172,3 +174,11 @@ def test_scheduled_refresh_all_collects_every_account_through_a_real_worker(
         assert stored.filter(type="iam:user", name=f"{name}-admin").exists()
         assert stored.filter(type="ec2:security-group", name="app", region=REGION).exists()
     assert not Resource.objects.filter(account__account_id=OFF).exists()
+
+    # the checks ran after each collection; the IAM graph's, estate-wide, once for the whole batch
+    # by its last run (one evaluation time for every account), not once per account
+    graph_rows = CheckResult.objects.filter(check_id__in=list(GRAPH_CHECKS))
+    assert set(graph_rows.values_list("account__account_id", "check_id")) == {
+        (a, c) for a in ORG for c in GRAPH_CHECKS
+    }, logs
+    assert len(set(graph_rows.values_list("evaluated_at", flat=True))) == 1, logs
