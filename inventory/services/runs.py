@@ -7,7 +7,8 @@ Two refreshes of one account at once: the second UPDATE violates the index, so t
 collection is started by ``manage.py collect`` without any broker, it cannot drift from what the
 run pages show, and a crashed worker's lock expires by the same rule people see: a running run
 whose heartbeat (saved with its progress, at least every 30 s) is older than
-``SKYLEDGER_RUN_STALE_MINUTES`` (default 15) is declared lost and no longer blocks the account.
+``SKYLEDGER_RUN_STALE_MINUTES`` (default 15) is declared lost and no longer blocks the account;
+so is a run still queued after a whole refresh interval (``SKYLEDGER_REFRESH_HOURS``).
 """
 
 from __future__ import annotations
@@ -47,19 +48,40 @@ def collectable_accounts() -> QuerySet[AwsAccount]:
     )
 
 
+def queued_stale_after() -> dt.timedelta:
+    """How long a run may stay queued before it is considered lost: one refresh interval.
+
+    A queued run is reused by the next refresh of its account instead of queueing another task, so
+    one whose task the broker lost (Redis restarted without its data, say) would block every later
+    refresh of the account. After a whole interval, the schedule queues a fresh one.
+    """
+    return dt.timedelta(hours=max(1, int(getattr(settings, "SKYLEDGER_REFRESH_HOURS", 6) or 6)))
+
+
 def expire_stale(account_id: int | None = None) -> int:
-    """Mark running runs whose worker stopped reporting as failed; return how many."""
+    """Mark lost runs as failed: running ones whose worker stopped reporting, and queued ones no
+    worker took for :func:`queued_stale_after`. Returns how many."""
     now = timezone.now()
     stale = CollectionRun.objects.filter(state=RunState.RUNNING).filter(
         Q(heartbeat_at__lt=now - stale_after())
         | Q(heartbeat_at__isnull=True, started_at__lt=now - stale_after())
     )
+    never_started = CollectionRun.objects.filter(
+        state=RunState.QUEUED, created__lt=now - queued_stale_after()
+    )
     if account_id is not None:
         stale = stale.filter(account_id=account_id)
-    return stale.update(
+        never_started = never_started.filter(account_id=account_id)
+    expired = stale.update(
         state=RunState.FAILED,
         finished_at=now,
         message=f"Worker lost: no progress reported for {int(stale_after().total_seconds() // 60)} minutes.",
+    )
+    hours = int(queued_stale_after().total_seconds() // 3600)
+    return expired + never_started.update(
+        state=RunState.FAILED,
+        finished_at=now,
+        message=f"Never started: no worker took it for {hours} hours (its task was lost, or the workers are too few).",
     )
 
 
@@ -71,21 +93,16 @@ def active_run(account: AwsAccount) -> CollectionRun | None:
     ).first()
 
 
-#: How long a queued run of a batch keeps the batch "still collecting" (a task lost by the broker
-#: must not hold back what waits for the batch's end for ever).
-BATCH_PATIENCE = dt.timedelta(hours=2)
-
-
 def batch_collecting(run: CollectionRun) -> bool:
-    """Whether other runs of ``run``'s batch (the schedule's, a "refresh all") are still to finish:
-    queued (for at most :data:`BATCH_PATIENCE`) or running (and not lost). False without a batch."""
+    """Whether other runs of ``run``'s batch (the schedule's, a "refresh all") are still to finish,
+    queued or running; lost ones are expired first (:func:`expire_stale`). False without a batch."""
     if run.batch is None:
         return False
     expire_stale()
-    others = CollectionRun.objects.filter(batch=run.batch).exclude(pk=run.pk)
     return (
-        others.filter(state=RunState.RUNNING).exists()
-        or others.filter(state=RunState.QUEUED, created__gte=timezone.now() - BATCH_PATIENCE).exists()
+        CollectionRun.objects.filter(batch=run.batch, state__in=[RunState.QUEUED, RunState.RUNNING])
+        .exclude(pk=run.pk)
+        .exists()
     )
 
 

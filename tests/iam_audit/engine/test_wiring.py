@@ -24,7 +24,7 @@ from inventory import hooks
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, Coverage, Record
 from inventory.models import CollectionRun, RunState, RunTrigger
 from inventory.services.collect import collect_account
-from inventory.services.runs import BATCH_PATIENCE, create_run
+from inventory.services.runs import create_run, queued_stale_after
 from tests.factories import AwsAccountFactory, UserFactory
 from tests.iam_audit.builders import ORG_TYPES, T0, make_finding, organisation_records, store
 from tests.inventory.pages.conftest import make_resource
@@ -172,7 +172,7 @@ def test_a_batch_run_lost_in_the_queue_or_failed_does_not_hold_the_graph_back(
     run = create_run(ours, RunTrigger.SCHEDULE, batch=batch)
     stuck = create_run(lost, RunTrigger.SCHEDULE, batch=batch)
     CollectionRun.objects.filter(pk=stuck.pk).update(
-        created=timezone.now() - BATCH_PATIENCE - dt.timedelta(minutes=1)
+        created=timezone.now() - queued_stale_after() - dt.timedelta(minutes=1)
     )
     gone = create_run(failed, RunTrigger.SCHEDULE, batch=batch)
     CollectionRun.objects.filter(pk=gone.pk).update(state=RunState.FAILED)

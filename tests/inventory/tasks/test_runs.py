@@ -73,6 +73,27 @@ def test_stale_running_run_no_longer_blocks_the_account(account: AwsAccount) -> 
     assert lost.state == RunState.FAILED and "Worker lost" in lost.message
 
 
+@pytest.mark.django_db
+def test_a_run_queued_for_a_whole_interval_is_lost_and_the_next_refresh_queues_a_new_one(
+    account: AwsAccount,
+) -> None:
+    """A queued run is reused by the next refresh of its account; one whose task the broker lost
+    must not block the account's refreshes for ever."""
+    sent: list[int] = []
+    [lost] = runs.queue_runs([account], RunTrigger.SCHEDULE, enqueue=lambda run: sent.append(run.pk))
+    assert runs.queue_runs([account], RunTrigger.SCHEDULE, enqueue=sent.append) == [lost]  # still waiting
+    CollectionRun.objects.filter(pk=lost.pk).update(
+        created=timezone.now() - runs.queued_stale_after() - dt.timedelta(minutes=1)
+    )
+    [fresh] = runs.refresh_all(enqueue=lambda run: sent.append(run.pk))
+    assert fresh.pk != lost.pk and fresh.state == RunState.QUEUED
+    lost.refresh_from_db()
+    assert lost.state == RunState.FAILED and lost.message.startswith(
+        "Never started: no worker took it for 6 hours"
+    )
+    assert not runs.claim_run(lost, task_id="its-task-after-all")  # a late delivery does nothing
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_refreshes_of_one_account_at_once_run_only_once(
     account: AwsAccount, monkeypatch: pytest.MonkeyPatch
