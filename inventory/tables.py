@@ -251,8 +251,8 @@ def sorted_after_filtering(queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset
     name = order[0].lstrip("-")
     try:
-        field = Resource._meta.get_field("id" if name == "pk" else name)
-    except FieldDoesNotExist:  # a related column (the account's name): no index of ours serves it
+        field = Resource._meta.get_field(name)
+    except FieldDoesNotExist:  # "pk", or a related column (the account's name): not text of ours
         return queryset
     if not isinstance(field, CharField):
         return queryset
@@ -332,22 +332,22 @@ class ResourceTable(BaseTable):
         previous = getattr(self, "paginator", None)
         if isinstance(previous, CappedPaginator) and "count" in previous.__dict__:
             kwargs.setdefault("known_count", previous.count)
-        if isinstance(data, QuerySet) and SEARCH_ALIAS in data.query.annotations:
-            count = kwargs.get("known_count")
-            if count is None:
-                count = kwargs["known_count"] = CappedPaginator(
-                    self.rows, per_page or self._meta.per_page, **kwargs
-                ).count
-            if count <= kwargs.get("cap", COUNT_CAP):
-                self.data.data = data = sorted_after_filtering(data)
-        costly = self.costly_sort()
-        if costly and isinstance(data, QuerySet):
-            probe = CappedPaginator(self.rows, per_page or self._meta.per_page, **kwargs)
-            if probe.capped:
-                # past the cap, sorting on a column no index serves would sort the whole set
-                self.sort_refused = str(self.columns[costly].header)
-                self.order_by = ("type",)
+        cap = kwargs.get("cap", COUNT_CAP)
+
+        def count() -> int:
+            """The rows, up to ``cap + 1``: counted once, for these choices and the paginator."""
+            if "known_count" not in kwargs:
+                probe = CappedPaginator(self.rows, per_page or self._meta.per_page, **kwargs)
                 kwargs["known_count"] = probe.count
+            return int(kwargs["known_count"])
+
+        if isinstance(data, QuerySet) and SEARCH_ALIAS in data.query.annotations and count() <= cap:
+            self.data.data = data = sorted_after_filtering(data)
+        costly = self.costly_sort()
+        if costly and isinstance(data, QuerySet) and count() > cap:
+            # past the cap, sorting on a column no index serves would sort the whole set
+            self.sort_refused = str(self.columns[costly].header)
+            self.order_by = ("type",)
         return super().paginate(paginator_class, per_page, page, *args, **kwargs)
 
     def costly_sort(self) -> str | None:
