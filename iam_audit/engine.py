@@ -550,7 +550,9 @@ def run_account(account: AwsAccount, *, now: dt.datetime | None = None, graph: b
     batch's earlier runs do so, and its last one evaluates the graph for all (:func:`run_batch_end`).
     """
     now = now or timezone.now()
-    return _run_account(account, now, graph_results(now) if graph else None)
+    return _run_account(
+        account, now, graph_results(now) if graph else None, snapshots.org_context_for_estate()
+    )
 
 
 def run_batch_end(
@@ -560,11 +562,14 @@ def run_batch_end(
     ``others`` (their other checks ran after their own collection), with one graph for all."""
     now = now or timezone.now()
     graph = graph_results(now)
-    return [_run_account(account, now, graph), *(_graph_only(other, now, graph) for other in others)]
-
-
-def _run_account(account: AwsAccount, now: dt.datetime, graph: GraphOutcome | None) -> EngineSummary:
     org = snapshots.org_context_for_estate()
+    return [_run_account(account, now, graph, org), *(_graph_only(other, now, graph) for other in others)]
+
+
+def _run_account(
+    account: AwsAccount, now: dt.datetime, graph: GraphOutcome | None, org: snapshots.EstateOrg
+) -> EngineSummary:
+    """One account's checks with the estate-wide contexts, built once by the caller."""
     summary = run_checks(
         account,
         now=now,
@@ -605,19 +610,8 @@ def run_all(ids: Sequence[str] | None = None, now: dt.datetime | None = None) ->
     now = now or timezone.now()
     accounts = accounts_to_check(ids)
     org = snapshots.org_context_for_estate()
-    graph, graph_error = graph_results(now)
-    summaries = []
-    for account in accounts:
-        summary = run_checks(
-            account,
-            now=now,
-            org=org.for_account(account.account_id),
-            org_coverage=dict(org.coverage),
-            extra_results=graph.get(account.account_id),
-        )
-        if graph_error:
-            summary.errors.append(graph_error)
-        summaries.append(summary)
+    graph = graph_results(now)
+    summaries = [_run_account(account, now, graph, org) for account in accounts]
     expire_suppressions(now)
     return summaries
 
