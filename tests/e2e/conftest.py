@@ -56,10 +56,7 @@ def browser() -> Iterator[Any]:
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail(message + " and REQUIRE_SERVICES=1")
         pytest.skip(message)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - a dev dependency
-        pytest.skip("playwright is not installed")
+    from playwright.sync_api import sync_playwright  # a locked dev dependency: missing is a failure
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:

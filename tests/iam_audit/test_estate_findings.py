@@ -20,6 +20,7 @@ from inventory import hooks
 from inventory.models import RunState
 from inventory.services.collect import AwsAccess, collect_account
 from inventory.services.runs import create_run
+from tests.inventory.simulation.support import make_hub, shared_estate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 
@@ -40,11 +41,6 @@ KNOWN_EXTRAS: dict[tuple[str, str], str] = {}
 
 
 def _estate() -> Any:
-    try:
-        from inventory.simulation.estate import Planted  # noqa: F401
-        from tests.inventory.simulation.support import make_hub, shared_estate
-    except ImportError as exc:  # pragma: no cover - the estate module is built by another part
-        pytest.skip(f"the simulated estate is not available yet: {exc}")
     _, estate = shared_estate()
     return estate, make_hub(estate)
 

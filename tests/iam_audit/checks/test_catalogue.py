@@ -3,6 +3,7 @@ data it reads was not collected completely."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 
 from iam_audit.checks import BASELINE_ITEMS, BASELINE_OFF_BY_DEFAULT, CONTEXT_ONLY_CHECKS
 from iam_audit.checks.base import Check, Severity, Snapshot, Status, all_checks
+from iam_audit.checks.catalogue import render
 from tests.iam_audit.checks import factories as f
 from tests.iam_audit.checks.factories import (
     ACCOUNT,
@@ -36,7 +38,6 @@ from tests.iam_audit.checks.factories import (
     user,
 )
 
-CHECKS_MD = Path("/work/shared/CHECKS.md")
 PUBLIC_DOC = policy_doc({"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})
 PRIVATE_DOC = policy_doc(
     {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "*", "Resource": "*"}
@@ -867,28 +868,7 @@ def test_check_declares_complete_metadata(check_id: str) -> None:
         assert chk.scope == "account"
 
 
-def _cis_ids(text: str) -> list[str]:
-    """``"1.7–1.8"`` -> ["CIS 1.7", "CIS 1.8"]; ``"4.1–4.15"`` -> 4.1 ... 4.15."""
-    text = text.strip()
-    if not text or text == "–":
-        return []
-    if "–" in text:
-        lo, hi = text.split("–")
-        prefix = lo.rsplit(".", 1)[0]
-        return [f"CIS {prefix}.{n}" for n in range(int(lo.rsplit(".", 1)[1]), int(hi.rsplit(".", 1)[1]) + 1)]
-    return [f"CIS {text}"]
-
-
-def _checks_md_rows() -> list[tuple[str, str, list[str]]]:
-    rows = []
-    for line in CHECKS_MD.read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and re.fullmatch(r"[a-z0-9]+\.[a-z0-9_]+", cells[0]):
-            rows.append((cells[0], cells[2], _cis_ids(cells[4])))
-    return rows
-
-
-# The table of /work/shared/CHECKS.md (id -> severity, CIS ids), kept here so the test runs anywhere.
+# The checks a security team expects, with their severity and CIS ids (id -> severity, CIS ids).
 REFERENCE: dict[str, tuple[str, tuple[str, ...]]] = {
     "iam.root_mfa": ("critical", ("1.4",)),
     "iam.root_hardware_mfa": ("high", ("1.5",)),
@@ -976,11 +956,36 @@ def test_every_reference_check_exists_with_its_severity_and_cis_ids() -> None:
             assert f"CIS {ref}" in chk.references, (check_id, ref)
 
 
-@pytest.mark.skipif(
-    not CHECKS_MD.exists(), reason="the shared CHECKS.md is not on this machine; REFERENCE is checked above"
-)
-def test_reference_table_matches_the_shared_checks_md() -> None:
-    assert {cid: (sev, tuple(c[4:] for c in cis)) for cid, sev, cis in _checks_md_rows()} == REFERENCE
+def test_the_catalogue_document_is_current() -> None:
+    """docs/checks.md is generated from the registry; a check changed without it fails here."""
+    path = Path(__file__).resolve().parents[3] / "docs" / "checks.md"
+    assert path.read_text(encoding="utf-8") == render(), "run `manage.py checks_catalogue`"
+
+
+def test_the_catalogue_document_lists_every_reference_check_with_its_severity() -> None:
+    table = {}
+    for line in render().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[0].startswith("[`"):
+            table[cells[0].split("`")[1]] = (cells[4], cells[6])
+    for check_id, (severity, cis) in REFERENCE.items():
+        assert table[check_id][0] == severity, check_id
+        for ref in cis:
+            assert f"CIS {ref}" in table[check_id][1].split(", "), (check_id, ref)
+
+
+def test_the_catalogue_command_reports_an_out_of_date_document(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    target = tmp_path / "checks.md"
+    with pytest.raises(CommandError, match="out of date"):
+        call_command("checks_catalogue", "--check", "--output", str(target))
+    call_command("checks_catalogue", "--output", str(target), stdout=io.StringIO())
+    assert target.read_text(encoding="utf-8") == render()
+    call_command("checks_catalogue", "--check", "--output", str(target), stdout=io.StringIO())
+    target.write_text(render().replace("critical", "low", 1), encoding="utf-8")
+    with pytest.raises(CommandError, match="out of date"):
+        call_command("checks_catalogue", "--check", "--output", str(target))
 
 
 def test_baseline_items_are_exactly_the_baseline_checks() -> None:

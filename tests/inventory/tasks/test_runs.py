@@ -99,7 +99,7 @@ def test_two_refreshes_of_one_account_at_once_run_only_once(
     account: AwsAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]):
-        pytest.skip("needs a file or server database shared by threads")
+        pytest.fail("needs a file or server database shared by threads (see tests/conftest.py)")
     entered, release = threading.Event(), threading.Event()
 
     class Slow(Boxes):
