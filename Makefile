@@ -12,23 +12,37 @@ PORT ?= 8000
 export SKYLEDGER_DEV ?= 1
 export DEBUG ?= 1
 
-.PHONY: install demo demo-stop dev worker beat test lint check clean
+.PHONY: install lock demo demo-stop dev worker beat test lint check clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked set (requirements/dev.txt: every package pinned, with hashes), then
+# the project itself without touching its dependencies. `make lock` refreshes the lock files.
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+	--no-emit-index-url --no-emit-find-links
+
+$(STAMP): pyproject.toml requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve after a change to pyproject.toml; pins already in the lock stay unless they must move.
+# `make lock UPGRADE=1` moves every package to its newest allowed release.
+lock:
+	@test -x $(VENV)/bin/pip-compile || $(MAKE) install
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) --extra dev -o requirements/dev.txt pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -c requirements/dev.txt -o requirements/prod.txt pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py demo --port $(PORT)
 
+# Stops a running demo and everything it started (web server, worker, collection, simulated AWS).
 demo-stop:
-	-@test -f $(DEMO_DIR)/moto.pid && kill $$(cat $(DEMO_DIR)/moto.pid) 2>/dev/null; rm -f $(DEMO_DIR)/moto.pid
+	@if test -x $(PY); then $(PY) manage.py demo --stop; else echo "No demo was running."; fi
 
 # With Redis: a worker and beat next to the web server (the production shape without Docker).
 dev: $(STAMP)

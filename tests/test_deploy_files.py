@@ -42,6 +42,18 @@ def test_dockerfile_serves_with_gunicorn_and_collects_static() -> None:
     assert "collectstatic" in text and "HEALTHCHECK" in text and "USER skyledger" in text
 
 
+def test_dockerfile_installs_exactly_the_locked_set() -> None:
+    installs = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if "pip install" in line]
+    assert installs[0].split("pip install", 1)[1].split() == [
+        "--no-cache-dir",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        "requirements/prod.txt",
+    ]
+    assert all("--no-deps" in line for line in installs), "nothing may resolve dependencies past the lock"
+
+
 def test_wsgi_application_imports() -> None:
     from config.wsgi import application
 

@@ -53,6 +53,10 @@ from botocore.configprovider import ConfigValueStore, create_botocore_default_co
 from botocore.hooks import EventAliaser, HierarchicalEmitter, NodeList, _PrefixTrie
 from botocore.httpsession import URLLib3Session
 
+from inventory.aws.versions import require_tested
+
+require_tested("botocore")
+
 __all__ = [
     "CLASSES_SLOT",
     "MODELS_SLOT",

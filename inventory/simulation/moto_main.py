@@ -365,6 +365,10 @@ def _exit_now(signum: int, frame: Any) -> None:
 def main(argv: list[str]) -> None:
     import moto.server
 
+    from inventory.aws.versions import require_tested
+
+    require_tested("moto")
+
     patch()
     moto.server.signal_handler = _exit_now  # main() installs it for SIGTERM and SIGINT
     moto.server.main(argv)

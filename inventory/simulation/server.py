@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from inventory.aws.versions import require_tested
+
 LAUNCHER = Path(__file__).with_name("moto_main.py")
 
 SERVER_ENV = {
@@ -86,6 +88,7 @@ def start(
     ``detach``: run it in its own session, so it outlives the caller and the caller's terminal
     (``manage.py simulate_estate --detach``); stop it by its pid.
     """
+    require_tested("moto")  # here too, so the caller gets the message rather than a dead server
     port = port or free_port()
     env = {**os.environ, **SERVER_ENV}
     env.pop("MOTO_ACCOUNT_ID", None)  # it would force one account for every request
