@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -26,3 +26,24 @@ def settle_collecting_process(**_: Any) -> None:
     from inventory.runtime import settle_for_collection
 
     settle_for_collection(settings.SKYLEDGER_GC_GEN0_THRESHOLD)
+
+
+def _hostname(sender: Any) -> str:
+    import socket
+
+    return str(getattr(sender, "hostname", "") or socket.gethostname())
+
+
+@worker_ready.connect
+def start_worker_heartbeat(sender: Any = None, **_: Any) -> None:
+    """Pages tell "queued, and no worker to take it" from "queued, a worker will" by this beat."""
+    from inventory.services.workers import start_heartbeat
+
+    start_heartbeat(_hostname(sender))
+
+
+@worker_shutdown.connect
+def stop_worker_heartbeat(sender: Any = None, **_: Any) -> None:
+    from inventory.services.workers import stop_heartbeat
+
+    stop_heartbeat(_hostname(sender))

@@ -245,3 +245,19 @@ class CoverageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} in {self.region}: {self.coverage}"
+
+
+class WorkerBeat(models.Model):
+    """A Celery worker's last sign of life, written by the worker itself every
+    :data:`inventory.services.workers.BEAT_SECONDS` and removed when it shuts down cleanly.
+
+    Pages use it to say when queued refreshes have no worker to take them (the broker's own view of
+    its consumers is not portable across transports, and pages must not wait on a broadcast).
+    """
+
+    hostname = models.CharField(max_length=255, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.hostname

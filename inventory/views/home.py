@@ -23,6 +23,7 @@ from accounts.permissions import is_security
 from accounts.ui import url_or_none
 from inventory import charts
 from inventory.models import ACTIVE_STATES, CollectionRun, RunState
+from inventory.services.workers import StalledQueue, stalled_queue
 from inventory.views.report import estate_counts, resources_url
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class HomeInventory:
     active_runs: int
     schedule: RefreshSchedule | None
     failed_runs: list[CollectionRun]
+    stalled_queue: StalledQueue | None
     resource_list_url: str | None
     report_url: str | None
     run_list_url: str | None
@@ -133,6 +135,7 @@ def home_context(request: HttpRequest) -> dict[str, Any]:
         active_runs=CollectionRun.objects.filter(state__in=ACTIVE_STATES).count(),
         schedule=refresh_schedule(),
         failed_runs=failed,
+        stalled_queue=stalled_queue(),
         resource_list_url=url_or_none("inventory:resource_list"),
         report_url=url_or_none("inventory:report"),
         run_list_url=url_or_none("inventory:run_list"),

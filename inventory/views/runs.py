@@ -21,6 +21,7 @@ from accounts.models import AwsAccount
 from accounts.tables import AccountColumn, BadgeColumn, BaseTable, TextColumn, TimestampColumn
 from accounts.ui import ObjectListView
 from inventory.models import CollectionRun, CoverageRecord, RunState, RunTrigger
+from inventory.services.workers import stalled_queue
 
 POLL_SECONDS = 2
 
@@ -124,7 +125,10 @@ class RunListView(ObjectListView):
 
     def get_extra_context(self) -> dict[str, Any]:
         return {
-            "active_runs": CollectionRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING]).count()
+            "active_runs": CollectionRun.objects.filter(
+                state__in=[RunState.QUEUED, RunState.RUNNING]
+            ).count(),
+            "stalled_queue": stalled_queue(),
         }
 
 
