@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,6 +23,11 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+def printed_passwords(output: str) -> dict[str, str]:
+    found = re.findall(r"user: (\S+)\s+password: (\S+)", output)
+    return {user: password for user, password in found if not password.startswith("(")}
+
+
 def test_seed_demo_creates_one_user_per_role_and_is_idempotent() -> None:
     first = run("--with-accounts")
     users = get_user_model().objects
@@ -33,20 +39,26 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent() -> None:
     owned = AwsAccount.objects.filter(owner__members=owner)
     assert owned.exists() and all(can_edit_account(owner, a) for a in owned)
     assert not any(can_edit_account(owner, a) for a in AwsAccount.objects.exclude(owner__members=owner))
-    assert "New passwords" in first and first.count("  admin ") == 1
+    assert "new passwords are shown once" in first and first.count("user: admin ") == 1
+    # labelled: role, user, password and what the role may do; the owner's team and its accounts
+    assert re.search(r"security team\s+user: security\s+password: \S{20,}", first)
+    assert "may: reads everything and exports; changes nothing" in first
+    owned_names = ", ".join(f"{a.name} ({a.account_id})" for a in owned.order_by("name"))
+    assert f"team Payments owns: {owned_names}" in first
 
     counts = (users.count(), Team.objects.count(), AwsAccount.objects.count())
     second = run("--with-accounts")
     assert (users.count(), Team.objects.count(), AwsAccount.objects.count()) == counts
-    assert "passwords unchanged" in second and "New passwords" not in second
+    assert "passwords unchanged" in second and "shown once" not in second and not printed_passwords(second)
+    assert second.count("password: (unchanged; --reset-passwords for a new one)") == 4
 
 
 def test_printed_random_passwords_work_and_reset_replaces_them() -> None:
     output = run()
-    passwords = dict(line.split() for line in output.splitlines() if line.startswith("  "))
+    passwords = printed_passwords(output)
     assert len(set(passwords.values())) == 4 and all(len(p) >= 20 for p in passwords.values())
     assert password_ok("viewer", passwords["viewer"])
-    reset = dict(line.split() for line in run("--reset-passwords").splitlines() if line.startswith("  "))
+    reset = printed_passwords(run("--reset-passwords"))
     assert reset["viewer"] != passwords["viewer"]
     assert password_ok("viewer", reset["viewer"])
 
@@ -59,6 +71,6 @@ def test_fixed_password_option_for_scripts_and_it_must_be_long() -> None:
 
 
 def test_without_accounts_option_no_accounts_are_created() -> None:
-    run()
+    assert "team Payments owns: none yet" in run()
     assert not AwsAccount.objects.exists()
     assert Team.objects.filter(name__in=["Platform", "Payments", "Security", "Identity"]).count() == 4

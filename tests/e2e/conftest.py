@@ -57,6 +57,7 @@ def browser() -> Iterator[Any]:
             pytest.fail(message + " and REQUIRE_SERVICES=1")
         pytest.skip(message)
     from playwright.sync_api import sync_playwright  # a locked dev dependency: missing is a failure
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         try:

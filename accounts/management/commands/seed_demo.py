@@ -37,6 +37,40 @@ USERS: list[tuple[str, str, list[str]]] = [
     ("viewer", "viewer", []),
 ]
 
+# what each role is called and may do (the README's roles table, in a line each)
+ROLES: dict[str, tuple[str, str]] = {
+    "superuser": ("administrator", "everything, and the Django admin"),
+    "security": (
+        "security team",
+        "sees and changes everything: any account, import, discovery, refresh, triage, baseline settings",
+    ),
+    "owner": (
+        "account owner",
+        "edits the description, contact and notes of its team's accounts; reads the rest",
+    ),
+    "viewer": ("viewer", "reads everything and exports; changes nothing"),
+}
+
+
+def login_lines(passwords: dict[str, str]) -> list[str]:
+    """One labelled line per demo login: role, user, password (or where it is), what it may do.
+
+    The account owner's line names the team and the accounts it owns now, so a newcomer knows which
+    records that login may edit.
+    """
+    lines = []
+    for username, role, memberships in USERS:
+        label, may = ROLES[role]
+        password = passwords.get(username, "(unchanged; --reset-passwords for a new one)")
+        lines.append(f"  {label:<14} user: {username:<9} password: {password}")
+        lines.append(f"  {'':<14} may: {may}")
+        for team_name in memberships:
+            owned = AwsAccount.objects.filter(owner__name=team_name).order_by("name")
+            names = ", ".join(f"{a.name} ({a.account_id})" for a in owned) or "none yet"
+            lines.append(f"  {'':<14} team {team_name} owns: {names}")
+    return lines
+
+
 # account_id, name, environment, owner, OU
 SAMPLE_ACCOUNTS: list[tuple[str, str, str, str, str]] = [
     ("111111111111", "management", Environment.ORG_ROOT, "Security", "Root"),
@@ -71,22 +105,24 @@ class Command(BaseCommand):
         fixed = options["password"]
         if fixed is not None and len(fixed) < 12:
             raise CommandError("--password must be at least 12 characters.")
-        with transaction.atomic():
-            teams = self._teams()
-            passwords = self._users(teams, reset=options["reset_passwords"], fixed=fixed)
-            created_accounts = self._accounts(teams) if options["with_accounts"] else 0
+        passwords = self.seed(reset=options["reset_passwords"], fixed=fixed)
+        created_accounts = self._accounts() if options["with_accounts"] else 0
 
-        self.stdout.write(f"Teams: {', '.join(teams)}.")
+        self.stdout.write(f"Teams: {', '.join(name for name, _, _ in TEAMS)}.")
         if options["with_accounts"]:
             self.stdout.write(f"Sample accounts created: {created_accounts}.")
         if passwords:
-            self.stdout.write(self.style.WARNING("New passwords (shown once; store them now):"))
-            for username, password in passwords.items():
-                self.stdout.write(f"  {username:<10} {password}")
+            self.stdout.write(self.style.WARNING("Logins (new passwords are shown once; store them now):"))
         else:
             self.stdout.write(
-                "Users already existed; passwords unchanged (use --reset-passwords for new ones)."
+                "Logins (users already existed; passwords unchanged, --reset-passwords for new ones):"
             )
+        self.stdout.write("\n".join(login_lines(passwords)))
+
+    @transaction.atomic
+    def seed(self, *, reset: bool, fixed: str | None) -> dict[str, str]:
+        """Teams and users (created where missing); returns the passwords set now, by username."""
+        return self._users(self._teams(), reset=reset, fixed=fixed)
 
     def _teams(self) -> dict[str, Team]:
         teams = {}
@@ -120,7 +156,9 @@ class Command(BaseCommand):
                 teams[team_name].members.add(user)
         return passwords
 
-    def _accounts(self, teams: dict[str, Team]) -> int:
+    @transaction.atomic
+    def _accounts(self) -> int:
+        teams = {team.name: team for team in Team.objects.filter(name__in=[name for name, _, _ in TEAMS])}
         created = 0
         for account_id, name, environment, owner, ou in SAMPLE_ACCOUNTS:
             if AwsAccount.objects.filter(account_id=account_id).exists():
