@@ -26,7 +26,7 @@ from accounts.models import AwsAccount, Team
 DEMO_DIR = Path(settings.BASE_DIR) / ".demo"
 
 # Which demo team owns which environment (the "owner" login is a member of Platform).
-OWNERS = {
+OWNERS: dict[str, str] = {
     Environment.DEV: "Platform",
     Environment.STAGING: "Platform",
     Environment.PROD: "Payments",
