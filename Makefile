@@ -12,7 +12,7 @@ PORT ?= 8000
 export SKYLEDGER_DEV ?= 1
 export DEBUG ?= 1
 
-.PHONY: install demo demo-stop dev worker beat test lint check clean
+.PHONY: install demo demo-stop dev worker beat test lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with django-stubs; what it checks and how strictly is in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 check: $(STAMP)
 	$(PY) manage.py check
