@@ -12,7 +12,7 @@ PORT ?= 8000
 export SKYLEDGER_DEV ?= 1
 export DEBUG ?= 1
 
-.PHONY: install lock demo demo-stop dev worker beat test lint check clean
+.PHONY: install lock demo demo-stop dev worker beat test lint typecheck check clean
 
 # Installs exactly the locked set (requirements/dev.txt: every package pinned, with hashes), then
 # the project itself without touching its dependencies. `make lock` refreshes the lock files.
@@ -59,6 +59,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with django-stubs; what it checks and how strictly is in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 check: $(STAMP)
 	$(PY) manage.py check

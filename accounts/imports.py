@@ -35,7 +35,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -389,7 +389,8 @@ def _parse_row(fields: list[str], cells: list[str]) -> tuple[dict[str, Any], str
                 reasons.append(f"Collection “{_short(text)}” is not yes or no.")
             values[field] = word in TRUE_WORDS
         else:
-            max_length = AwsAccount._meta.get_field(field).max_length
+            model_field = AwsAccount._meta.get_field(field)
+            max_length = model_field.max_length if isinstance(model_field, models.Field) else None
             if max_length and len(text) > max_length:
                 reasons.append(f"{COLUMNS[field][0]} is longer than {max_length} characters.")
             values[field] = text
@@ -505,7 +506,7 @@ class ImportResult:
 
 def record_update_history(accounts: list[AwsAccount], user: Any, when: dt.datetime) -> None:
     """History records for updated accounts (what ``bulk_update_with_history`` does after its update)."""
-    AwsAccount.history.bulk_history_create(  # type: ignore[attr-defined]
+    AwsAccount.history.bulk_history_create(
         accounts,
         batch_size=BATCH_SIZE,
         default_user=user,
@@ -554,7 +555,7 @@ def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportRes
             default_change_reason=CHANGE_REASON,
         )
 
-        by_pk = {row.pk: row for row in plan.updates}
+        by_pk = {row.pk: row for row in plan.updates if row.pk is not None}  # updates are existing rows
         accounts = []
         pks = list(by_pk)
         for start in range(0, len(pks), 900):

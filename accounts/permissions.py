@@ -13,36 +13,36 @@ from django.contrib.auth.mixins import UserPassesTestMixin
 from django.core.exceptions import PermissionDenied
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from accounts.models import AwsAccount
 
 SECURITY_GROUP = "security"
 
 
-def is_security(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_security(user: User | AnonymousUser) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
     cached = getattr(user, "_skyledger_is_security", None)
     if cached is None:
-        cached = user.groups.filter(name=SECURITY_GROUP).exists()  # type: ignore[attr-defined]
-        user._skyledger_is_security = cached  # type: ignore[union-attr]
+        cached = user.groups.filter(name=SECURITY_GROUP).exists()
+        user._skyledger_is_security = cached  # type: ignore[attr-defined]
     return cached
 
 
-def owned_team_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
+def owned_team_ids(user: User | AnonymousUser) -> set[int]:
     if not user.is_authenticated:
         return set()
     cached = getattr(user, "_skyledger_team_ids", None)
     if cached is None:
-        cached = set(user.teams.values_list("id", flat=True))  # type: ignore[attr-defined]
-        user._skyledger_team_ids = cached  # type: ignore[union-attr]
+        cached = set(user.teams.values_list("id", flat=True))
+        user._skyledger_team_ids = cached  # type: ignore[attr-defined]
     return cached
 
 
-def can_edit_account(user: AbstractBaseUser | AnonymousUser, account: AwsAccount) -> bool:
+def can_edit_account(user: User | AnonymousUser, account: AwsAccount) -> bool:
     """Security team: any account. Owner: accounts of their teams."""
     if is_security(user):
         return True

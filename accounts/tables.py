@@ -200,8 +200,12 @@ class ListColumn(tables.Column):
         return ", ".join(map(str, value)) if value else ""
 
 
-ACCESS_CSS = {AccessStatus.OK: "ok", AccessStatus.FAILED: "failed", AccessStatus.UNKNOWN: "unknown"}
-STATUS_CSS = {
+ACCESS_CSS: dict[str, str] = {
+    AccessStatus.OK: "ok",
+    AccessStatus.FAILED: "failed",
+    AccessStatus.UNKNOWN: "unknown",
+}
+STATUS_CSS: dict[str, str] = {
     AccountStatus.ACTIVE: "ok",
     AccountStatus.SUSPENDED: "warn",
     AccountStatus.CLOSED: "",
@@ -277,7 +281,7 @@ class AwsAccountTable(BaseTable):
     created = TimestampColumn()
     updated = TimestampColumn()
 
-    default_columns = (
+    default_columns: tuple[str, ...] = (
         "name",
         "account_id",
         "environment",

@@ -171,9 +171,7 @@ def _history(
     the record was deleted (404 when there never was one)."""
     current = model.objects.filter(pk=pk).first()
     records = (
-        model.history.filter(id=pk)  # type: ignore[union-attr]
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")
+        model.history.filter(id=pk).select_related("history_user").order_by("-history_date", "-history_id")
     )
     paginator = Paginator(records, HISTORY_PER_PAGE)
     if current is None and not paginator.count:

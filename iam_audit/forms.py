@@ -62,7 +62,8 @@ class TriageForm(forms.Form):
         return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("action") == self.SUPPRESS:
             if not data.get("reason"):
                 self.add_error("reason", "Say why: accepted risk or false positive.")

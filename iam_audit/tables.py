@@ -21,7 +21,7 @@ from accounts.ui import url_or_none
 from iam_audit.choices import FindingStatus, Severity
 from iam_audit.models import Finding
 
-STATUS_CSS = {
+STATUS_CSS: dict[str, str] = {
     FindingStatus.OPEN: "bad",
     FindingStatus.REOPENED: "bad",
     FindingStatus.SUPPRESSED: "",
@@ -137,7 +137,7 @@ class FindingTable(BaseTable):
 
     class Meta(BaseTable.Meta):
         model = Finding
-        fields = (
+        fields: tuple[str, ...] = (
             "select",
             "priority",
             "severity",
@@ -235,7 +235,7 @@ class ComplianceColumn(tables.Column):
         kwargs.setdefault("attrs", {"td": {"class": "num nowrap"}})
         super().__init__(accessor="baseline_compliance", order_by=("baseline_compliance",), **kwargs)
 
-    def render(self, value: float | None, record: Any) -> str:
+    def render(self, value: float, record: Any) -> str:  # not called for a missing value
         passed = getattr(record, "baseline_passed", 0)
         applicable = getattr(record, "baseline_applicable", 0)
         css = "ok" if value >= 100 else ("warn" if value >= 70 else "bad")

@@ -91,7 +91,7 @@ def _env_rank(env: str) -> int:
 
 def build_digraph(nodes: Sequence[Mapping[str, Any]], edges: Sequence[Mapping[str, Any]]) -> nx.DiGraph:
     """The nodes and edges as a networkx graph (node and edge attributes are the given dicts)."""
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     for node in nodes:
         g.add_node(node["id"], **node)
     for edge in edges:
@@ -214,8 +214,8 @@ def figure(
 
     # arrows: one line trace per (privilege, outside) so colours and dashes show in the legend
     by_style: dict[tuple[str, bool], list[Mapping[str, Any]]] = defaultdict(list)
-    for _source, _target, attrs in g.edges(data=True):
-        by_style[(str(attrs.get("privilege", "none")), bool(attrs.get("outside_org")))].append(attrs)
+    for _source, _target, data in g.edges(data=True):
+        by_style[(str(data.get("privilege", "none")), bool(data.get("outside_org")))].append(data)
     shrink = 0.08  # stop short of the node so the arrow head shows
     order = list(PRIVILEGE_COLOURS)
     for privilege, outside in sorted(

@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.choices import AccessStatus, AccountStatus, Environment
@@ -171,13 +171,14 @@ def read_from_aws(
 
 
 def _clip(value: str, field: str) -> str:
-    limit = AwsAccount._meta.get_field(field).max_length or len(value)
+    model_field = AwsAccount._meta.get_field(field)
+    limit = (model_field.max_length if isinstance(model_field, models.Field) else None) or len(value)
     return value[:limit]
 
 
 def _aws_values(account: OrgAccount, current_status: str | None) -> dict[str, Any]:
     """The registry's AWS-owned fields for one organisation account."""
-    status = _STATUS.get(account.status)
+    status: str | None = _STATUS.get(account.status)
     if status is None:  # a status this code does not know yet: keep what the registry says
         status = current_status or AccountStatus.ACTIVE
     return {

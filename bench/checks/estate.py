@@ -1104,7 +1104,7 @@ class AccountBuilder:
             attached = [self.customer_policies[i % len(self.customer_policies)]] if i % 20 == 0 else []
             inline = [{"PolicyName": "scratch", "PolicyDocument": doc(
                 {"Effect": "Allow", "Action": ["s3:*"], "Resource": f"arn:aws:s3:::scratch-{i}/*"})}] if i % 25 == 0 else []  # fmt: skip
-            data = {"UserName": name, "UserId": f"AIDA{i:016d}", "Arn": arn, "Path": "/", "CreateDate": created,
+            data: dict[str, Any] = {"UserName": name, "UserId": f"AIDA{i:016d}", "Arn": arn, "Path": "/", "CreateDate": created,
                     "GroupList": groups, "AttachedManagedPolicies": [{"PolicyName": p.rsplit("/", 1)[-1], "PolicyArn": p}
                                                                      for p in attached],
                     "UserPolicyList": inline, "PermissionsBoundary": None,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -269,7 +270,7 @@ def child_multi(accounts: int, size: int, repeat: int, trace: bool) -> dict[str,
         snapshot_rss.append(rss_mb() - before)
         resources += len(snap.items)
         with GcTimer() as gct:
-            timing, results = best_of(repeat, lambda c, w, s=snap: evaluate_all(checks, s, c, w))
+            timing, results = best_of(repeat, functools.partial(evaluate_all, checks, snap))
             cpu, wall = timing.cpu, timing.wall
         gc_seconds += gct.seconds
         for cid in cpu:
@@ -629,10 +630,10 @@ def main() -> None:
         if url == f"sqlite:///{SQLITE_PATH}":
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwritten {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nwritten {out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path}")
 
 
 if __name__ == "__main__":

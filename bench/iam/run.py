@@ -37,6 +37,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,10 +198,10 @@ class Estate:
         account: str,
         name: str,
         trust: dict[str, Any],
-        attached: list[str] = (),  # type: ignore[assignment]
-        inline: list[dict[str, Any]] = (),
+        attached: Sequence[str] = (),
+        inline: Sequence[dict[str, Any]] = (),
         path: str = "/",
-    ) -> None:  # type: ignore[assignment]
+    ) -> None:
         arn = f"arn:aws:iam::{account}:role{path}{name}"
         # most roles were used in the last weeks, some long ago, one in ten never
         used = self.rng.random()
@@ -468,8 +469,8 @@ class Estate:
                 member_of.append("Security")
             elif i >= self.n_users - 100:
                 member_of = ["Contractors", "AllStaff"]
-            for g in member_of:
-                groups[g]["members"].append(name)
+            for group_name in member_of:
+                groups[group_name]["members"].append(name)
             inline = []
             if rng.random() < 0.05:
                 inline.append(

@@ -9,7 +9,7 @@ from django.db import migrations
 TASK_NAME = "Expire finding suppressions"
 
 
-def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def create(apps, schema_editor) -> None:
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     crontab, _ = CrontabSchedule.objects.get_or_create(
@@ -26,7 +26,7 @@ def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def drop(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def drop(apps, schema_editor) -> None:
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTask.objects.filter(name=TASK_NAME, task="iam_audit.expire_suppressions").delete()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -44,7 +44,7 @@ def _accounts(params: Any) -> tuple[QuerySet[AwsAccount], dict[str, Any]]:
     return queryset, {"environments": environments, "q": q}
 
 
-def baseline(request: HttpRequest) -> HttpResponse:
+def baseline(request: HttpRequest) -> HttpResponseBase:
     """Accounts × baseline items: pass / fail / unknown / not applicable, sortable by compliance."""
     params = request.GET
     queryset, chosen = _accounts(params)

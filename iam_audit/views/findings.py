@@ -19,7 +19,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -79,7 +85,7 @@ class FindingListView(ObjectListView):
     title = "Findings"
     export_name = "findings"
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.security = is_security(request.user)
         if not self.security:
             self.table_class = ViewerFindingTable
@@ -261,7 +267,7 @@ def finding_triage(request: HttpRequest) -> HttpResponse:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return HttpResponseRedirect(target)
     findings = list(form.cleaned_data["ids"])
     if form.cleaned_data["action"] == TriageForm.SUPPRESS:

@@ -46,7 +46,7 @@ def daily_trend(
     today = today or timezone.now().date()
     start = today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
-    counts = Counter()
+    counts: Counter[tuple[dt.date, str]] = Counter()
     rows = (
         FindingEvent.objects.filter(
             at__gte=since, kind__in=[EventKind.OPENED, EventKind.REOPENED, EventKind.RESOLVED]
@@ -77,7 +77,7 @@ def _unique_names(rows: list[compliance.Row]) -> list[tuple[str, float]]:
 def home_findings_context() -> dict[str, Any]:
     """Context of the home page's findings part: severity × environment, trend, top 10, compliance."""
     by_sev_env = open_by_severity_and_environment()
-    by_severity = Counter()
+    by_severity: Counter[str] = Counter()
     for (severity, _), n in by_sev_env.items():
         by_severity[severity] += n
     dates, opened, resolved = daily_trend()

@@ -474,7 +474,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for row in _decorate(shown, links, state.loaded.accounts):
         by_account[row["target_account"]].append(row)
     account_links = _account_links(state)
-    path_groups = [
+    path_groups: list[dict[str, Any]] = [
         {
             "account_id": account_id,
             "name": _account_name(state, account_id),

@@ -595,7 +595,7 @@ class AccountSession:
                 if view is None:
                     shared = self.hub.account_client(key[0], key[1], self._created)
                     view = self._views[key] = _ActingClient(self, shared)
-        return view  # type: ignore[return-value]  (a view quacks as the client it shows)
+        return view  # a view quacks as the client it shows
 
     def retry_quota(self, service: str, region: str) -> RetryQuota:
         """botocore's retry quota for this session's calls to (service, region) (see

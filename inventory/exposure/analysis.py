@@ -40,6 +40,7 @@ from inventory.exposure.results import Edge, Exposure, Hop, LoadBalancerTarget, 
 from inventory.exposure.topology import (
     WORLD_V4,
     WORLD_V6,
+    AclEntry,
     ItemLike,
     Network,
     Topology,
@@ -214,6 +215,7 @@ class NetworkModel:
         acl_texts: set[str] = set()
         per_group: dict[str, tuple[tuple[Network, PortSet], ...]] = {}
         for gid, sources in per_group_sources.items():
+            allowed: list[tuple[Network, PortSet, AclEntry | None]]
             if acl is None:
                 allowed = [(n, p, None) for n, p in sources]
             else:
@@ -255,10 +257,10 @@ class NetworkModel:
         groups: list[str] = []
         addresses: list[str] = []
         if e.direct is not None:
-            ports, cidrs, hops, why = e.direct
-            regions += [(c, ports) for c in cidrs]
+            ports, direct_cidrs, direct_hops, why = e.direct
+            regions += [(c, ports) for c in direct_cidrs]
             reasons += why
-            path = (*hops, Hop("resource", e.resource_id, e.public_reason, e.arn))
+            path = (*direct_hops, Hop("resource", e.resource_id, e.public_reason, e.arn))
         if e.running:
             for att in e.attachments:
                 if not (att.public_v4 or att.v6):
@@ -613,7 +615,7 @@ def _edge_order(kv: tuple[tuple[ClassKey | str, ClassKey, str, str], PortSet]) -
 def _collapse(nets: Iterable[Network]) -> list[Network]:
     v4 = [n for n in nets if n.version == 4]
     v6 = [n for n in nets if n.version == 6]
-    return list(ipaddress.collapse_addresses(v4)) + list(ipaddress.collapse_addresses(v6))  # type: ignore[arg-type]
+    return list(ipaddress.collapse_addresses(v4)) + list(ipaddress.collapse_addresses(v6))
 
 
 # ---------------------------------------------------------------------- report

@@ -395,16 +395,17 @@ class EndpointBuilder:
             )
             for s in _ids(as_list(data.get("Subnets")))
         ]
-        listen: PortSet | None = PortSet.empty()
+        listener_ports = PortSet.empty()
         instance_ports = PortSet.empty()
         for desc in as_list(data.get("ListenerDescriptions")):
             listener = as_map(as_map(desc).get("Listener"))
-            listen = listen | _listener_ports(
+            listener_ports = listener_ports | _listener_ports(
                 as_str(listener.get("Protocol")), listener.get("LoadBalancerPort")
             )
             instance_ports = instance_ports | _listener_ports(
                 as_str(listener.get("InstanceProtocol")) or "TCP", listener.get("InstancePort")
             )
+        listen: PortSet | None = listener_ports
         if data.get("ListenerDescriptions") is None:
             listen = None
             self.topo.warnings.append(

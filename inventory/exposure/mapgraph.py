@@ -214,7 +214,7 @@ class _MapBuilder:
         self.tag_value = tag_value
         self.exposed_only = exposed_only
         self.report = model.report
-        self.graph = nx.DiGraph()
+        self.graph: nx.DiGraph[str] = nx.DiGraph()
         self.nodes: dict[str, _Node] = {}
         self.node_of: dict[str, str] = {}  # endpoint arn -> node key
         self.via_index: dict[str, list[Any]] = defaultdict(list)
@@ -329,14 +329,14 @@ class _MapBuilder:
             keys = {self.node_of[m.arn] for m in members if m.arn in self.node_of}
             if keys:
                 class_nodes[ck] = keys
-        for (src, dst, via, detail), ports in self.model.class_edges().items():
-            dst_nodes = class_nodes.get(dst)
+        for (src_class, dst_class, via, detail), ports in self.model.class_edges().items():
+            dst_nodes = class_nodes.get(dst_class)
             if not dst_nodes:
                 continue
-            if isinstance(src, ClassKey):
-                src_nodes = class_nodes.get(src, set())
+            if isinstance(src_class, ClassKey):
+                src_nodes = class_nodes.get(src_class, set())
             else:
-                src_nodes = {self._peer_node(src)}
+                src_nodes = {self._peer_node(src_class)}
             for s in src_nodes:
                 for d in dst_nodes:
                     add(s, d, via, ports, detail)

@@ -137,6 +137,7 @@ class PortSet:
 
     rest: bool
     by: Mapping[str, Intervals]
+    _hash: int
 
     def __init__(self, rest: bool = False, by: Mapping[str, Iterable[Interval]] | None = None) -> None:
         normal: dict[str, Intervals] = {}

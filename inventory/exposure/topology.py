@@ -171,7 +171,7 @@ def is_internet_source(net: Network) -> bool:
 
 
 def overlaps(a: Network, b: Network) -> bool:
-    return a.version == b.version and a.overlaps(b)  # type: ignore[arg-type]
+    return a.version == b.version and a.overlaps(b)
 
 
 def covers_world(nets: Iterable[Network], version: int) -> bool:
@@ -181,7 +181,7 @@ def covers_world(nets: Iterable[Network], version: int) -> bool:
         return False
     if any(n.prefixlen == 0 for n in pool):
         return True
-    return _covers_world(tuple(sorted(set(pool))), version)  # type: ignore[type-var]
+    return _covers_world(tuple(sorted(set(pool))), version)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -189,7 +189,7 @@ def _covers_world(pool_in: tuple[Network, ...], version: int) -> bool:
     pool = list(pool_in)
     pool += [b for b in NON_INTERNET if b.version == version]
     world = WORLD_V4 if version == 4 else WORLD_V6
-    return any(n == world for n in ipaddress.collapse_addresses(pool))  # type: ignore[arg-type]
+    return any(n == world for n in ipaddress.collapse_addresses(pool))  # type: ignore[type-var]
 
 
 # ---------------------------------------------------------------------- rules

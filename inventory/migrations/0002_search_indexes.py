@@ -17,7 +17,7 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
@@ -32,7 +32,7 @@ def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
             )
 
 
-def drop(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def drop(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from django.db import migrations
 TASK_NAME = "Refresh all accounts"
 
 
-def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def create(apps, schema_editor) -> None:
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     hours = max(1, int(getattr(settings, "SKYLEDGER_REFRESH_HOURS", 6) or 6))
@@ -26,7 +26,7 @@ def create(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def drop(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def drop(apps, schema_editor) -> None:
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTask.objects.filter(name=TASK_NAME, task="inventory.refresh_all").delete()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.db import migrations
 
 
-def forwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def forwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
@@ -21,7 +21,7 @@ def forwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
         cursor.execute("ALTER TABLE inventory_resource ALTER COLUMN data SET STORAGE EXTERNAL")
 
 
-def backwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def backwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:

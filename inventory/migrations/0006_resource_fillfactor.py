@@ -16,14 +16,14 @@ from __future__ import annotations
 from django.db import migrations
 
 
-def forwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def forwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("ALTER TABLE inventory_resource SET (fillfactor = 50)")
 
 
-def backwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def backwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:

@@ -20,12 +20,12 @@ SEARCH = (
 OLD = {"inv_res_name_trgm": "name", "inv_res_arn_trgm": "arn"}
 
 
-def _has_trigrams(cursor) -> bool:  # type: ignore[no-untyped-def]
+def _has_trigrams(cursor) -> bool:
     cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
     return cursor.fetchone() is not None
 
 
-def forwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def forwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
@@ -35,7 +35,7 @@ def forwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
             cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
-def backwards(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
+def backwards(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:

@@ -513,9 +513,8 @@ def collect_account(
     _update_run(run, regions=regions, units_planned=writer.progress.units_planned)
 
     # 3. collect: workers talk to AWS, this thread writes
-    unsupported: set[tuple[str, str]] = getattr(session, "unsupported", None)
-    if not isinstance(unsupported, set):
-        unsupported = set()
+    found = getattr(session, "unsupported", None)
+    unsupported: set[tuple[str, str]] = found if isinstance(found, set) else set()
     cancel = threading.Event()
     q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
     interrupted: BaseException | None = None

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
@@ -44,8 +44,9 @@ MAX_CHANGE_VALUE = 2000  # characters of JSON kept per old/new value in a diff e
 SWEEP_CHUNK = 1000
 
 _FIELD_LIMITS = {
-    field: Resource._meta.get_field(field).max_length
+    field: model_field.max_length
     for field in ("region", "service", "type", "arn", "resource_id", "name")
+    if isinstance(model_field := Resource._meta.get_field(field), models.CharField) and model_field.max_length
 }
 # Database errors that mean "the database is unreachable": they propagate (the task retries);
 # anything else in a chunk is a problem with that data and only spoils its own pass.
@@ -155,6 +156,7 @@ def _text(value: Any, field: str) -> str:
 
 def _tags(value: Any) -> tuple[dict[str, str], str]:
     """Tags as a clean ``{key: value}`` dict (also from AWS's ``[{Key, Value}]`` form) and its JSON."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(value, Mapping):
         items = value.items()
     elif isinstance(value, (list, tuple)):  # AWS's [{"Key": k, "Value": v}] form
@@ -738,7 +740,7 @@ class IngestPass:
                 general = error
         rows = []
         for type_, value in final.items():
-            error = by_type.get(type_) or (general if value is not Coverage.OK else None)
+            cause = by_type.get(type_) or (general if value is not Coverage.OK else None)
             rows.append(
                 CoverageRecord(
                     account_id=self.account_id,
@@ -747,8 +749,8 @@ class IngestPass:
                     coverage=value.value,
                     collected_at=self.seen_at,
                     run_id=self.run_id,
-                    error_code=(error.code if error else "")[:60],
-                    message=(error.message if error else "")[:1000],
+                    error_code=(cause.code if cause else "")[:60],
+                    message=(cause.message if cause else "")[:1000],
                 )
             )
         return rows

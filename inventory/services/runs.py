@@ -218,7 +218,9 @@ def refresh_account(
         return run
     try:
         collect_account(account, run, final_attempt=final_attempt, **collect_options)
-    except (TransientCollectionError, *TRANSIENT_DB_ERRORS):
+    except TransientCollectionError:
+        raise
+    except TRANSIENT_DB_ERRORS:
         raise
     except BaseException as exc:
         # a bug must not leave the account locked until the staleness timeout
@@ -237,7 +239,11 @@ def _default_enqueue(queue: str | None = None) -> Enqueue:
         from inventory.tasks import refresh_account as task
 
         options: dict[str, Any] = {"queue": queue} if queue else {}
-        task.apply_async(args=[run.account_id, run.pk], kwargs={"trigger": run.trigger}, **options)
+        task.apply_async(
+            args=[run.account_id, run.pk],  # type: ignore[arg-type]  # celery takes a list; its stubs say tuple
+            kwargs={"trigger": run.trigger},
+            **options,
+        )
 
     return enqueue
 

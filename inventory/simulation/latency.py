@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 _CHUNK = 256 * 1024
@@ -143,10 +144,11 @@ class LatencyRelay:
         tasks = [asyncio.ensure_future(t) for t in (receive(), deliver(), answer())]
         try:
             # the exchange is over when the answers end (upstream closed) or the client is gone
-            done, _ = await asyncio.wait(
-                [tasks[2], asyncio.gather(tasks[0], tasks[1], return_exceptions=True)],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            waiting: list[asyncio.Future[Any]] = [
+                tasks[2],
+                asyncio.gather(tasks[0], tasks[1], return_exceptions=True),
+            ]
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if tasks[2] not in done:  # the client finished sending: let the last answer through
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(tasks[2]), timeout=120)

@@ -126,7 +126,7 @@ def _patch_clock() -> None:
     shifted = types.ModuleType("datetime")
     shifted.__dict__.update(datetime.__dict__)
     shifted.datetime = _ShiftedDatetime  # type: ignore[attr-defined]
-    core_utils.datetime = shifted  # type: ignore[attr-defined]
+    core_utils.datetime = shifted
     api_urls.url_paths["{0}" + CLOCK_PATH + "$"] = _clock_response
 
     from moto.moto_api._internal.models import moto_api_backend
@@ -338,7 +338,7 @@ def _patch_keep_alive() -> None:
                 if body is None or not body.finish():
                     self.close_connection = True
 
-    werkzeug.serving.selectors = types.SimpleNamespace(  # type: ignore[attr-defined]
+    werkzeug.serving.selectors = types.SimpleNamespace(  # type: ignore[assignment]
         DefaultSelector=_NoDrain, EVENT_READ=selectors.EVENT_READ
     )
     moto.server.MotoRequestHandler = KeepAliveHandler  # type: ignore[misc]

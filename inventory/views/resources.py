@@ -249,7 +249,12 @@ def broker_reachable(timeout: float = BROKER_TIMEOUT) -> bool:
 
     try:
         with current_app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+            connection.ensure_connection(  # kombu takes seconds as a float; its stubs say int
+                max_retries=1,
+                interval_start=0,
+                interval_step=0,
+                timeout=timeout,  # type: ignore[arg-type]
+            )
     except Exception:  # noqa: BLE001  (any failure to connect means "not now")
         log.warning("task broker unreachable", exc_info=True)
         return False

@@ -39,7 +39,7 @@ MOTO_PIDFILE = "moto.pid"
 STOP_GRACE = 10.0  # seconds a child gets to stop on SIGTERM before it is killed
 
 # Which demo team owns which environment (the "owner" login is a member of Payments).
-OWNERS = {
+OWNERS: dict[str, str] = {
     Environment.DEV: "Platform",
     Environment.STAGING: "Platform",
     Environment.PROD: "Payments",

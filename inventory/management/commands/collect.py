@@ -80,7 +80,7 @@ class Command(BaseCommand):
                 total=0, desc=account.account_id, unit="unit", disable=not show, file=sys.stderr, leave=True
             )
 
-            def on_progress(progress: Progress, bar: tqdm = bar) -> None:  # type: ignore[type-arg]
+            def on_progress(progress: Progress, bar: tqdm = bar) -> None:
                 bar.total = progress.units_planned
                 bar.n = progress.units_done
                 bar.set_postfix(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from inventory.simulation import documents as docs
 from inventory.simulation.estate import (
     OUTSIDE_ACCOUNT_ID,
@@ -17,6 +19,20 @@ from inventory.simulation.seeding.network import NetworkMixin
 
 class WorkloadsMixin(NetworkMixin):
     """Seeding steps: the workload accounts, the organisation trail and the monitoring gaps."""
+
+    if TYPE_CHECKING:  # steps of IdentityMixin, which the Seeder mixes in beside this one
+
+        def _user(
+            self,
+            acct: _Account,
+            name: str,
+            groups: tuple[str, ...] = (),
+            *,
+            console: bool = False,
+            mfa: bool = False,
+        ) -> str: ...
+
+        def _access_key(self, acct: _Account, name: str, use: bool = True) -> str: ...
 
     def _staging(self) -> None:
         stg = self.accts["staging"]
