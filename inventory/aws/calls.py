@@ -34,14 +34,14 @@ _TOKEN_PAIRS = (
 class HasUnsupported(Protocol):
     """Anything holding the run's memo: ``CollectContext``, ``AccountSession``, ``UnsupportedMemo``."""
 
-    unsupported: set[tuple[str, str]]
+    unsupported: set[tuple[str, str, str]]
 
 
 class UnsupportedMemo:
-    """A standalone memo of (service, operation) the endpoint does not implement."""
+    """A standalone memo of (service, region, operation) the endpoint does not implement."""
 
     def __init__(self) -> None:
-        self.unsupported: set[tuple[str, str]] = set()
+        self.unsupported: set[tuple[str, str, str]] = set()
 
 
 def _names(client: BaseClient, operation: str) -> tuple[str, str]:
@@ -51,19 +51,20 @@ def _names(client: BaseClient, operation: str) -> tuple[str, str]:
     return method, api
 
 
-def _memo_key(client: BaseClient, api: str) -> tuple[str, str]:
-    return client.meta.service_model.service_name, api
+def memo_key(client: BaseClient, api: str) -> tuple[str, str, str]:
+    """Per region: an API may exist in one region and not yet in another."""
+    return client.meta.service_model.service_name, str(client.meta.region_name or ""), api
 
 
 def _remember_unsupported(
     memo: HasUnsupported | None, client: BaseClient, api: str, exc: BaseException
 ) -> None:
     if memo is not None and classify(exc, api).kind is ErrorKind.NOT_IMPLEMENTED:
-        memo.unsupported.add(_memo_key(client, api))
+        memo.unsupported.add(memo_key(client, api))
 
 
 def _check_supported(memo: HasUnsupported | None, client: BaseClient, api: str) -> None:
-    if memo is not None and _memo_key(client, api) in memo.unsupported:
+    if memo is not None and memo_key(client, api) in memo.unsupported:
         raise Unsupported(not_implemented(api))
 
 

@@ -5,12 +5,11 @@ Every failure is mapped to one :class:`ErrorKind` with a sentence a person under
 
 The codes are AWS's real error codes. Two endpoint quirks are handled on purpose:
 
-- An answer whose body is not an AWS error document (botocore then uses the bare HTTP status as the
-  code, e.g. ``"500"``) comes from something that is not the AWS API. moto's server answers
-  operations it does not implement that way (HTML 500/404 for JSON and REST services), so a bare
-  404/405/500/501 means "not implemented here". A real ``InternalFailure`` from AWS is a server
-  error, not "not implemented".
-- Query/XML services get the same HTML page, which botocore cannot parse (``ResponseParserError``).
+- "Not implemented" needs an explicit signal: an AWS code that says so, or a bare HTTP 501 (the
+  simulated endpoint answers operations moto lacks that way), 404 or 405 (no such route). A bare
+  500, 502, 503 or 504, with or without an HTML page, is a server fault: botocore retries it, and
+  one that persists is a failure of that call, never "not supported".
+- A page botocore cannot parse at all (``ResponseParserError``) is not an AWS answer: a failure.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ class ErrorKind(enum.StrEnum):
     NOT_IMPLEMENTED = "not-implemented"  # the endpoint does not implement the operation
     THROTTLED = "throttled"  # still throttled after retries
     NETWORK = "network"  # time-out, connection refused/closed
+    SERVER_ERROR = "server-error"  # HTTP 5xx from the endpoint, still failing after retries
     INVALID_CREDENTIALS = "invalid-credentials"
     ROLE_MISSING = "role-missing"
     EXTERNAL_ID_MISMATCH = "external-id-mismatch"
@@ -54,6 +54,7 @@ _MESSAGES = {
     ErrorKind.NOT_ENABLED: "The service behind {op} is not enabled or not subscribed in this account or region.",
     ErrorKind.NOT_IMPLEMENTED: "The AWS endpoint does not implement {op}; recorded as not supported.",
     ErrorKind.THROTTLED: "AWS kept throttling {op} after every retry; try again later or lower the parallelism.",
+    ErrorKind.SERVER_ERROR: "The AWS endpoint answered {op} with a server error (HTTP {status}) after every retry; try again later.",
     ErrorKind.NETWORK: "Could not reach the AWS endpoint for {op} (time-out or connection error).",
     ErrorKind.INVALID_CREDENTIALS: "AWS rejected the credentials for {op}: Skyledger's own AWS credentials (or the role session) are missing, invalid or expired.",
     ErrorKind.ROLE_MISSING: "The read role could not be assumed: it does not exist, or its trust policy does not trust Skyledger's principal.",
@@ -94,8 +95,15 @@ NOT_IMPLEMENTED_CODES = {
     "NotImplemented", "NotImplementedException", "InvalidAction", "UnknownOperationException",
     "UnsupportedOperation",
 }  # fmt: skip
-# A bare status (no AWS error document): the answer came from something that is not the AWS API.
-_NOT_IMPLEMENTED_STATUSES = {"404", "405", "500", "501"}
+# A bare status (no AWS error document) that says "no such operation or route here".
+_NOT_IMPLEMENTED_STATUSES = {"404", "405", "501"}
+SERVER_ERROR_CODES = {
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+}
 ABSENT_CODES = {
     "NoSuchEntity", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
     "ServerSideEncryptionConfigurationNotFoundError", "OwnershipControlsNotFoundError",
@@ -177,6 +185,12 @@ def _kind_for_code(code: str, status: int, assuming_role: bool, external_id: boo
         return ErrorKind.ABSENT
     if code in NOT_IMPLEMENTED_CODES or code in _NOT_IMPLEMENTED_STATUSES:
         return ErrorKind.NOT_IMPLEMENTED
+    if (
+        code in SERVER_ERROR_CODES
+        or (status >= 500 and code == str(status))
+        or status in (500, 502, 503, 504)
+    ):
+        return ErrorKind.SERVER_ERROR
     return ErrorKind.OTHER
 
 
@@ -197,22 +211,15 @@ def classify(
         operation = operation or getattr(exc, "operation_name", "") or ""
         op = operation or op
         kind = _kind_for_code(code, status, assuming_role, external_id)
-        message = _MESSAGES[kind].format(op=op)
+        message = _MESSAGES[kind].format(op=op, status=status or code)
         if kind is ErrorKind.OTHER:
             message = f"{message} {code}" + (f": {_shorten(detail)}" if detail else "")
         detail = "" if _looks_like_html(detail) else _shorten(detail)
         return Classified(kind, code, message, operation, detail)
     if isinstance(exc, ResponseParserError):
-        if _looks_like_html(str(exc)):
-            # moto answers unimplemented query/XML operations with an HTML page
-            return Classified(
-                ErrorKind.NOT_IMPLEMENTED,
-                "ResponseParserError",
-                _MESSAGES[ErrorKind.NOT_IMPLEMENTED].format(op=op),
-                operation,
-            )
         message = f"The AWS endpoint answered {op} with something that is not a valid AWS response."
-        return Classified(ErrorKind.OTHER, "ResponseParserError", message, operation, _shorten(str(exc)))
+        detail = "" if _looks_like_html(str(exc)) else _shorten(str(exc))
+        return Classified(ErrorKind.OTHER, "ResponseParserError", message, operation, detail)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         kind = ErrorKind.INVALID_CREDENTIALS
         return Classified(kind, type(exc).__name__, _MESSAGES[kind].format(op=op), operation)

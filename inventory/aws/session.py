@@ -130,20 +130,21 @@ def _is_local(endpoint_url: str | None) -> bool:
     return True
 
 
-def _no_retry_for_html(response: Any = None, **_: Any) -> bool | None:
-    """Veto botocore's retry of an HTML error page from a non-AWS endpoint.
+def _bare_html_errors(response_dict: dict[str, Any] | None = None, **_: Any) -> None:
+    """Let botocore read an HTML error page (a gateway's 5xx, or a 4xx route page) by its status.
 
-    moto answers operations it does not implement with an HTML 500; botocore would retry it with
-    back-off (seconds per call) although the answer can never change. Returning False (the first
-    non-None answer wins) means "do not retry"; None leaves the decision to botocore.
+    Such a page is not an AWS error document. botocore recognises one only when the body starts
+    with exactly ``<html>``; a ``<!doctype html>`` page instead raises ``ResponseParserError``,
+    which is never retried. Emptying the body makes botocore report the bare status as the code
+    (``"500"``, ``"501"``), so a 5xx is retried like any server error and a 501 says "not
+    implemented" explicitly (see :mod:`inventory.aws.errors`).
     """
-    if not response:
-        return None
-    http = response[0]
-    content_type = str(getattr(http, "headers", {}).get("content-type", "")).lower()
-    if getattr(http, "status_code", 0) in (404, 405, 500, 501) and "html" in content_type:
-        return False
-    return None
+    if not response_dict or int(response_dict.get("status_code") or 0) < 400:
+        return
+    body = response_dict.get("body") or b""
+    head = body[:200].lstrip().lower() if isinstance(body, bytes) else b""
+    if head.startswith((b"<!doctype html", b"<html")):
+        response_dict["body"] = b""
 
 
 def _strip_account_host(request: Any, **_: Any) -> None:
@@ -158,11 +159,13 @@ def _strip_account_host(request: Any, **_: Any) -> None:
 
 
 def _prepare(client: BaseClient, endpoint_url: str | None) -> BaseClient:
+    # No retry veto of its own: a 5xx from any endpoint is retried as botocore decides (a 501 "not
+    # implemented" is not retried by botocore anyway).
+    service_id = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(
+        f"before-parse.{service_id}", _bare_html_errors, unique_id="skyledger-bare-html-errors"
+    )
     if endpoint_url:
-        service_id = client.meta.service_model.service_id.hyphenize()
-        client.meta.events.register_first(
-            f"needs-retry.{service_id}", _no_retry_for_html, unique_id="skyledger-no-retry-html"
-        )
         if service_id == "s3-control" and _is_local(endpoint_url):
             client.meta.events.register(
                 "before-send.s3-control", _strip_account_host, unique_id="skyledger-s3control-host"
@@ -537,7 +540,7 @@ class AccountSession:
         self.endpoint_url = hub.endpoint_url
         self.credentials = credentials
         self.stats = CallStats()
-        self.unsupported: set[tuple[str, str]] = set()
+        self.unsupported: set[tuple[str, str, str]] = set()
         self.clients_created = 0  # shared account clients the hub made for this session
         self._assumer = assumer
         self._views: dict[tuple[str, str], _ActingClient] = {}

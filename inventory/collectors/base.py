@@ -94,7 +94,7 @@ class CollectContext:
     errors: list[CollectError] = dataclasses.field(default_factory=list)
     # e.g. {("guardduty", "ListDetectors")}: an operation the endpoint answered "not implemented"
     # once in this run; collectors skip it in the other regions instead of asking again.
-    unsupported: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+    unsupported: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
     # organisation facts known before collection (management account id, ...), may be empty
     facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 

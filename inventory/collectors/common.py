@@ -267,15 +267,16 @@ class Guard:
 
     def pages(self, client: Any, method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every whole page of ``method``, for answers with several result keys (IAM details)."""
-        key = (client.meta.service_model.service_name, api_name(client, method))
+        api = api_name(client, method)
+        key = _calls().memo_key(client, api)
         if key in self.ctx.unsupported:
-            raise aws_errors.Unsupported(aws_errors.not_implemented(key[1]))
+            raise aws_errors.Unsupported(aws_errors.not_implemented(api))
         try:
             yield from client.get_paginator(method).paginate(
                 **kwargs, **_page_config(client, method, PAGE_SIZE)
             )
         except Exception as exc:
-            if aws_errors.classify(exc, key[1]).kind is aws_errors.ErrorKind.NOT_IMPLEMENTED:
+            if aws_errors.classify(exc, api).kind is aws_errors.ErrorKind.NOT_IMPLEMENTED:
                 self.ctx.unsupported.add(key)
             raise
 

@@ -194,7 +194,7 @@ def _run_unit(
     session: Any,
     account_id: str,
     home_region: str,
-    unsupported: set[tuple[str, str]],
+    unsupported: set[tuple[str, str, str]],
     facts: Mapping[str, Any],
     q: queue.Queue[Any],
     cancel: threading.Event,
@@ -514,7 +514,7 @@ def collect_account(
 
     # 3. collect: workers talk to AWS, this thread writes
     found = getattr(session, "unsupported", None)
-    unsupported: set[tuple[str, str]] = found if isinstance(found, set) else set()
+    unsupported: set[tuple[str, str, str]] = found if isinstance(found, set) else set()
     cancel = threading.Event()
     q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
     interrupted: BaseException | None = None

@@ -295,6 +295,46 @@ class _NoDrain:
         return None
 
 
+def _patch_not_implemented() -> None:
+    """Answer an operation moto does not implement with HTTP 501, not a generic 500.
+
+    moto raises ``NotImplementedError`` for such operations and Flask turns it into an HTML 500,
+    which looks exactly like a server fault. Skyledger retries server faults and takes only an
+    explicit signal (an AWS "not implemented" error code, or HTTP 501) as "not supported here", as
+    real AWS gives for an API a region lacks; this makes the simulated endpoint give that signal.
+    """
+    import html
+
+    import moto.core.utils as core_utils
+    import moto.server
+    from flask import Response
+
+    def not_implemented(what: str) -> Response:
+        page = f"<html><body><h1>501 Not Implemented</h1><p>{html.escape(what)}</p></body></html>"
+        return Response(response=page, status=501, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    original = core_utils.convert_to_flask_response.__call__
+
+    def call(self: Any, args: Any = None, **kwargs: Any) -> Any:
+        try:
+            return original(self, args, **kwargs)
+        except NotImplementedError as exc:  # an operation of a service moto has
+            return not_implemented(str(exc))
+
+    core_utils.convert_to_flask_response.__call__ = call  # type: ignore[method-assign]
+
+    create_backend_app = moto.server.create_backend_app
+
+    def create_app(service: Any) -> Any:
+        if service is None:  # a service moto does not have at all (IAM Access Analyzer, ...)
+            return lambda environ, start_response: not_implemented("This service is not implemented.")(
+                environ, start_response
+            )
+        return create_backend_app(service)
+
+    moto.server.create_backend_app = create_app  # type: ignore[assignment]
+
+
 def _patch_keep_alive() -> None:
     import selectors
 
@@ -353,6 +393,7 @@ def patch() -> None:
     _patch_ebs_default_key()
     _patch_root_mfa_summary()
     _patch_dispatch()
+    _patch_not_implemented()
     _patch_keep_alive()
 
 

@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -92,6 +93,7 @@ class Rule:
     message: str = ""
     times: int | None = None
     delay: float = 0.0
+    html: bool = False  # answer with an HTML error page (no AWS error document), as a proxy would
     hits: int = 0
 
     def matches(self, request: SeenRequest) -> bool:
@@ -182,6 +184,14 @@ def error_response(
     return status, out, body
 
 
+def html_error_response(status: int) -> tuple[int, dict[str, str], bytes]:
+    """An HTML error page with no AWS error document: what a load balancer or gateway in front of
+    an endpoint sends for a 500/502/503, and what must never be taken for "not implemented"."""
+    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body = f"<!doctype html>\n<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>"
+    return status, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the handler threads: a clean stop
     block_on_close = True
@@ -257,9 +267,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if rule is not None and rule.status is not None:
             seen = dataclasses.replace(seen, injected=True)
-            status, headers, payload = error_response(
-                seen, self.headers, rule.status, rule.code, rule.message
-            )
+            if rule.html:
+                status, headers, payload = html_error_response(rule.status)
+            else:
+                status, headers, payload = error_response(
+                    seen, self.headers, rule.status, rule.code, rule.message
+                )
         else:
             status, headers, payload = proxy.forward(self.command, self.path, self.headers, body)
             proxy.learn(seen, status, payload)

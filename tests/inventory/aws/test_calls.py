@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from botocore.exceptions import ClientError, PaginationError
 from botocore.stub import Stubber
@@ -92,13 +94,14 @@ def test_absent_ok_lets_other_errors_through(hub: Hub, proxy: FaultProxy, accoun
     assert classify(raised.value).kind is ErrorKind.ACCESS_DENIED
 
 
-def test_an_unimplemented_operation_is_asked_once_per_run_not_once_per_region(
+def test_an_unimplemented_operation_is_asked_once_per_region_and_run(
     hub: Hub, proxy: FaultProxy, account: str
 ) -> None:
     session = hub.assume(target(account))
+    regions = ("us-east-1", "eu-west-1")
     contexts = [
         CollectContext(account, region, session.client, unsupported=session.unsupported)
-        for region in ("us-east-1", "eu-west-1", "ap-south-1")
+        for region in (*regions, *regions)  # each region's collectors ask twice
     ]
     outcomes = []
     for ctx in contexts:
@@ -107,13 +110,55 @@ def test_an_unimplemented_operation_is_asked_once_per_run_not_once_per_region(
         except Exception as exc:  # noqa: BLE001
             outcomes.append((type(exc).__name__, classify(exc).kind, classify(exc).coverage))
 
+    # the endpoint said so explicitly (HTTP 501) once per region; the second ask is answered from memory
     assert outcomes == [
+        ("ClientError", ErrorKind.NOT_IMPLEMENTED, Coverage.UNSUPPORTED),
         ("ClientError", ErrorKind.NOT_IMPLEMENTED, Coverage.UNSUPPORTED),
         ("Unsupported", ErrorKind.NOT_IMPLEMENTED, Coverage.UNSUPPORTED),
         ("Unsupported", ErrorKind.NOT_IMPLEMENTED, Coverage.UNSUPPORTED),
     ]
-    assert session.unsupported == {("accessanalyzer", "ListAnalyzers")}
-    assert session.stats.totals["calls"] == 1
+    # remembered per region: an API may exist in one region and not yet in another
+    assert session.unsupported == {("accessanalyzer", r, "ListAnalyzers") for r in regions}
+    assert session.stats.totals["calls"] == 2
+
+
+def test_a_transient_server_error_is_retried_and_never_remembered_as_unsupported(
+    hub: Hub, proxy: FaultProxy, account: str
+) -> None:
+    session = hub.assume(target(account))
+    ctx = CollectContext(account, "eu-west-1", session.client, unsupported=session.unsupported)
+    ec2 = session.client("ec2", "eu-west-1")
+    # one HTML 500 (no AWS error document), as a load balancer in front of an endpoint gives
+    proxy.add_rule(service="ec2", operation="DescribeSecurityGroups", status=500, html=True, times=1)
+
+    groups = call(ctx, ec2, "DescribeSecurityGroups")["SecurityGroups"]
+
+    assert groups and session.unsupported == set()
+    attempts = [r for r in proxy.seen() if r.operation == "DescribeSecurityGroups"]
+    assert len(attempts) == 2  # the 500, then the retry that succeeded
+
+
+def test_a_persistent_server_error_is_a_failure_not_unsupported(
+    make_hub: Callable[..., Hub], proxy: FaultProxy, account: str
+) -> None:
+    session = make_hub(max_attempts=2).assume(target(account))
+    ctx = CollectContext(account, "eu-west-1", session.client, unsupported=session.unsupported)
+    proxy.add_rule(service="ec2", operation="DescribeSecurityGroups", status=500, html=True)
+
+    with pytest.raises(ClientError) as raised:
+        call(ctx, session.client("ec2", "eu-west-1"), "DescribeSecurityGroups")
+
+    result = classify(raised.value)
+    assert (result.kind, result.coverage) == (ErrorKind.SERVER_ERROR, Coverage.FAILED)
+    assert result.message == (
+        "The AWS endpoint answered DescribeSecurityGroups with a server error (HTTP 500) after every retry; "
+        "try again later."
+    )
+    assert "<" not in result.detail and session.unsupported == set()
+    # another region, or the next call, asks again: nothing was remembered
+    with pytest.raises(ClientError):
+        call(ctx, session.client("ec2", "eu-west-1"), "DescribeSecurityGroups")
+    assert len([r for r in proxy.seen() if r.operation == "DescribeSecurityGroups"]) == 4
 
 
 def test_paginate_with_a_memo_remembers_unsupported_and_call_passes_results_through(
@@ -124,8 +169,9 @@ def test_paginate_with_a_memo_remembers_unsupported_and_call_passes_results_thro
     with pytest.raises(ClientError):
         list(paginate(session.client("accessanalyzer"), "list_analyzers", "analyzers", memo=memo))
     with pytest.raises(Unsupported):
-        list(paginate(session.client("accessanalyzer", "eu-west-1"), "ListAnalyzers", "analyzers", memo=memo))
+        list(paginate(session.client("accessanalyzer"), "ListAnalyzers", "analyzers", memo=memo))
 
     identity = call(memo, session.client("sts"), "get_caller_identity")
     assert identity["Account"] == account
-    assert memo.unsupported == {("accessanalyzer", "ListAnalyzers")}
+    region = session.client("accessanalyzer").meta.region_name
+    assert memo.unsupported == {("accessanalyzer", region, "ListAnalyzers")}

@@ -114,11 +114,11 @@ def test_throttling_that_never_stops_is_throttled_after_every_attempt(
 @pytest.mark.parametrize(
     ("service", "call"),
     [
-        ("accessanalyzer", lambda c: c.list_analyzers()),  # JSON: HTML 500
+        ("accessanalyzer", lambda c: c.list_analyzers()),  # a service moto lacks: HTML 501
         ("securityhub", lambda c: c.get_enabled_standards()),  # REST-JSON: HTML 404
         ("account", lambda c: c.list_regions()),  # REST-JSON: HTML 404
     ],
-    ids=["json-500", "rest-404", "account-list-regions"],
+    ids=["json-501", "rest-404", "account-list-regions"],
 )
 def test_operations_moto_does_not_implement_are_not_implemented_and_not_retried(
     hub: Hub, proxy: FaultProxy, account: str, service: str, call: Callable[[object], object]
@@ -130,21 +130,25 @@ def test_operations_moto_does_not_implement_are_not_implemented_and_not_retried(
 
     assert result.kind is ErrorKind.NOT_IMPLEMENTED
     assert result.message.endswith("recorded as not supported.")
-    assert result.detail == ""  # no HTML page in front of people
+    assert "<" not in result.detail  # no HTML page in front of people
     assert result.coverage is Coverage.UNSUPPORTED
     # one attempt: the HTML page is never retried
     assert len([r for r in proxy.seen() if r.service != "sts"]) == 1
     assert time.monotonic() - started < 2
 
 
-def test_query_service_answering_html_is_not_implemented(hub: Hub, account: str) -> None:
+def test_query_service_answering_html_501_is_not_implemented(hub: Hub, account: str) -> None:
     iam = hub.assume(target(account)).client("iam")
     exc = _raised(lambda: iam.generate_service_last_accessed_details(Arn=f"arn:aws:iam::{account}:role/x"))
 
     result = classify(exc)
 
-    assert type(exc).__name__ == "ResponseParserError"
-    assert (result.kind, result.operation) == (ErrorKind.NOT_IMPLEMENTED, "")
+    # the HTML page is read by its status (no ResponseParserError): an explicit 501
+    assert (type(exc).__name__, result.code) == ("ClientError", "501")
+    assert (result.kind, result.operation) == (
+        ErrorKind.NOT_IMPLEMENTED,
+        "GenerateServiceLastAccessedDetails",
+    )
     assert result.coverage is Coverage.UNSUPPORTED
 
 
@@ -215,11 +219,15 @@ def _client_error(code: str, status: int, message: str = "", operation: str = "L
         ("RegionDisabledException", 403, True, False, ErrorKind.NOT_ENABLED),
         ("InvalidAction", 400, False, False, ErrorKind.NOT_IMPLEMENTED),
         ("UnknownOperationException", 400, False, False, ErrorKind.NOT_IMPLEMENTED),
-        ("500", 500, False, False, ErrorKind.NOT_IMPLEMENTED),
+        ("501", 501, False, False, ErrorKind.NOT_IMPLEMENTED),
+        ("404", 404, False, False, ErrorKind.NOT_IMPLEMENTED),
+        # a bare 5xx (an HTML page from a gateway) is a server fault: retried, then a failure
+        ("500", 500, False, False, ErrorKind.SERVER_ERROR),
+        ("503", 503, False, False, ErrorKind.SERVER_ERROR),
         ("NoSuchEntity", 404, False, False, ErrorKind.ABSENT),
         ("ServerSideEncryptionConfigurationNotFoundError", 404, False, False, ErrorKind.ABSENT),
         # a real AWS server error is a failure to retry later, not "not implemented"
-        ("InternalFailure", 500, False, False, ErrorKind.OTHER),
+        ("InternalFailure", 500, False, False, ErrorKind.SERVER_ERROR),
         ("NoSuchBucket", 404, False, False, ErrorKind.OTHER),
         ("ValidationError", 400, False, False, ErrorKind.OTHER),
     ],

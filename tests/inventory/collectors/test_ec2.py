@@ -169,7 +169,7 @@ def test_ec2_collector_yields_every_declared_type_with_documented_extras(
     assert settings.data["InstanceMetadataDefaults"] is None
     assert settings.data["Unavailable"] == {"InstanceMetadataDefaults": "not-implemented"}
     assert ctx.coverage.get("ec2:account-settings", Coverage.OK) is Coverage.OK
-    assert ("ec2", "GetInstanceMetadataDefaults") in ctx.unsupported
+    assert ("ec2", ctx.region, "GetInstanceMetadataDefaults") in ctx.unsupported
 
     json.dumps([r.data for rs in records.values() for r in rs])  # every record is JSON-safe
 
@@ -245,24 +245,29 @@ def test_a_failing_attribute_call_keeps_the_snapshot_and_notes_what_is_missing(
     assert sum(e.operation == "DescribeSnapshotAttribute" for e in ctx.errors) == len(snapshots)
 
 
-def test_an_unimplemented_operation_is_asked_once_per_run(
+def test_an_unimplemented_operation_is_asked_once_per_region_in_a_run(
     estate: dict[str, Any], clients_for: Clients
 ) -> None:
     clients = clients_for()
-    unsupported: set[tuple[str, str]] = set()
+    unsupported: set[tuple[str, str, str]] = set()
     first = make_ctx(clients, DEFAULT_ACCOUNT, REGION, unsupported)
     run(Ec2Collector(), first)
-    assert ("ec2", "GetInstanceMetadataDefaults") in unsupported
+    assert ("ec2", REGION, "GetInstanceMetadataDefaults") in unsupported
 
-    other = "eu-west-1"
-    sent = count_requests(clients("ec2", other), "GetInstanceMetadataDefaults")
-    second = make_ctx(clients, DEFAULT_ACCOUNT, other, unsupported)
+    sent = count_requests(clients("ec2", REGION), "GetInstanceMetadataDefaults")
+    second = make_ctx(clients, DEFAULT_ACCOUNT, REGION, unsupported)
     settings = next(r for r in run(Ec2Collector(), second) if r.type == "ec2:account-settings")
 
-    assert sent == []  # not asked again in the second region
+    assert sent == []  # not asked again in the same region
     assert settings.data["InstanceMetadataDefaults"] is None
     assert second.coverage.get("ec2:account-settings", Coverage.OK) is Coverage.OK
     assert not [e for e in second.errors if e.operation == "GetInstanceMetadataDefaults"]
+
+    # another region asks for itself (an API may exist in one region and not yet in another)
+    other = "eu-west-1"
+    asked = count_requests(clients("ec2", other), "GetInstanceMetadataDefaults")
+    run(Ec2Collector(), make_ctx(clients, DEFAULT_ACCOUNT, other, unsupported))
+    assert len(asked) == 1 and ("ec2", other, "GetInstanceMetadataDefaults") in unsupported
 
 
 def test_snapshots_and_images_owned_by_other_accounts_are_not_recorded(

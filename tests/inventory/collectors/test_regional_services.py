@@ -451,17 +451,19 @@ def test_security_hub_subscribed_is_recorded(estate: dict[str, Any], clients_for
     assert hubs[0].arn.startswith(f"arn:aws:securityhub:{region}:{A}:hub/") and "SubscribedAt" in hubs[0].data
 
 
-def test_an_unimplemented_service_is_unsupported_and_not_asked_again_in_the_run(clients_for: Clients) -> None:
+def test_an_unimplemented_service_is_unsupported_and_not_asked_again_in_the_region(
+    clients_for: Clients,
+) -> None:
     clients = clients_for()
-    unsupported: set[tuple[str, str]] = set()
+    unsupported: set[tuple[str, str, str]] = set()
     first = make_ctx(clients, A, R, unsupported)
     assert run(AccessAnalyzerCollector(), first) == []
     assert first.coverage["accessanalyzer:analyzer"] is Coverage.UNSUPPORTED
     assert [e.code for e in first.errors] == ["not-implemented"]
-    assert ("accessanalyzer", "ListAnalyzers") in unsupported
+    assert ("accessanalyzer", R, "ListAnalyzers") in unsupported
 
-    sent = count_requests(clients("accessanalyzer", "eu-west-1"))
-    second = make_ctx(clients, A, "eu-west-1", unsupported)
+    sent = count_requests(clients("accessanalyzer", R))
+    second = make_ctx(clients, A, R, unsupported)
     assert run(AccessAnalyzerCollector(), second) == []
     assert second.coverage["accessanalyzer:analyzer"] is Coverage.UNSUPPORTED
     assert sent == [] and second.errors == []

@@ -122,7 +122,7 @@ class Denied:
     scope: ClassVar[str] = "regional"
 
     def collect(self, ctx: CollectContext) -> Iterator[Record]:
-        ctx.unsupported.add(("locked", "ListThings"))
+        ctx.unsupported.add(("locked", ctx.region, "ListThings"))
         ctx.mark(
             "locked:thing",
             Coverage.DENIED,

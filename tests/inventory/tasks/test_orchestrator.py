@@ -75,7 +75,7 @@ def test_unsupported_memo_is_shared_by_every_pass_of_a_run(account: AwsAccount) 
     )
     memos = {id(ctx.unsupported) for ctx in boxes.contexts}
     assert len(memos) == 1
-    assert ("locked", "ListThings") in boxes.contexts[0].unsupported
+    assert ("locked", boxes.contexts[0].region, "ListThings") in boxes.contexts[0].unsupported
 
 
 def test_run_fails_when_the_role_cannot_be_assumed_and_keeps_stored_data(account: AwsAccount) -> None:
