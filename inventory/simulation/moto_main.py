@@ -332,7 +332,7 @@ def _patch_not_implemented() -> None:
             )
         return create_backend_app(service)
 
-    moto.server.create_backend_app = create_app  # type: ignore[assignment]
+    moto.server.create_backend_app = create_app
 
 
 def _patch_keep_alive() -> None:
