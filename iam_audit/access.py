@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bump when what the graph or the cached page data contain changes: old cache entries then miss.
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 ORG_TYPES = ("organizations:organization", "organizations:account", "organizations:policy")
 GRAPH_TYPES = (*IAM_TYPES, *ORG_TYPES)
 #: IAM types that must be collected completely for the graph checks to judge an account.
@@ -540,6 +540,9 @@ def path_view(path: Path, *, statements: bool = False) -> dict[str, Any]:
         "source_kind": path.source_kind,
         "source_account": path.source_account,
         "outside_org": path.outside_org,
+        "whole_account": path.from_account_root,
+        "holders": None if path.holders is None else list(path.holders),
+        "holders_text": path.holders_text(),
         "hops": hops,
         "target_arn": path.target_arn,
         "target_name": path.target_name,
@@ -668,6 +671,15 @@ def trust_payload(state: GraphState) -> dict[str, Any]:
                     "outside_org": edge.outside_org,
                     "mfa_always": edge.mfa_always,
                     "roles": [r.rsplit("/", 1)[-1] for r in edge.roles],
+                    # roles trusting the source account as a whole, with who may use them today
+                    "whole_account": [
+                        {
+                            "role": role.rsplit("/", 1)[-1],
+                            "known": holders is not None,
+                            "holders": [h.rsplit("/", 1)[-1] for h in holders or ()],
+                        }
+                        for role, holders in edge.whole_account
+                    ],
                 }
             )
         return {"nodes": list(nodes.values()), "edges": edges}

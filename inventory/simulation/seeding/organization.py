@@ -14,6 +14,7 @@ from inventory.simulation.estate import (
 from inventory.simulation.seeding.base import (
     EXTRA_ENVS,
     EXTRA_TEAMS,
+    MANAGED,
     SEED_ROLE,
     SeederBase,
     _Account,
@@ -73,6 +74,11 @@ class OrganizationMixin(SeederBase):
             self.scp_targets[account_id] = ["FullAWSAccess"]
             self.accts[key] = _Account(
                 self, key, account_id, self._assume(account_id, SEED_ROLE, mgmt.credentials)
+            )
+            # Organizations creates OrganizationAccountAccessRole trusting the management account's
+            # root with AdministratorAccess; moto creates the role and its trust, not the policy
+            self.accts[key].client("iam").attach_role_policy(
+                RoleName=SEED_ROLE, PolicyArn=MANAGED + "AdministratorAccess"
             )
             self.info[key] = AccountInfo(key, account_id, name, name, email, env, ou_path)
 
