@@ -505,10 +505,15 @@ class ImportResult:
 
 
 def record_update_history(accounts: list[AwsAccount], user: Any, when: dt.datetime) -> None:
-    """History records for updated accounts (what ``bulk_update_with_history`` does after its update)."""
+    """History records for updated accounts (what ``bulk_update_with_history`` does after its update).
+
+    Recorded as changes ("~"), so the history reads "Changed" with each field's old → new value
+    (against the account's previous record), not as a second creation.
+    """
     AwsAccount.history.bulk_history_create(
         accounts,
         batch_size=BATCH_SIZE,
+        update=True,
         default_user=user,
         default_change_reason=CHANGE_REASON,
         default_date=when,

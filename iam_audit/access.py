@@ -42,9 +42,10 @@ from accounts.choices import AccountStatus, Environment
 from accounts.models import AwsAccount
 from iam_audit.checks.base import Check, Item, Result, Status
 from iam_audit.graph import GRAPH_CHECKS, AccessGraph, Path, build_graph, from_items, graph_findings
-from iam_audit.graph.findings import parse_time
+from iam_audit.graph.findings import UNUSED, parse_time
 from iam_audit.graph.model import DEFAULT_CRITICAL, IAM_TYPES
 from iam_audit.models import PRIVILEGE_RANK, Principal
+from iam_audit.snapshots import missing_org_types, org_coverage
 from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.models import CoverageRecord, Resource
 
@@ -53,12 +54,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bump when what the graph or the cached page data contain changes: old cache entries then miss.
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 ORG_TYPES = ("organizations:organization", "organizations:account", "organizations:policy")
 GRAPH_TYPES = (*IAM_TYPES, *ORG_TYPES)
 #: IAM types that must be collected completely for the graph checks to judge an account.
 CORE_IAM_TYPES = ("iam:user", "iam:group", "iam:role", "iam:policy")
 STORED_KINDS = ("user", "role", "group", "federated")
+#: What the graph reads of the organisation (SCPs, members), from the management account.
+GRAPH_ORG_TYPES = ("organizations:organization", "organizations:account", "organizations:policy")
+#: Graph checks that read only the account's own IAM (the organisation cannot change their answer).
+GRAPH_CHECKS_OWN_DATA = frozenset({UNUSED})
 CACHE_PREFIX = "iam_audit:access"
 CACHE_TIMEOUT = 24 * 3600
 MEMO_SIZE = 64
@@ -460,9 +465,16 @@ def graph_results_by_account(now: dt.datetime | None = None) -> dict[str, dict[s
     and where a check found nothing gets one PASS result (its root ARN), so the check's findings
     there are resolved; an account whose IAM was not collected completely gets UNKNOWN, so its
     findings stay as they were.
+
+    The organisation (its SCPs, its members) is read from the management account. While a known
+    management account's organisation is not collected completely (the first collection of an
+    estate, before its turn), a failure of a check that depends on it could vanish once it is in
+    (an SCP takes away the power that made an administrator): such failures are UNKNOWN until then.
     """
     now = now or timezone.now()
     state = current()
+    management = state.loaded.management_account_id
+    org_missing = missing_org_types(org_coverage(management), GRAPH_ORG_TYPES) if management else []
     by_check = _graph_findings(state, now)
     failing: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for check_id, results in by_check.items():
@@ -475,7 +487,19 @@ def graph_results_by_account(now: dt.datetime | None = None) -> dict[str, dict[s
         collected = state.loaded.iam_collected.get(account_id, False)
         for check_id in GRAPH_CHECKS:
             found = failing.get(account_id, {}).get(check_id, [])
-            if found:
+            if found and org_missing and check_id not in GRAPH_CHECKS_OWN_DATA:
+                per_check[check_id] = [
+                    Result(
+                        subject=root,
+                        status=Status.UNKNOWN,
+                        summary=(
+                            f"Not evaluated yet: needs {', '.join(org_missing)} of the management account "
+                            f"{management}, not collected completely yet"
+                        ),
+                        evidence={"missing": org_missing, "management_account_id": management},
+                    )
+                ]
+            elif found:
                 per_check[check_id] = list(found)
             elif collected:
                 per_check[check_id] = [Result.ok(root, "No subject of this account fails.")]
@@ -540,6 +564,9 @@ def path_view(path: Path, *, statements: bool = False) -> dict[str, Any]:
         "source_kind": path.source_kind,
         "source_account": path.source_account,
         "outside_org": path.outside_org,
+        "whole_account": path.from_account_root,
+        "holders": None if path.holders is None else list(path.holders),
+        "holders_text": path.holders_text(),
         "hops": hops,
         "target_arn": path.target_arn,
         "target_name": path.target_name,
@@ -668,6 +695,15 @@ def trust_payload(state: GraphState) -> dict[str, Any]:
                     "outside_org": edge.outside_org,
                     "mfa_always": edge.mfa_always,
                     "roles": [r.rsplit("/", 1)[-1] for r in edge.roles],
+                    # roles trusting the source account as a whole, with who may use them today
+                    "whole_account": [
+                        {
+                            "role": role.rsplit("/", 1)[-1],
+                            "known": holders is not None,
+                            "holders": [h.rsplit("/", 1)[-1] for h in holders or ()],
+                        }
+                        for role, holders in edge.whole_account
+                    ],
                 }
             )
         return {"nodes": list(nodes.values()), "edges": edges}

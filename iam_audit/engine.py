@@ -105,6 +105,41 @@ def _org_unknown(
     )
 
 
+def _org_pending(
+    chk: checks.Check,
+    account: AwsAccount,
+    snap: checks.Snapshot,
+    org: checks.OrgContext | None,
+    coverage: dict[str, str],
+    results: list[checks.Result],
+) -> list[checks.Result] | None:
+    """UNKNOWN in place of failures that rest on the management account's data, not collected yet.
+
+    A member's check that reads the organisation trail (``Check.org_requires``) fails for want of
+    it while the management account is still to be collected (the first collection of an estate,
+    accounts one after the other), and would pass a minute later. Until that data is in, its
+    failures are unknown (its passes stand: they do not depend on it); the management account
+    reads its own data.
+    """
+    management = org.management_account_id if org is not None else ""
+    if not chk.org_requires or not management or management == account.account_id:
+        return None
+    missing = snapshots.missing_org_types(coverage, chk.org_requires)
+    if not missing or not any(r.status == checks.Status.FAIL for r in results):
+        return None
+    return [
+        checks.Result(
+            subject=snap.account_arn,
+            status=checks.Status.UNKNOWN,
+            summary=(
+                f"Not evaluated yet: needs {', '.join(missing)} of the management account {management}, "
+                "not collected completely yet"
+            ),
+            evidence={"missing": missing, "management_account_id": management, "coverage": dict(coverage)},
+        )
+    ]
+
+
 def run_checks(
     account: AwsAccount,
     *,
@@ -150,7 +185,8 @@ def run_checks(
                 results_by_check[chk.id] = [unknown]
                 continue
         try:
-            results_by_check[chk.id] = list(checks.evaluate(chk, snap))
+            results = list(checks.evaluate(chk, snap))
+            results_by_check[chk.id] = _org_pending(chk, account, snap, org, org_coverage, results) or results
         except Exception as exc:  # a broken check must not stop the others
             log.exception("check %s failed on %s", chk.id, account.account_id)
             summary.errors.append(f"{chk.id}: {exc.__class__.__name__}: {exc}")

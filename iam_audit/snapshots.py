@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.choices import AccessStatus, Environment
@@ -42,18 +43,38 @@ def org_types_read(check_id: str) -> tuple[str, ...]:
     return ORG_TYPES_READ.get(check_id, ORG_BASE_TYPES)
 
 
+# Regional types of the management account that checks of other accounts read (the organisation
+# trail is homed in one region of it; see ``Check.org_requires``)
+ORG_REGIONAL_TYPES = ("cloudtrail:trail",)
+
+
 def org_coverage(management_account_id: str) -> dict[str, str]:
     """How completely the organisation was collected: type -> coverage in the management account.
 
-    Empty when the management account is not known (or never collected): every type is missing.
+    Empty when the management account is not known (or never collected): every type is missing. A
+    regional type (:data:`ORG_REGIONAL_TYPES`) is OK when some region was collected completely and
+    none failed (a failed region may be the one that holds the organisation trail).
     """
     if not management_account_id:
         return {}
-    return dict(
-        CoverageRecord.objects.filter(
-            account__account_id=management_account_id, type__in=ORG_TYPES, region=GLOBAL_REGION
-        ).values_list("type", "coverage")
+    rows = CoverageRecord.objects.filter(account__account_id=management_account_id).filter(
+        Q(type__in=ORG_TYPES, region=GLOBAL_REGION) | Q(type__in=ORG_REGIONAL_TYPES)
     )
+    out: dict[str, str] = {}
+    regional: dict[str, set[str]] = {}
+    for type_, coverage in rows.values_list("type", "coverage"):
+        if type_ in ORG_REGIONAL_TYPES:
+            regional.setdefault(type_, set()).add(coverage)
+        else:
+            out[type_] = coverage
+    for type_, values in regional.items():
+        if Coverage.FAILED.value in values:
+            out[type_] = Coverage.FAILED.value
+        elif Coverage.OK.value in values:
+            out[type_] = Coverage.OK.value
+        else:
+            out[type_] = sorted(values)[0]
+    return out
 
 
 def missing_org_types(coverage: Mapping[str, str], types: tuple[str, ...]) -> list[str]:

@@ -138,8 +138,11 @@ class Resource(models.Model):
 
     ``data`` is the metadata exactly as AWS returned it (see :mod:`inventory.collectors.types`);
     ``data_hash`` is the SHA-256 of the canonical JSON of everything stored from the record, so an
-    unchanged resource costs a hash comparison, not a JSON diff. Resources are never deleted by
-    collection: ``deleted_at`` is set when a complete pass no longer sees them.
+    unchanged resource costs a hash comparison, not a JSON diff; for types with volatile fields (a
+    role's last use...) its head hashes the content without them and its tail the whole, so their
+    new values are stored without counting as a change (:mod:`inventory.services.ingest`).
+    Resources are never deleted by collection: ``deleted_at`` is set when a complete pass no longer
+    sees them.
     """
 
     # no index of its own: the unique (account, arn) index starts with it

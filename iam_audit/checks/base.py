@@ -164,6 +164,9 @@ class Check:
     references: tuple[str, ...] = ()  # "CIS 1.4", "https://docs.aws.amazon.com/..."
     requires: tuple[str, ...] = ()  # resource types read
     baseline: bool = False
+    # types a member account's result reads from the management account (through ``snap.org``):
+    # until they are collected there, the engine turns the check's failures into UNKNOWN
+    org_requires: tuple[str, ...] = ()
     fn: Callable[[Snapshot], Iterable[Result]] = dataclasses.field(default=lambda s: (), repr=False)
 
     @property
@@ -187,6 +190,7 @@ def check(
     references: Sequence[str] = (),
     requires: Sequence[str] = (),
     baseline: bool = False,
+    org_requires: Sequence[str] = (),
 ) -> Callable[[Callable[[Snapshot], Iterable[Result]]], Callable[[Snapshot], Iterable[Result]]]:
     """Register a check function under ``id`` with its metadata."""
 
@@ -205,6 +209,7 @@ def check(
             references=tuple(references),
             requires=tuple(requires),
             baseline=baseline,
+            org_requires=tuple(org_requires),
             fn=fn,
         )
         return fn

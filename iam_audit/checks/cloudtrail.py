@@ -119,6 +119,7 @@ def covering_trails(snap: Snapshot) -> tuple[list[Item], list[Item]]:
     ),
     references=("CIS 3.1", DOC_MULTI, DOC_ORG_TRAIL),
     requires=("cloudtrail:trail",),
+    org_requires=("cloudtrail:trail",),  # the organisation trail, in the management account
     baseline=True,
 )
 def multi_region(snap: Snapshot) -> Iterator[Result]:
@@ -221,6 +222,7 @@ def kms(snap: Snapshot) -> Iterator[Result]:
     ),
     references=(DOC_BUCKET,),
     requires=("cloudtrail:trail", "s3:bucket"),
+    org_requires=("cloudtrail:trail",),
 )
 def bucket_public(snap: Snapshot) -> Iterator[Result]:
     here = {bucket_name(b): b for b in snap.of("s3:bucket")}

@@ -408,6 +408,7 @@ def _log_group_name(arn: Any) -> str | None:
     ),
     references=tuple(f"CIS {a.cis}" for a in CIS_ALARMS) + (DOC_CW, DOC_CW_CT),
     requires=("logs:metric-filter", "cloudwatch:alarm", "cloudtrail:trail"),
+    org_requires=("cloudtrail:trail",),  # members are monitored through the organisation trail
 )
 def cis_alarms(snap: Snapshot) -> Iterator[Result]:
     groups = {

@@ -446,6 +446,7 @@ def tls_only(snap: Snapshot) -> Iterator[Result]:
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/best-practices-security.html",
     ),
     requires=("s3:bucket", "cloudtrail:trail"),
+    org_requires=("cloudtrail:trail",),  # the organisation trail's bucket is a log bucket too
 )
 def log_bucket_versioning(snap: Snapshot) -> Iterator[Result]:
     holders = log_buckets(snap)

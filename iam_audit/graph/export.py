@@ -1,7 +1,8 @@
 """Access paths as rows: what ``manage.py access_paths --format json|csv`` writes.
 
 :func:`paths_as_rows` gives one dict per path. With ``flat=True`` every value is a string or a
-number (hops and conditions joined with " → " and "; "), ready for :class:`csv.DictWriter` with
+number (hops and conditions joined with " → " and "; "; a path from an account root lists the
+principals holding ``sts:AssumeRole`` on its first role today, or says that none does), ready for :class:`csv.DictWriter` with
 :data:`ROW_FIELDS`; otherwise hops and conditions stay lists of dicts (JSON).
 """
 
@@ -18,6 +19,7 @@ ROW_FIELDS = (
     "source_arn",
     "source_kind",
     "source_account",
+    "holders",
     "hops",
     "target_role_arn",
     "target_account",
@@ -41,6 +43,9 @@ def path_row(path: Path, *, flat: bool = False) -> dict[str, Any]:
         "source_arn": path.source_arn,
         "source_kind": path.source_kind,
         "source_account": path.source_account,
+        # a path from an account root: who holds sts:AssumeRole on its first role today (null: not
+        # an account root, or not collected)
+        "holders": None if path.holders is None else list(path.holders),
         "hops": hops,
         "target_role_arn": path.target_arn if path.hops else "",
         "target_account": path.target_account,
@@ -55,6 +60,7 @@ def path_row(path: Path, *, flat: bool = False) -> dict[str, Any]:
         "path": path.describe(),
     }
     if flat:
+        row["holders"] = "" if path.holders is None else ("; ".join(path.holders) or path.holders_text())
         row["hops"] = " → ".join(f"{h.kind}:{h.text}" for h in path.hops)
         row["grants"] = "; ".join(path.grants)
         row["conditions"] = "; ".join(dict.fromkeys(r.text for r in path.conditions))

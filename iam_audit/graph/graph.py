@@ -16,7 +16,12 @@ The AWS rules applied (see https://docs.aws.amazon.com/IAM/latest/UserGuide/refe
   same account a trust policy naming the caller itself is enough (a trust naming the account root
   delegates to identity policies), though a role caller's permission boundary still applies;
 * a trust naming an account outside the organisation (or ``*``) is taken as reachable by anyone in
-  that account: we cannot see its policies.
+  that account: we cannot see its policies;
+* a trust naming an account's root (or its bare id) can be used by every principal that account
+  authorises, including ones created tomorrow: the account root is a source of its own, with a
+  path to the role whatever the account's policies say today. When the account was collected, the
+  path lists the principals that hold ``sts:AssumeRole`` on the role today (its *holders*, perhaps
+  none), and the account's SCPs must allow the call.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from iam_audit.graph.policy import (
 )
 
 ASSUME_ROLE = "sts:AssumeRole"
+NO_HOLDERS = "no principal holds sts:AssumeRole today"
 FEDERATED_ACTIONS = ("sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
 # condition keys whose value depends on who the caller is (decided statically per caller)
 PRINCIPAL_KEYS = frozenset(
@@ -207,10 +213,20 @@ class Path:
     grants: tuple[str, ...]  # policies on the target that give it its power
     conditions: tuple[Requirement, ...]
     outside_org: bool  # the source is outside the organisation
+    # For a path from an account root (a trust naming the whole account): the principals of that
+    # account allowed sts:AssumeRole on the first role today, perhaps none — the path exists anyway,
+    # as the account can authorise anyone tomorrow. None when the source is not an account root or
+    # its account was not collected (its policies are unknown).
+    holders: tuple[str, ...] | None = None
 
     @property
     def kind(self) -> str:
         return "assume" if self.assumes else "direct"
+
+    @property
+    def from_account_root(self) -> bool:
+        """The source is an account as a whole (a trust names its root): anyone it authorises."""
+        return self.source_kind in ("account", "external") and self.source_arn.endswith(":root")
 
     @property
     def assumes(self) -> int:
@@ -232,7 +248,20 @@ class Path:
         parts.append(f"{grants} ({self.privilege.label})")
         line = " → ".join(parts)
         conds = list(dict.fromkeys(r.text for r in self.conditions))
-        return line + (f" [{'; '.join(conds)}]" if conds else "")
+        line += f" [{'; '.join(conds)}]" if conds else ""
+        if self.holders is not None:
+            line += f" (whole account: {self.holders_text()})"
+        return line
+
+    def holders_text(self, shown: int = 5) -> str:
+        """Who holds sts:AssumeRole on the first role today, in words ("" when not known)."""
+        if self.holders is None:
+            return ""
+        if not self.holders:
+            return NO_HOLDERS
+        names = ", ".join(name_of(a) for a in self.holders[:shown])
+        more = f" (+{len(self.holders) - shown})" if len(self.holders) > shown else ""
+        return f"sts:AssumeRole held today by {names}{more}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -269,6 +298,9 @@ class TrustEdge:
     best_privilege: PrivilegeClass
     outside_org: bool
     mfa_always: bool  # every path along this edge requires MFA
+    # roles whose trust names the source account itself (its root), each with the principals there
+    # that hold sts:AssumeRole on it today (None: the account was not collected)
+    whole_account: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -280,6 +312,10 @@ class TrustEdge:
             "best_privilege_label": self.best_privilege.label,
             "outside_org": self.outside_org,
             "mfa_always": self.mfa_always,
+            "whole_account": [
+                {"role": role, "holders": None if holders is None else list(holders)}
+                for role, holders in self.whole_account
+            ],
         }
 
 
@@ -860,7 +896,7 @@ class AccessGraph:
     def _index_aws_ref(self, role: Principal, value: str) -> None:
         if _ACCOUNT_ID.match(value):
             self._trust_by_account[value].add(role.arn)
-            self._ensure_party(value, "")
+            self._ensure_account_root(value)
             return
         m = _ARN.match(value)
         if not m:
@@ -870,7 +906,7 @@ class AccessGraph:
         account, resource = m.group("account"), m.group("resource")
         if resource == "root":
             self._trust_by_account[account].add(role.arn)
-            self._ensure_party(account, "")
+            self._ensure_account_root(account)
             return
         self._trust_sensitive.add(role.arn)
         if m.group("service") == "sts" and resource.startswith("assumed-role/"):
@@ -897,6 +933,23 @@ class AccessGraph:
             self._prepare(p)
             p.context["aws:principalarn"] = arn
             self.principals[arn] = p
+
+    def _ensure_account_root(self, account: str) -> None:
+        """A node for an account whose root a trust names, collected or not.
+
+        A trust in the root delegates to the account's identity policies: every principal it
+        authorises, today or tomorrow, can assume the role. The root is therefore a source of its
+        own even when the account's users and roles are nodes too.
+        """
+        if account not in self.estate.accounts:
+            self._ensure_party(account, "")
+            return
+        root = f"arn:aws:iam::{account}:root"
+        if root not in self.principals:
+            inside = self.estate.inside(account)
+            p = Principal(root, "account" if inside else "external", account, account, inside=inside)
+            self._prepare(p)
+            self.principals[root] = p
 
     def _ensure_federated(self, value: str) -> None:
         if value in self.principals:
@@ -978,6 +1031,12 @@ class AccessGraph:
         trust_stmt, direct, trust_reqs = trust
         same_account = caller.account_id == role.account_id
         assume_hop = self._assume_hop(role, trust_stmt)
+        if caller.kind == "account" and self._scp_applies(caller.account_id):
+            # whoever the account authorises, its SCPs must let them call sts:AssumeRole
+            denied_by, scp_reqs, reason = self._guards(caller, ASSUME_ROLE, role.arn, False)
+            if denied_by is not None or reason:
+                return None
+            return AssumeEdge(role.arn, (assume_hop,), tuple(dict.fromkeys((*trust_reqs, *scp_reqs))), direct)
         if caller.kind in ("external", "account", "anyone", "federated", "service"):
             # we cannot see these callers' policies: the trust decides
             return AssumeEdge(role.arn, (assume_hop,), trust_reqs, direct)
@@ -1044,6 +1103,10 @@ class AccessGraph:
             candidates = set(self._federated_roles.get(caller.arn, ()))
         elif caller.kind == "service":
             candidates = set(self._service_roles.get(caller.name, ()))
+        elif caller.account_id in self.estate.accounts:
+            # the root of a collected account: only trusts naming the account (its users and roles
+            # are sources of their own for everything else)
+            candidates = set(self._trust_by_account.get(caller.account_id, ()))
         else:
             candidates = self._candidates(caller)
         for arn in sorted(candidates):
@@ -1112,6 +1175,20 @@ class AccessGraph:
             p = self.principals[arn]
             if p.kind != "group":
                 self._edges_of(p)
+        # role -> users and roles that may assume it today (the holders listed under an account root)
+        self._assumers: dict[str, list[str]] = defaultdict(list)
+        for arn in sorted(self.edges):
+            if self.principals[arn].kind in ("user", "role"):
+                for edge in self.edges[arn]:
+                    self._assumers[edge.role_arn].append(arn)
+
+    def holders(self, account_id: str, role_arn: str) -> tuple[str, ...] | None:
+        """Principals of ``account_id`` allowed sts:AssumeRole on ``role_arn`` today (None: not collected)."""
+        if account_id not in self.estate.accounts:
+            return None
+        return tuple(
+            a for a in self._assumers.get(role_arn, ()) if self.principals[a].account_id == account_id
+        )
 
     # ------------------------------------------------------------------ paths
     def _target_privilege(self, role: Principal) -> tuple[PrivilegeClass, tuple[str, ...]]:
@@ -1167,12 +1244,20 @@ class AccessGraph:
             edges = self.edges.get(src.arn) or []
             if not edges:
                 continue
-            stack: list[tuple[Principal, tuple[Hop, ...], tuple[Requirement, ...], frozenset[str], int]] = [
-                (src, (), (), frozenset({src.arn}), 0)
-            ]
+            stack: list[
+                tuple[
+                    Principal,
+                    tuple[Hop, ...],
+                    tuple[Requirement, ...],
+                    frozenset[str],
+                    int,
+                    tuple[str, ...] | None,
+                ]
+            ] = [(src, (), (), frozenset({src.arn}), 0, None)]
             outside = not src.inside
+            from_root = src.kind in ("account", "external") and src.arn.endswith(":root")
             while stack:
-                node, hops, conds, seen, depth = stack.pop()
+                node, hops, conds, seen, depth, holders = stack.pop()
                 for edge in reversed(self.edges.get(node.arn, ()) if node is not src else edges):
                     if edge.role_arn in seen:
                         continue  # no cycles
@@ -1191,6 +1276,8 @@ class AccessGraph:
                         self.truncated_sources.append(src.arn)
                         stack.clear()
                         break
+                    if from_root and node is src:
+                        holders = self.holders(src.account_id, role.arn)
                     self._add_path(
                         Path(
                             src.arn,
@@ -1206,12 +1293,13 @@ class AccessGraph:
                             grants,
                             new_conds,
                             outside,
+                            holders,
                         )
                     )
                     count += 1
                     # only roles that can go further are worth a stack entry (most are dead ends)
                     if depth + 1 < self.max_depth and self.edges.get(role.arn):
-                        stack.append((role, new_hops, new_conds, seen | {role.arn}, depth + 1))
+                        stack.append((role, new_hops, new_conds, seen | {role.arn}, depth + 1, holders))
 
     def _add_path(self, path: Path) -> None:
         self.paths.append(path)
@@ -1340,6 +1428,7 @@ class AccessGraph:
         out = []
         for (party, kind, target), paths in sorted(groups.items()):
             best = max((p.privilege for p in paths), key=lambda c: c.level)
+            whole = {p.target_arn: p.holders for p in paths if p.from_account_root}
             out.append(
                 TrustEdge(
                     party,
@@ -1349,6 +1438,7 @@ class AccessGraph:
                     best,
                     any(p.outside_org for p in paths),
                     all(p.mfa_required for p in paths),
+                    tuple(sorted(whole.items())),
                 )
             )
         return out

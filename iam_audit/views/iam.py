@@ -231,7 +231,12 @@ def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict
     pks = state.principal_pks()
     out: dict[str, str] = {}
     for row in paths:
-        for arn in (row["source_arn"], row["target_arn"], *(h["arn"] for h in row["hops"])):
+        for arn in (
+            row["source_arn"],
+            row["target_arn"],
+            *(h["arn"] for h in row["hops"]),
+            *(row.get("holders") or ()),
+        ):
             if arn in pks and arn not in out:
                 out[arn] = reverse("iam_audit:principal_detail", args=[pks[arn]])
     return out
@@ -280,6 +285,11 @@ def _decorate(
                 "target_url": links.get(row["target_arn"], ""),
                 "source_account_name": source_account.name if source_account else "",
                 "target_account_name": target_account.name if target_account else "",
+                # a trust in the whole account: who may use it today, linked
+                "holder_links": [
+                    {"arn": arn, "name": arn.rsplit("/", 1)[-1], "url": links.get(arn, "")}
+                    for arn in row.get("holders") or ()
+                ],
                 "conditions": list({c["text"]: c for c in row["conditions"]}.values()),
             }
         )
@@ -304,6 +314,7 @@ class AccessFilterForm(forms.Form):
             ("", "Any"),
             ("user", "Users"),
             ("role", "Roles"),
+            ("account", "Whole accounts (trust in an account root)"),
             ("outside", "Outside the organisation"),
             ("federated", "Identity providers"),
         ],
@@ -324,6 +335,8 @@ class AccessFilterForm(forms.Form):
         if source == "outside" and not row["outside_org"]:
             return False
         if source in ("user", "role", "federated") and row["source_kind"] != source:
+            return False
+        if source == "account" and not row["whole_account"]:
             return False
         q = (data.get("q") or "").strip().lower()
         return not q or q in row["describe"].lower() or q in row["source_arn"].lower()

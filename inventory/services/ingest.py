@@ -14,6 +14,12 @@ When the pass ends, every declared type whose coverage is OK is swept: a live re
 (in that region; any region for a global pass) whose ``last_seen`` predates the pass was not seen,
 so it is marked deleted (kept, with a revision). A type that did not end OK deletes nothing.
 Running a pass twice with the same data changes nothing the second time except ``last_seen``.
+
+Some fields change while nothing about the resource does: when a role was last used, the latest
+restorable time of a database, a trail's latest delivery (:data:`VOLATILE_FIELDS`). They are
+stored with their latest value, but neither count as a change nor make a revision: the hash is
+two parts (:func:`prepare`), the content without them and the whole, and a resource whose content
+part is unchanged is rewritten without a revision.
 """
 
 from __future__ import annotations
@@ -51,6 +57,104 @@ _FIELD_LIMITS = {
 # Database errors that mean "the database is unreachable": they propagate (the task retries);
 # anything else in a chunk is a problem with that data and only spoils its own pass.
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+
+
+# Fields of a type's data that change without any change to the resource (usage times, counters,
+# the moving end of a backup window), as dotted paths; "[]" walks every element of a list. Found by
+# collecting an unchanged (simulated) estate twice and reading what made revisions, then completed
+# from the AWS API references for the same kind of value on the types we collect.
+VOLATILE_FIELDS: dict[str, tuple[str, ...]] = {
+    "iam:role": ("RoleLastUsed",),
+    "iam:user": (
+        "PasswordLastUsed",
+        "AccessKeys[].LastUsedDate",
+        "AccessKeys[].LastUsedService",
+        "AccessKeys[].LastUsedRegion",
+        "CredentialReport.password_last_used",
+        *(
+            f"CredentialReport.access_key_{n}_last_used_{what}"
+            for n in (1, 2)
+            for what in ("date", "region", "service")
+        ),
+    ),
+    "rds:db-instance": ("LatestRestorableTime",),
+    "rds:db-cluster": ("LatestRestorableTime", "EarliestRestorableTime"),
+    "cloudtrail:trail": tuple(
+        f"Status.{field}"
+        for field in (
+            "LatestDeliveryTime",
+            "LatestDeliveryAttemptTime",
+            "LatestDeliveryAttemptSucceeded",
+            "LatestNotificationTime",
+            "LatestNotificationAttemptTime",
+            "LatestNotificationAttemptSucceeded",
+            "LatestDigestDeliveryTime",
+            "LatestCloudWatchLogsDeliveryTime",
+        )
+    ),
+    "config:recorder": ("Status.lastStatus", "Status.lastStatusChangeTime"),
+    "dynamodb:table": (
+        "ItemCount",
+        "TableSizeBytes",
+        "GlobalSecondaryIndexes[].ItemCount",
+        "GlobalSecondaryIndexes[].IndexSizeBytes",
+        "LocalSecondaryIndexes[].ItemCount",
+        "LocalSecondaryIndexes[].IndexSizeBytes",
+        "ContinuousBackups.PointInTimeRecoveryDescription.EarliestRestorableDateTime",
+        "ContinuousBackups.PointInTimeRecoveryDescription.LatestRestorableDateTime",
+    ),
+    "sqs:queue": (
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ),
+    "secretsmanager:secret": ("LastAccessedDate",),
+    "cloudwatch:alarm": (
+        "StateValue",
+        "StateReason",
+        "StateReasonData",
+        "StateUpdatedTimestamp",
+        "StateTransitionedTimestamp",
+    ),
+    "accessanalyzer:analyzer": ("lastResourceAnalyzed", "lastResourceAnalyzedAt"),
+}
+_VOLATILE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    type_: tuple(tuple(p.replace("[]", ".[]").split(".")) for p in paths)
+    for type_, paths in VOLATILE_FIELDS.items()
+}
+# data_hash = the first CONTENT_HASH characters of the hash without the volatile fields, then the
+# start of the hash of everything (64 in all, the column's size): equal content parts mean "no
+# change", a different tail means "store the new volatile values"
+CONTENT_HASH = 48
+
+
+def _without(value: Any, path: tuple[str, ...]) -> Any:
+    """``value`` without the field at ``path`` (copied along the path only; the input is not changed)."""
+    key, rest = path[0], path[1:]
+    if key == "[]":
+        if not isinstance(value, list | tuple) or not rest:
+            return value
+        return [_without(v, rest) for v in value]
+    if not isinstance(value, Mapping) or key not in value:
+        return value
+    out = dict(value)
+    if rest:
+        out[key] = _without(value[key], rest)
+    else:
+        del out[key]
+    return out
+
+
+def stable_data(type_: str, data: Any) -> Any:
+    """``data`` without the type's volatile fields (:data:`VOLATILE_FIELDS`); ``data`` itself when it has none."""
+    for path in _VOLATILE_PATHS.get(type_, ()):
+        data = _without(data, path)
+    return data
+
+
+def same_content(old_hash: str, new_hash: str) -> bool:
+    """Do two data hashes say the same content (volatile fields aside)?"""
+    return old_hash[:CONTENT_HASH] == new_hash[:CONTENT_HASH]
 
 
 # ----------------------------------------------------------------------------- canonical JSON
@@ -197,6 +301,12 @@ class Prepared:
         return orjson.loads(self.data_text)
 
 
+def _hash(head: str, tags_text: str, data_text: str) -> str:
+    return hashlib.sha256(
+        "\x1f".join((head, tags_text, data_text)).encode("utf-8", "surrogatepass")
+    ).hexdigest()
+
+
 def prepare(record: Record, default_region: str) -> Prepared | None:
     """Clean one record; ``None`` when it cannot be stored (no ARN, no type)."""
     arn = _text(getattr(record, "arn", ""), "arn").strip()
@@ -205,7 +315,8 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         return None
     region = _text(getattr(record, "region", "") or default_region, "region")
     tags, tags_text = _tags(getattr(record, "tags", None))
-    data_text = canonical_json(getattr(record, "data", None) or {})
+    raw_data = getattr(record, "data", None) or {}
+    data_text = canonical_json(raw_data)
     name = _text(getattr(record, "name", ""), "name")
     resource_id = _text(getattr(record, "resource_id", ""), "resource_id")
     service = _text(type_.split(":", 1)[0], "service")
@@ -220,9 +331,11 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         },
         ensure_ascii=False,
     )
-    data_hash = hashlib.sha256(
-        "\x1f".join((head, tags_text, data_text)).encode("utf-8", "surrogatepass")
-    ).hexdigest()
+    data_hash = _hash(head, tags_text, data_text)
+    if type_ in _VOLATILE_PATHS:
+        stable = stable_data(type_, raw_data)
+        content_text = data_text if stable is raw_data else canonical_json(stable)
+        data_hash = _hash(head, tags_text, content_text)[:CONTENT_HASH] + data_hash[: 64 - CONTENT_HASH]
     return Prepared(
         arn=arn,
         type=type_,
@@ -564,13 +677,17 @@ class IngestPass:
                 restored.append(pk)
                 upserts.append(item)
                 counts.restored += 1
-                if data_hash != item.data_hash:
+                if not same_content(data_hash, item.data_hash):
                     changed[pk] = item
                     counts.changed += 1
-            elif data_hash != item.data_hash:
+            elif not same_content(data_hash, item.data_hash):
                 changed[pk] = item
                 upserts.append(item)
                 counts.changed += 1
+            elif data_hash != item.data_hash:
+                # only volatile fields moved: their latest values are stored, nothing changed
+                upserts.append(item)
+                counts.unchanged += 1
             else:
                 unchanged.append(pk)
                 counts.unchanged += 1
@@ -638,10 +755,14 @@ class IngestPass:
             before = previous.get(pk)
             if before is None:
                 continue
-            changes = diff(before, {"name": item.name, "tags": item.tags, "data": item.data})
+            changes = diff(
+                {**before, "data": stable_data(item.type, before.get("data"))},
+                {"name": item.name, "tags": item.tags, "data": stable_data(item.type, item.data)},
+            )
             if not changes:
                 # the same content written differently (a number's spelling after an upgrade of
-                # the serialiser): the new hash is stored, but nothing changed worth a revision
+                # the serialiser, a hash stored before volatile fields were set apart), or only
+                # volatile fields moved: the new hash is stored, but nothing changed worth a revision
                 counts.changed -= 1
                 if pk not in restored_ids:
                     counts.unchanged += 1

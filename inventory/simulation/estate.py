@@ -25,6 +25,12 @@ managed policies ``SecurityAudit`` and ``ViewOnlyAccess``: a security tool needs
 data, and ``ReadOnlyAccess`` would let it read objects and items (and is itself a finding,
 ``iam.blanket_managed_policy``).
 
+Every member has ``OrganizationAccountAccessRole``, trusting the management account's root with
+``AdministratorAccess``, as Organizations creates it (moto creates the role without the policy:
+seeding attaches it). It is an administrator role in every member, planted as such
+(``iam.admin_policy``, ``iam.blanket_managed_policy``), and the way in from the management account
+that the access paths show.
+
 How the estate models the organisation-wide controls (what "clean" means here):
 
 - CloudTrail: one organisation trail (multi-region, log validation, KMS, CloudWatch Logs) in the

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from accounts import imports
 from accounts.models import AwsAccount, Team
+from accounts.services import history_entries
 from tests.accounts.helpers import csv_bytes, xlsx_bytes
 from tests.factories import AwsAccountFactory, TeamFactory
 
@@ -221,6 +222,13 @@ def test_good_import_creates_and_updates_with_history_by_the_importer(
         latest = account.history.latest()
         assert latest.history_change_reason == "Spreadsheet import"
         assert latest.history_user == security_user
+    # The update is recorded as a change with its old and new values; the new account as a creation.
+    assert existing.history.latest().history_type == "~"
+    assert created.history.latest().history_type == "+"
+    latest, previous = existing.history.all()[:2]
+    [entry] = history_entries([latest], previous)
+    assert (entry.kind, entry.reason, entry.user) == ("Changed", "Spreadsheet import", security_user.username)
+    assert [(c.field, c.old, c.new) for c in entry.changes] == [("description", "old", "new text")]
     # The history page says what changed.
     page = client.get(reverse("accounts:account_history", args=[existing.pk])).content.decode()
     assert "Spreadsheet import" in page and "old" in page and "new text" in page

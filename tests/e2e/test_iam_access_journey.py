@@ -11,7 +11,7 @@ from django.core.cache import cache
 from iam_audit import access
 from tests.factories import UserFactory
 from tests.iam_audit.access.stored import store_story
-from tests.iam_audit.graph.factories import STAGING, STORY_USER
+from tests.iam_audit.graph.factories import IDENTITY, STAGING, STORY_USER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,10 @@ def test_staging_access_page_shows_the_developer_path_and_leads_to_the_principal
 
     group = page.locator("section.access-group", has_text="CompanyReadOnly").first
     assert "read-only, all services" in group.locator("h2").inner_text()
-    path = group.locator("li.path", has_text="Developer").first
+    # identity as a whole (the role trusts its root), with the developer holding sts:AssumeRole today
+    whole = group.locator(f'li.path[title^="{IDENTITY} →"]')
+    assert "sts:AssumeRole held today by Developer" in whole.locator("[data-holders]").inner_text()
+    path = group.locator('li.path[title^="Developer →"]')
     chain = path.inner_text()
     for part in (
         "Developer",

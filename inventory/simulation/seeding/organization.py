@@ -14,6 +14,7 @@ from inventory.simulation.estate import (
 from inventory.simulation.seeding.base import (
     EXTRA_ENVS,
     EXTRA_TEAMS,
+    MANAGED,
     SEED_ROLE,
     SeederBase,
     _Account,
@@ -74,6 +75,17 @@ class OrganizationMixin(SeederBase):
             self.accts[key] = _Account(
                 self, key, account_id, self._assume(account_id, SEED_ROLE, mgmt.credentials)
             )
+            # Organizations creates OrganizationAccountAccessRole trusting the management account's
+            # root with AdministratorAccess; moto creates the role and its trust, not the policy.
+            # An administrator role in every member, as in real organisations: the checks say so.
+            member = self.accts[key]
+            member.client("iam").attach_role_policy(
+                RoleName=SEED_ROLE, PolicyArn=MANAGED + "AdministratorAccess"
+            )
+            access_role = f"arn:aws:iam::{account_id}:role/{SEED_ROLE}"
+            note = f"AdministratorAccess on {SEED_ROLE}, as Organizations creates it (trusts the management account)."
+            self.plant("iam.admin_policy", member, access_role, note)
+            self.plant("iam.blanket_managed_policy", member, access_role, note)
             self.info[key] = AccountInfo(key, account_id, name, name, email, env, ou_path)
 
         regions = list(spec.regions)

@@ -128,7 +128,8 @@ def test_principals_table_mirrors_the_graph_and_keeps_ids_across_rebuilds() -> N
     role = Principal.objects.get(arn=STORY_ROLE)
     assert role.privilege == "read-only" and role.privilege_rank == int(Level.READ_ALL)
     assert role.privilege_label.startswith("read-only, all services")
-    assert role.inbound_paths == 1 and role.inbound_outside == 0
+    # the developer's path and identity's as a whole (the trust names its root)
+    assert role.inbound_paths == 2 and role.inbound_outside == 0
     assert role.last_used == dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
     group = Principal.objects.get(arn=STORY_GROUP)
     assert group.kind == "group" and group.privilege == "none"
@@ -222,7 +223,11 @@ def test_trust_payload_marks_outside_parties() -> None:
     [edge] = [e for e in payload["edges"] if e["source"] == OUTSIDE]
     assert edge["target"] == PROD and edge["outside_org"] and edge["roles"] == ["VendorAudit"]
     [story_edge] = [e for e in payload["edges"] if e["source"] == IDENTITY and e["target"] == STAGING]
-    assert story_edge["privilege"] == "read-only" and story_edge["mfa_always"]
+    # the trust names identity's root and asks for no MFA: whoever identity authorises may come without
+    assert story_edge["privilege"] == "read-only" and not story_edge["mfa_always"]
+    assert story_edge["whole_account"] == [
+        {"role": "CompanyReadOnly", "known": True, "holders": ["Developer"]}
+    ]
 
 
 def test_account_without_an_organisation_uses_the_registry() -> None:

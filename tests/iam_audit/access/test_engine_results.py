@@ -15,6 +15,7 @@ from iam_audit.models import CheckResult, Finding
 from tests.iam_audit.graph.factories import (
     ADMINISTRATOR_ACCESS,
     IDENTITY,
+    MGMT,
     OPS,
     OUTSIDE,
     PROD,
@@ -32,7 +33,7 @@ from tests.iam_audit.graph.factories import (
     user_item,
 )
 
-from .stored import T0, collect_iam, store_story
+from .stored import T0, collect_iam, collect_org, org_records, store_story
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,25 @@ def test_checks_page_lists_the_graph_checks(client, viewer_user) -> None:  # noq
     html = client.get(reverse("iam_audit:check_list")).content.decode()
     for check_id in GRAPH_CHECKS:
         assert check_id in html
+
+
+def test_graph_failures_wait_for_the_organisation_then_stay() -> None:
+    """Before the management account's turn, the graph knows no SCP and no member list: what fails
+    then could pass once they are in, so it is unknown (never opened then resolved); after, it fails."""
+    accounts = store_story(_risky_story(), skip=[OPS], with_org=False)
+    results = access.graph_results_by_account(now=T0)
+    reach = results[IDENTITY][REACH_CRITICAL]
+    assert [r.status for r in reach] == [Status.UNKNOWN]
+    assert "organizations:organization" in reach[0].summary and MGMT in reach[0].summary
+    # what passes, passes (no organisation can make a failure of it)
+    assert [r.status for r in results[STAGING][REACH_CRITICAL]] == [Status.PASS]
+    engine.run_all(now=T0)
+    assert not Finding.objects.filter(check_id=REACH_CRITICAL).exists()
+    assert (
+        CheckResult.objects.get(account=accounts[IDENTITY], check_id=REACH_CRITICAL).state
+        == CheckState.UNKNOWN
+    )
+
+    collect_org(accounts[MGMT], org_records(), T0 + dt.timedelta(minutes=1))
+    engine.run_all(now=T0 + dt.timedelta(minutes=1))
+    assert Finding.objects.get(check_id=REACH_CRITICAL).status == FindingStatus.OPEN

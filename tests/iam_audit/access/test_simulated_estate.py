@@ -10,10 +10,13 @@ must be exactly the story's. Seeding takes most of the time (~30-50 s on two bus
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from accounts.models import AwsAccount
 from iam_audit import access
@@ -117,3 +120,43 @@ def test_story_chain_on_the_simulated_estate(simulated: Any) -> None:
         r.subject for r in access.graph_results_by_account()[accounts["prod"].account_id][EXTERNAL_PATH]
     }
     assert planted <= external
+
+
+def test_management_account_reaches_every_member_through_organization_account_access_role(
+    simulated: Any,
+) -> None:
+    """Organizations' OrganizationAccountAccessRole trusts the management account's root: a path from
+    that account into every member, whoever holds sts:AssumeRole there today (in the estate: nobody)."""
+    estate = simulated
+    _collect(estate)
+    access.invalidate()
+    management = estate.management_account_id
+    root = f"arn:aws:iam::{management}:root"
+    members = {info.id for info in estate.accounts.values() if info.id != management}
+
+    out = io.StringIO()
+    call_command("access_paths", "--format", "json", "--from-principal", root, stdout=out)
+    rows = [r for r in json.loads(out.getvalue()) if r["assumes"] == 1]
+    role = "OrganizationAccountAccessRole"
+    reached = {r["target_account"]: r for r in rows if r["target_role_arn"].endswith(f":role/{role}")}
+    assert set(reached) == members
+    for account_id, row in reached.items():
+        assert row["source_kind"] == "account" and row["source_account"] == management
+        assert row["target_role_arn"] == f"arn:aws:iam::{account_id}:role/{role}"
+        assert row["privilege_class"] == "administrator" and row["grants"] == ["AdministratorAccess"]
+        assert row["holders"] == []  # no principal of the management account may assume it today...
+        assert "no principal holds sts:AssumeRole today" in row["path"]  # ...and the path is there anyway
+
+    # the member's access page groups it under the role, from the management account
+    state = access.current()
+    prod = estate.accounts["prod"].id
+    [group] = [g for g in access.inbound_groups(state, prod) if g["role_name"] == role]
+    [path] = [r for r in group["paths"] if r["source_arn"] == root]
+    assert path["whole_account"] and path["holders"] == [] and group["privilege"] == "administrator"
+
+    # and the trust graph draws the arrow, the role listed with its (empty) holders
+    [edge] = [
+        e for e in access.trust_payload(state)["edges"] if (e["source"], e["target"]) == (management, prod)
+    ]
+    assert edge["privilege"] == "administrator" and role in edge["roles"]
+    assert {"role": role, "known": True, "holders": []} in edge["whole_account"]

@@ -409,3 +409,64 @@ def test_priority_explanation_reads_as_the_sum_it_is() -> None:
         [{"label": "x"}, "junk", {"label": "severity low", "value": 15, "op": "base"}], 15
     ) == ("severity low 15 = 15")
     assert priority.explain(None) == ""
+
+
+# --- checks that read the management account's organisation trail --------------------------------
+
+
+def _trail(account_id: str, *, organisation: bool) -> Record:
+    arn = f"arn:aws:cloudtrail:us-east-1:{account_id}:trail/org-trail"
+    return Record(
+        type="cloudtrail:trail",
+        arn=arn,
+        resource_id=arn,
+        name="org-trail",
+        region="us-east-1",
+        data={
+            "Name": "org-trail",
+            "TrailARN": arn,
+            "HomeRegion": "us-east-1",
+            "IsMultiRegionTrail": True,
+            "IsOrganizationTrail": organisation,
+            "S3BucketName": "log-archive",
+            "Status": {"IsLogging": True},
+        },
+    )
+
+
+def _trail_state(member: Any) -> CheckResult:
+    engine.run_account(member, now=T0, graph=False)
+    return CheckResult.objects.get(account=member, check_id="cloudtrail.multi_region")
+
+
+def _collect_trails(account: Any, records: Sequence[Record]) -> None:
+    store(account, "us-east-1", ["cloudtrail:trail"], records, {"cloudtrail:trail": Coverage.OK})
+
+
+def test_a_member_without_a_trail_is_unknown_until_the_management_account_trails_are_collected() -> None:
+    management, member = _estate()
+    _collect_trails(member, [])  # the member has no trail of its own
+    result = _trail_state(member)
+    assert result.state == CheckState.UNKNOWN
+    assert "cloudtrail:trail" in result.detail and management.account_id in result.detail
+    assert not Finding.objects.filter(check_id="cloudtrail.multi_region").exists()
+    # the management account's organisation trail is in: the member is covered, and never failed
+    _collect_trails(management, [_trail(management.account_id, organisation=True)])
+    assert _trail_state(member).state == CheckState.PASS
+    assert not Finding.objects.filter(check_id="cloudtrail.multi_region").exists()
+
+
+def test_a_member_without_a_trail_fails_once_the_management_account_has_none_for_it() -> None:
+    management, member = _estate()
+    _collect_trails(member, [])
+    _collect_trails(management, [_trail(management.account_id, organisation=False)])  # its own only
+    assert _trail_state(member).state == CheckState.FAIL
+    assert (
+        Finding.objects.get(check_id="cloudtrail.multi_region", account=member).status == FindingStatus.OPEN
+    )
+
+
+def test_a_member_with_its_own_trail_passes_without_waiting_for_the_management_account() -> None:
+    _, member = _estate()
+    _collect_trails(member, [_trail(member.account_id, organisation=False)])
+    assert _trail_state(member).state == CheckState.PASS

@@ -15,6 +15,7 @@ from .factories import (
     STORY_USER,
     deny,
     doc,
+    root,
     story,
 )
 
@@ -212,7 +213,8 @@ def test_principal_summary_of_the_story_user() -> None:
         STAGING
     ] == "read-only, all services"
     role = graph.principal_summary(STORY_ROLE)
-    assert role["assumable_by"] == [STORY_USER]
+    # its trust names identity's root: the whole account is a way in, besides the user who holds the right
+    assert role["assumable_by"] == [root(IDENTITY), STORY_USER]
     assert role["privilege"]["level"] == "read-only"
     assert graph.principal_summary(STORY_GROUP)["members"] == ["Developer"]
     assert graph.principal_summary("arn:aws:iam::1:user/nobody") == {
@@ -234,8 +236,12 @@ def test_trust_edges_between_accounts() -> None:
             e.mfa_always,
         )
         for e in edges
-    ] == [(IDENTITY, "account", STAGING, (STORY_ROLE,), "read-only", False, True)]
+    ] == [(IDENTITY, "account", STAGING, (STORY_ROLE,), "read-only", False, False)]
+    # the role trusts identity's root: whoever identity authorises tomorrow needs no MFA (the trust
+    # does not ask for it), so MFA is not always required, though the developer's own path requires it
+    assert edges[0].whole_account == ((STORY_ROLE, (STORY_USER,)),)
     assert edges[0].as_dict()["best_privilege_label"] == "read-only, all services"
+    assert edges[0].as_dict()["whole_account"] == [{"role": STORY_ROLE, "holders": [STORY_USER]}]
 
 
 def test_from_items_derives_scp_levels_from_org_items() -> None:

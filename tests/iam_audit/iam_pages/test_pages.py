@@ -118,7 +118,7 @@ def test_staging_access_page_shows_the_story_path(
     assert "read-only, all services" in html and "Granted by ReadOnlyAccess" in html
     # the path: Developer → group → policy (statement) → staging:CompanyReadOnly → ReadOnlyAccess, MFA required
     assert f'href="{reverse("iam_audit:principal_detail", args=[developer.pk])}">Developer</a>' in html
-    chain = html[html.index(">Developer</a>") :]
+    chain = html[html.index('title="Developer →') :]
     for part in (
         "StagingReadOnly",
         "CompanyAssumeRoleStagingReadOnly",
@@ -134,12 +134,24 @@ def test_staging_access_page_shows_the_story_path(
     ]
     assert positions == sorted(positions)
     assert response.context["stats"][0] == ("Access paths", len(access.current().graph.paths_to(STAGING)))
+    # the role trusts identity's root: identity as a whole is a path too, with who holds the right today
+    # (listed first: nothing makes it require MFA)
+    whole = html[html.index(f'title="{IDENTITY} →') : html.index('title="Developer →')]
+    assert "every principal this account authorises" in whole
+    assert (
+        "sts:AssumeRole held today by "
+        f'<a href="{reverse("iam_audit:principal_detail", args=[developer.pk])}">Developer</a>'
+    ) in whole
 
 
 def test_access_page_filters_paths(client: Client, viewer_user: Any, estate: dict[str, Any]) -> None:
     client.force_login(viewer_user)
     url = reverse("iam_audit:account_access", args=[estate[STAGING].pk])
-    assert client.get(url + "?mfa=without").context["groups"] == []
+    # without MFA: only identity as a whole (whoever it authorises tomorrow need not have MFA)
+    [without] = client.get(url + "?mfa=without").context["groups"]
+    assert {p["source_arn"] for p in without["shown"]} == {root(IDENTITY)}
+    [whole] = client.get(url + "?source=account").context["groups"]
+    assert [(p["source_arn"], p["holders"]) for p in whole["shown"]] == [(root(IDENTITY), [STORY_USER])]
     assert client.get(url + "?privilege=write").context["groups"] == []
     kept = client.get(url + "?mfa=required&privilege=read-only&q=developer").context["groups"]
     assert [g["role_name"] for g in kept] == ["CompanyReadOnly"]
@@ -187,7 +199,9 @@ def test_role_page_shows_its_trust_policy_and_who_can_assume_it(
     response = client.get(reverse("iam_audit:principal_detail", args=[role.pk]))
     html = response.content.decode()
     assert "Trust policy" in html and root(IDENTITY) in html
-    assert [p["source_name"] for p in response.context["inbound"]] == ["Developer"]
+    # identity as a whole (its root is trusted), then the developer who holds sts:AssumeRole there
+    assert [p["source_name"] for p in response.context["inbound"]] == [IDENTITY, "Developer"]
+    assert response.context["inbound"][0]["holders"] == [STORY_USER]
 
 
 def test_principal_list_filters(client: Client, viewer_user: Any, estate: dict[str, Any]) -> None:

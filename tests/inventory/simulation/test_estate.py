@@ -557,7 +557,15 @@ def test_every_planted_check_id_is_in_the_catalogue_and_each_mistake_is_planted(
     assert by_check["iam.notaction_allow"].subject.endswith(":policy/OperatorsPowerUser")
     assert by_check["iam.assume_any_role"].subject.endswith(":policy/CrossAccountAssumeAny")
     admins = {p.subject.rsplit(":", 1)[1] for p in estate.planted_for("iam.admin_policy")}
-    assert admins == {"group/Admins", "role/BuildBoxAdmin"}
+    assert admins == {"group/Admins", "role/BuildBoxAdmin", "role/OrganizationAccountAccessRole"}
+    # Organizations' role is an administrator in every member (and not in the management account)
+    members = {info.id for info in estate.accounts.values()} - {estate.management_account_id}
+    organisation_roles = {
+        p.account_id
+        for p in estate.planted_for("iam.admin_policy")
+        if p.subject.endswith("OrganizationAccountAccessRole")
+    }
+    assert organisation_roles == members
     # CIS monitoring is judged once, where the organisation trail delivers: the management account
     [cis] = estate.planted_for("cloudwatch.cis_alarms")
     assert cis.account_id == estate.management_account_id

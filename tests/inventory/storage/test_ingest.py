@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import AwsAccount
 from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
 from inventory.models import CoverageRecord, Resource, ResourceRevision, RevisionKind
-from inventory.services.ingest import IngestPass, ingest, prepare, to_json
+from inventory.services.ingest import CONTENT_HASH, IngestPass, ingest, prepare, stable_data, to_json
 
 pytestmark = pytest.mark.django_db
 
@@ -451,3 +451,115 @@ def test_coverage_can_be_left_to_the_caller_and_written_in_one_statement(
     with django_assert_num_queries(1):
         save_coverage(rows)
     assert CoverageRecord.objects.filter(coverage="ok").count() == 6
+
+
+# ----------------------------------------------------------------------------- volatile fields
+def role(last_used: dt.datetime, **extra: object) -> Record:
+    return Record(
+        type="iam:role",
+        arn="arn:aws:iam::111122223333:role/SkyledgerReadOnly",
+        resource_id="AROAEXAMPLE",
+        name="SkyledgerReadOnly",
+        region=GLOBAL_REGION,
+        data={
+            "RoleName": "SkyledgerReadOnly",
+            "RoleLastUsed": {"LastUsedDate": last_used, "Region": "us-east-1"},
+            **extra,
+        },
+    )
+
+
+def user(key_last_used: dt.datetime, status: str = "Active") -> Record:
+    key = {"AccessKeyId": "AKIAEXAMPLE", "Status": status, "LastUsedDate": key_last_used.isoformat()}
+    return Record(
+        type="iam:user",
+        arn="arn:aws:iam::111122223333:user/ci",
+        resource_id="AIDAEXAMPLE",
+        name="ci",
+        region=GLOBAL_REGION,
+        data={"UserName": "ci", "AccessKeys": [key], "PasswordLastUsed": key_last_used.isoformat()},
+    )
+
+
+IAM = {"iam:role": Coverage.OK, "iam:user": Coverage.OK}
+
+
+def test_a_volatile_field_keeps_its_latest_value_without_a_change_or_a_revision(account: AwsAccount) -> None:
+    """Collecting uses the read role: its RoleLastUsed moves at every collection, nothing else does."""
+    used = timezone.now() - dt.timedelta(hours=6)
+    ingest(account, GLOBAL_REGION, tuple(IAM), [role(used)], IAM, seen_at=later(1))
+    before = Resource.objects.get()
+    result = ingest(
+        account, GLOBAL_REGION, tuple(IAM), [role(used + dt.timedelta(hours=6))], IAM, seen_at=later(2)
+    )
+    after = Resource.objects.get()
+    assert (result.stats.changed, result.stats.unchanged, result.stats.new) == (0, 1, 0)
+    assert not ResourceRevision.objects.exists()
+    # the latest value is what is stored
+    assert after.data["RoleLastUsed"]["LastUsedDate"] == (used + dt.timedelta(hours=6)).isoformat()
+    assert after.data_hash != before.data_hash and after.last_seen > before.last_seen
+
+
+def test_a_real_change_beside_a_volatile_one_shows_only_the_real_change(account: AwsAccount) -> None:
+    used = timezone.now() - dt.timedelta(days=1)
+    ingest(account, GLOBAL_REGION, tuple(IAM), [role(used, MaxSessionDuration=3600)], IAM, seen_at=later(1))
+    result = ingest(
+        account,
+        GLOBAL_REGION,
+        tuple(IAM),
+        [role(used + dt.timedelta(hours=1), MaxSessionDuration=43200)],
+        IAM,
+        seen_at=later(2),
+    )
+    assert result.stats.changed == 1
+    [revision] = ResourceRevision.objects.all()
+    assert revision.changes == [{"path": "data.MaxSessionDuration", "old": 3600, "new": 43200}]
+    assert Resource.objects.get().data["MaxSessionDuration"] == 43200
+
+
+def test_volatile_fields_inside_lists_are_set_apart_too(account: AwsAccount) -> None:
+    used = timezone.now() - dt.timedelta(days=2)
+    ingest(account, GLOBAL_REGION, tuple(IAM), [user(used)], IAM, seen_at=later(1))
+    moved = ingest(
+        account, GLOBAL_REGION, tuple(IAM), [user(used + dt.timedelta(days=1))], IAM, seen_at=later(2)
+    )
+    assert (moved.stats.changed, moved.stats.unchanged) == (0, 1)
+    assert (
+        Resource.objects.get().data["AccessKeys"][0]["LastUsedDate"]
+        == (used + dt.timedelta(days=1)).isoformat()
+    )
+    # deactivating the key is a change, with its revision
+    off = ingest(
+        account,
+        GLOBAL_REGION,
+        tuple(IAM),
+        [user(used + dt.timedelta(days=1), "Inactive")],
+        IAM,
+        seen_at=later(3),
+    )
+    assert off.stats.changed == 1
+    [revision] = ResourceRevision.objects.all()
+    assert [c["path"] for c in revision.changes] == ["data.AccessKeys"]
+
+
+def test_a_hash_stored_before_volatile_fields_were_set_apart_makes_no_revision(account: AwsAccount) -> None:
+    used = timezone.now() - dt.timedelta(days=3)
+    ingest(account, GLOBAL_REGION, tuple(IAM), [role(used)], IAM, seen_at=later(1))
+    row = Resource.objects.get()
+    Resource.objects.filter(pk=row.pk).update(data_hash="f" * 64)  # a whole-data hash of an older version
+    result = ingest(
+        account, GLOBAL_REGION, tuple(IAM), [role(used + dt.timedelta(hours=1))], IAM, seen_at=later(2)
+    )
+    assert (result.stats.changed, result.stats.unchanged) == (0, 1)
+    assert not ResourceRevision.objects.exists()
+    assert Resource.objects.get().data_hash[:CONTENT_HASH] == row.data_hash[:CONTENT_HASH]
+
+
+def test_stable_data_leaves_its_input_alone() -> None:
+    data = {"RoleName": "r", "RoleLastUsed": {"LastUsedDate": "x"}, "Tags": []}
+    assert stable_data("iam:role", data) == {"RoleName": "r", "Tags": []}
+    assert data["RoleLastUsed"] == {"LastUsedDate": "x"}
+    keys = {"AccessKeys": [{"AccessKeyId": "A", "LastUsedDate": "x", "LastUsedRegion": "r"}], "UserName": "u"}
+    assert stable_data("iam:user", keys) == {"AccessKeys": [{"AccessKeyId": "A"}], "UserName": "u"}
+    assert keys["AccessKeys"][0]["LastUsedDate"] == "x"
+    assert stable_data("ec2:instance", data) is data
