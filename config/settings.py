@@ -158,8 +158,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Runs, their heartbeat and the broker agree (inventory/checks.py refuses settings that do not):
+# a running run saves a heartbeat every 20 s and is declared lost after SKYLEDGER_RUN_STALE_MINUTES
+# without one; a collection task may run SKYLEDGER_RUN_TIME_LIMIT_MINUTES (then it stops, keeping
+# what it stored); the broker redelivers an unacknowledged task (its worker died) after the
+# visibility timeout, which must be longer than the time limit or a healthy task would run twice.
+SKYLEDGER_RUN_STALE_MINUTES = env_int("SKYLEDGER_RUN_STALE_MINUTES", 2)
+SKYLEDGER_RUN_TIME_LIMIT_MINUTES = env_int("SKYLEDGER_RUN_TIME_LIMIT_MINUTES", 60)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", (SKYLEDGER_RUN_TIME_LIMIT_MINUTES + 10) * 60)
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Kombu's file-system transport: a broker with no server, for `make demo` on a machine without
@@ -168,6 +175,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),

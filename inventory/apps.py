@@ -40,6 +40,7 @@ class InventoryConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from accounts.panels import Panel, register_panel
+        from inventory import checks  # noqa: F401  (registers the system checks)
 
         connection_created.connect(_sqlite_functions, dispatch_uid="inventory-sqlite-functions")
 

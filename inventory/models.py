@@ -91,6 +91,11 @@ class CollectionRun(models.Model):
 
     worker = models.CharField(max_length=200, blank=True)
     celery_task_id = models.CharField(max_length=255, blank=True)
+    # when the run's task was last handed to the broker (re-sent while it waits: see runs.resend_waiting)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=200, blank=True, help_text="the broker queue its task was sent to")
+    # failed because its worker stopped reporting: a redelivery of its own task may take it up again
+    worker_lost = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created", "-pk"]

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from inventory.models import RunTrigger
@@ -20,8 +21,11 @@ from inventory.services.collect import TransientCollectionError
 
 log = logging.getLogger(__name__)
 
-SOFT_TIME_LIMIT = 3 * 3600  # the run records "interrupted" and keeps what it stored
-HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 300
+# From settings, which also derive the broker's visibility timeout from them (see config/settings.py)
+SOFT_TIME_LIMIT = (
+    settings.SKYLEDGER_RUN_TIME_LIMIT_MINUTES * 60
+)  # the run records "interrupted", keeps its data
+HARD_TIME_LIMIT = SOFT_TIME_LIMIT + 120
 MAX_RETRIES = 3
 
 

@@ -5,23 +5,36 @@ per account, and a run becomes ``running`` only through :func:`claim_run`'s cond
 Two refreshes of one account at once: the second UPDATE violates the index, so that run is marked
 ``skipped`` ("already running"). Why the database rather than a Redis lock: it also holds when the
 collection is started by ``manage.py collect`` without any broker, it cannot drift from what the
-run pages show, and a crashed worker's lock expires by the same rule people see: a running run
-whose heartbeat (saved with its progress, at least every 30 s) is older than
-``SKYLEDGER_RUN_STALE_MINUTES`` (default 15) is declared lost and no longer blocks the account;
-so is a run still queued after a whole refresh interval (``SKYLEDGER_REFRESH_HOURS``).
+run pages show, and a crashed worker's lock expires by the same rule people see.
+
+Nothing stays "running" or "queued" on a false promise:
+
+- A running run's heartbeat is saved every :data:`RUN_HEARTBEAT_SECONDS` by a thread of the process
+  collecting it. One whose heartbeat is older than ``SKYLEDGER_RUN_STALE_MINUTES`` (default 2) is
+  failed as "worker lost" by whichever process notices first (:func:`sweep`: every worker's
+  heartbeat thread, the schedule, a refresh, the runs and home pages). The broker redelivers its
+  task after the visibility timeout; that same task may take the run up again (:func:`claim_run`),
+  starting afresh, so the redelivery completes the run.
+- A queued run's task is re-sent when it has waited a whole stale limit (:func:`resend_waiting`),
+  and whenever someone asks for a refresh of its account: a broker that lost its messages (Redis
+  restarted without its data) cannot leave it queued. A duplicate is harmless: only one claim wins.
+- A run still queued after a whole refresh interval (``SKYLEDGER_REFRESH_HOURS``: no worker took
+  it) is failed as "never started".
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import socket
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -35,10 +48,16 @@ log = logging.getLogger(__name__)
 
 Enqueue = Callable[[CollectionRun], None]
 
+# a refresh asked for again re-sends a queued run's task unless it was sent this recently
+RESEND_AFTER_SECONDS = 30
+
+
+RUN_HEARTBEAT_SECONDS = 20.0
+
 
 def stale_after() -> dt.timedelta:
     """How long a running run may go without a heartbeat before it is considered lost."""
-    return dt.timedelta(minutes=int(getattr(settings, "SKYLEDGER_RUN_STALE_MINUTES", 15) or 15))
+    return dt.timedelta(minutes=max(1, int(settings.SKYLEDGER_RUN_STALE_MINUTES)))
 
 
 def collectable_accounts() -> QuerySet[AwsAccount]:
@@ -72,10 +91,16 @@ def expire_stale(account_id: int | None = None) -> int:
     if account_id is not None:
         stale = stale.filter(account_id=account_id)
         never_started = never_started.filter(account_id=account_id)
+    minutes = int(stale_after().total_seconds() // 60)
     expired = stale.update(
         state=RunState.FAILED,
         finished_at=now,
-        message=f"Worker lost: no progress reported for {int(stale_after().total_seconds() // 60)} minutes.",
+        worker_lost=True,
+        message=(
+            f"Worker lost: the process collecting it stopped reporting for {minutes} minute"
+            f"{'s' if minutes != 1 else ''}. A redelivery of its task resumes it; otherwise the next "
+            "refresh collects the account."
+        ),
     )
     hours = int(queued_stale_after().total_seconds() // 3600)
     return expired + never_started.update(
@@ -143,7 +168,9 @@ def claim_run(run: CollectionRun, task_id: str = "", worker: str | None = None) 
     expire_stale(run.account_id)
     claimable = Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, heartbeat_at__lt=now - stale_after())
     if task_id:
+        # a retry or a redelivery of the run's own task: also after the run was declared lost
         claimable |= Q(state=RunState.RUNNING, celery_task_id=task_id)
+        claimable |= Q(state=RunState.FAILED, worker_lost=True, celery_task_id=task_id)
     try:
         with transaction.atomic():
             claimed = (
@@ -158,6 +185,10 @@ def claim_run(run: CollectionRun, task_id: str = "", worker: str | None = None) 
                     celery_task_id=task_id[:255],
                     attempts=F("attempts") + 1,
                     message="",
+                    worker_lost=False,
+                    # each attempt reports its own errors, not the last one's again
+                    errors=[],
+                    error_count=0,
                 )
             )
     except IntegrityError:
@@ -217,7 +248,8 @@ def refresh_account(
         log.info("refresh of %s not started: run %s is %s", account.account_id, run.pk, run.state)
         return run
     try:
-        collect_account(account, run, final_attempt=final_attempt, **collect_options)
+        with run_heartbeat(run.pk):
+            collect_account(account, run, final_attempt=final_attempt, **collect_options)
     except TransientCollectionError:
         raise
     except TRANSIENT_DB_ERRORS:
@@ -234,22 +266,97 @@ def refresh_account(
     return run
 
 
+@contextlib.contextmanager
+def run_heartbeat(run_pk: int, every: float = RUN_HEARTBEAT_SECONDS) -> Iterator[None]:
+    """Keep the running run's heartbeat fresh from a thread while the block runs.
+
+    Independent of progress: a call that takes minutes (a slow endpoint, retries with back-off)
+    does not make a live run look lost; a process that dies takes its heartbeat with it.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                close_old_connections()
+                CollectionRun.objects.filter(pk=run_pk, state=RunState.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+            except DatabaseError:
+                log.warning("heartbeat of run %s not recorded", run_pk, exc_info=True)
+            finally:
+                connection.close()
+
+    thread = threading.Thread(target=beat, name=f"skyledger-run-{run_pk}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def _default_enqueue(queue: str | None = None) -> Enqueue:
     def enqueue(run: CollectionRun) -> None:
-        from inventory.tasks import refresh_account as task
-
-        options: dict[str, Any] = {"queue": queue} if queue else {}
-        task.apply_async(
-            args=[run.account_id, run.pk],  # type: ignore[arg-type]  # celery takes a list; its stubs say tuple
-            kwargs={"trigger": run.trigger},
-            **options,
-        )
+        send_task(run, queue if queue is not None else run.queue)
 
     return enqueue
 
 
+def send_task(run: CollectionRun, queue: str | None = None) -> None:
+    """Hand the run's task to the broker, recording its task id, queue and when it was sent.
+
+    The task id stays the run's for every send, so a redelivered or re-sent task is recognised as
+    the run's own (:func:`claim_run`).
+    """
+    from inventory.tasks import refresh_account as task
+
+    task_id = run.celery_task_id or str(uuid.uuid4())
+    CollectionRun.objects.filter(pk=run.pk).update(celery_task_id=task_id, queue=queue or "")
+    run.celery_task_id, run.queue = task_id, queue or ""
+    options: dict[str, Any] = {"queue": queue} if queue else {}
+    task.apply_async(
+        args=[run.account_id, run.pk],  # type: ignore[arg-type]  # celery takes a list; its stubs say tuple
+        kwargs={"trigger": run.trigger},
+        task_id=task_id,
+        **options,
+    )
+
+
+def resend_waiting(now: dt.datetime | None = None, enqueue: Enqueue | None = None) -> int:
+    """Re-send the task of every run queued for a whole stale limit since its last send.
+
+    A broker restarted without its data has lost those messages; if it has not, the duplicate is
+    a quick no-op for whichever worker takes it second. Each run is re-sent by one process only
+    (a conditional UPDATE on ``sent_at``). Returns how many were re-sent.
+    """
+    now = now or timezone.now()
+    cutoff = now - stale_after()
+    waiting = CollectionRun.objects.filter(state=RunState.QUEUED).filter(
+        Q(sent_at__lt=cutoff) | Q(sent_at__isnull=True, created__lt=cutoff)
+    )
+    resent = 0
+    for run in waiting:
+        if not CollectionRun.objects.filter(pk=run.pk, state=RunState.QUEUED, sent_at=run.sent_at).update(
+            sent_at=now
+        ):
+            continue  # another process re-sent it, or a worker took it meanwhile
+        _send([run], enqueue or _default_enqueue())
+        resent += 1
+    if resent:
+        log.info("re-sent %d queued run(s) whose task may have been lost", resent)
+    return resent
+
+
+def sweep() -> tuple[int, int]:
+    """What any process does when it notices: fail lost runs, re-send waiting ones."""
+    return expire_stale(), resend_waiting()
+
+
 def _send(runs: list[CollectionRun], enqueue: Enqueue) -> None:
     for run in runs:
+        run.sent_at = timezone.now()
+        CollectionRun.objects.filter(pk=run.pk).update(sent_at=run.sent_at)
         try:
             enqueue(run)
         except Exception as exc:  # noqa: BLE001  (broker down: say so on the run, do not 500)
@@ -273,19 +380,25 @@ def queue_runs(
     Tasks are sent after the transaction commits, so a worker always finds its run row.
     """
     batch = uuid.uuid4()
-    created: list[CollectionRun] = []
+    to_send: list[CollectionRun] = []
     runs: list[CollectionRun] = []
+    recently = timezone.now() - dt.timedelta(seconds=RESEND_AFTER_SECONDS)
     with transaction.atomic():
         for account in accounts:
             existing = active_run(account)
             if existing is not None:
                 runs.append(existing)  # pressing the button twice does not pile up refreshes
+                if existing.state == RunState.QUEUED and (
+                    existing.sent_at is None or existing.sent_at < recently
+                ):
+                    # its task may be gone (the broker restarted without its data): send it again
+                    to_send.append(existing)
                 continue
             run = create_run(account, trigger, user=user, batch=batch)
-            created.append(run)
+            to_send.append(run)
             runs.append(run)
         send = enqueue or _default_enqueue(queue)
-        transaction.on_commit(lambda: _send(created, send))
+        transaction.on_commit(lambda: _send(to_send, send))
     return runs
 
 

@@ -18,6 +18,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from inventory.models import CollectionRun, RunState, WorkerBeat
+from inventory.services import runs
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,11 @@ def start_heartbeat(hostname: str, every: float = BEAT_SECONDS) -> threading.Thr
             try:
                 close_old_connections()
                 beat(hostname)
+                runs.sweep()  # the worker notices lost runs and lost messages, like every process
             except DatabaseError:  # the database away for a moment: the next beat tries again
                 log.warning("worker heartbeat of %s not recorded", hostname, exc_info=True)
+            except Exception:  # noqa: BLE001  (a broker hiccup while re-sending must not stop the beat)
+                log.warning("sweep by worker %s failed", hostname, exc_info=True)
             finally:
                 connection.close()
             if stop.wait(every):

@@ -21,6 +21,7 @@ from accounts.models import AwsAccount
 from accounts.tables import AccountColumn, BadgeColumn, BaseTable, TextColumn, TimestampColumn
 from accounts.ui import ObjectListView
 from inventory.models import CollectionRun, CoverageRecord, RunState, RunTrigger
+from inventory.services.runs import expire_stale
 from inventory.services.workers import stalled_queue
 
 POLL_SECONDS = 2
@@ -124,6 +125,7 @@ class RunListView(ObjectListView):
     export_name = "runs"
 
     def get_extra_context(self) -> dict[str, Any]:
+        expire_stale()  # a run whose worker died is shown failed, not "running" (see runs.sweep)
         return {
             "active_runs": CollectionRun.objects.filter(
                 state__in=[RunState.QUEUED, RunState.RUNNING]

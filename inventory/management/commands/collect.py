@@ -65,11 +65,20 @@ class Command(BaseCommand):
             results = self._collect(accounts, collect_options, show=not options["no_progress"])
         self._summary(results)
         failed = [r for r in results if r.state == RunState.FAILED]
+        skipped = [r for r in results if r.state == RunState.SKIPPED]
+        problems = []
         if failed:
-            raise CommandError(
+            problems.append(
                 f"{len(failed)} of {len(results)} run(s) failed: "
                 + ", ".join(r.account.account_id for r in failed)
             )
+        if skipped:  # nothing was collected for these: not a success
+            problems.append(
+                f"{len(skipped)} account(s) not collected, a refresh of each was already running: "
+                + ", ".join(r.account.account_id for r in skipped)
+            )
+        if problems:
+            raise CommandError(" ".join(problems))
 
     def _collect(
         self, accounts: list[AwsAccount], collect_options: dict[str, Any], show: bool

@@ -69,7 +69,11 @@ def test_security_queues_a_manual_run_and_the_task(
         security_user,
         RunState.QUEUED,
     )
-    assert broker.sent == [{"args": [prod.pk, run.pk], "kwargs": {"trigger": "manual"}}]
+    # the task id is the run's, recorded before sending, so a redelivery is recognised as its own
+    assert broker.sent == [
+        {"args": [prod.pk, run.pk], "kwargs": {"trigger": "manual"}, "task_id": run.celery_task_id}
+    ]
+    assert run.celery_task_id and run.sent_at is not None
     assert messages_of(response) == [f"Refresh of {prod} queued (run {run.pk}); a worker will pick it up."]
 
 
