@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -91,6 +91,34 @@ def active_run(account: AwsAccount) -> CollectionRun | None:
     return CollectionRun.objects.filter(
         account=account, state__in=[RunState.QUEUED, RunState.RUNNING]
     ).first()
+
+
+STORED_STATES = (RunState.DONE, RunState.PARTIAL)  # runs that stored what they saw
+
+
+def last_collection(account: AwsAccount) -> CollectionRun | None:
+    """The account's latest run that stored something (done or partial); None: not collected yet.
+
+    Pages use it to tell "nothing found" from "never looked": an account without one must never
+    read as clean.
+    """
+    return (
+        CollectionRun.objects.filter(account=account, state__in=STORED_STATES)
+        .order_by("-created", "-pk")
+        .first()
+    )
+
+
+def last_collections(accounts: Iterable[AwsAccount]) -> dict[int, CollectionRun]:
+    """:func:`last_collection` of many accounts in one query: account pk -> run (absent: none yet)."""
+    pks = [a.pk for a in accounts]
+    latest = (
+        CollectionRun.objects.filter(account_id=OuterRef("account_id"), state__in=STORED_STATES)
+        .order_by("-created", "-pk")
+        .values("pk")[:1]
+    )
+    runs = CollectionRun.objects.filter(account_id__in=pks, pk=Subquery(latest)).defer("errors")
+    return {run.account_id: run for run in runs}
 
 
 def batch_collecting(run: CollectionRun) -> bool:
