@@ -136,15 +136,16 @@ def test_home_part_query_count_does_not_grow(
     account = AwsAccountFactory()
     make_resource(account)
     run(account, RunState.FAILED)
-    # grouped counts, top accounts, last run, failures, active runs, schedule, "is security?"
-    with django_assert_num_queries(7):
+    # grouped counts, top accounts, last run, failures, active runs, schedule, "is security?", and the
+    # regions not looked at: accounts, their latest collections
+    with django_assert_num_queries(9):
         home_context(request)
     for i in range(20):
         other = AwsAccountFactory()
         make_resource(other, region=("eu-west-1", "us-east-1")[i % 2], type=("ec2:vpc", "s3:bucket")[i % 2])
         run(other, RunState.FAILED if i % 2 else RunState.PARTIAL)
     request.user = type(viewer_user).objects.get(pk=viewer_user.pk)  # no cached role
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         context = home_context(request)
     assert context["inventory"].total == 21 and len(context["inventory"].failed_runs) == 8
 
@@ -192,8 +193,14 @@ def test_account_panel_for_an_account_never_collected(
 ) -> None:
     client.force_login(viewer_user)
     page = client.get(dev.get_absolute_url()).content.decode()
-    assert "Never collected." in page and "Nothing collected yet." in page
+    panel = page.split('id="panel-inventory"')[1].split("</section>")[0]
+    assert panel.count("Not collected yet") == 3  # latest run, regions not looked at, collection gaps
     assert "<strong>0</strong> live resources" in page
+    assert "None: every resource type was collected completely" not in page
+    exposure = page.split('id="panel-exposure"')[1].split("</section>")[0]
+    assert "Not collected yet" in exposure and "reachable from the internet" not in exposure
+    findings = page.split('id="panel-findings"')[1].split("</section>")[0]
+    assert "Not collected yet" in findings and "No open finding" not in findings
 
 
 def test_account_panel_query_count_does_not_grow(prod: AwsAccount, django_assert_num_queries: Any) -> None:
