@@ -51,7 +51,7 @@ from inventory import hooks
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
 from inventory.aws.session import Target
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
-from inventory.models import CollectionRun, RunState, SkippedReason
+from inventory.models import CollectionRun, CoverageRecord, RunState, SkippedReason
 from inventory.services.ingest import (
     CHUNK_SIZE,
     TRANSIENT_DB_ERRORS,
@@ -731,12 +731,19 @@ def collect_account(
         writer.drop_region_denials(set(denied))
         _update_run(run, regions_skipped=skipped)
     writer.save(force=True, notify=False)
+    if denied:
+        # A fenced region is not looked at, like an excluded one: no coverage rows, so the checks judge
+        # the regions that were read instead of answering "unknown" for the whole account, and every
+        # page names the region as denied. What an earlier run saw there is kept (nothing is deleted).
+        CoverageRecord.objects.filter(account=account, region__in=list(denied)).delete()
+        for key in [k for k in writer.coverage if k[1] in denied]:
+            del writer.coverage[key]
     if progress is not None:
         try:
             progress(writer.progress)
         except Exception:  # noqa: BLE001
             log.exception("progress callback failed at the end of run %s", run.pk)
-    values = [v for (_, region), v in writer.coverage.items() if region not in denied]
+    values = list(writer.coverage.values())
     ok = sum(1 for v in values if v is Coverage.OK)
     not_ok = len(values) - ok
     missing_units = writer.progress.units_planned - writer.progress.units_done

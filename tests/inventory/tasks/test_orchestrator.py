@@ -325,9 +325,12 @@ def test_a_region_refused_as_a_whole_is_recorded_as_denied_not_as_errors(account
         }
     ]
     assert "1 region not looked at" in run.message
-    # the coverage keeps the truth per type: nothing there is known
-    assert set(CoverageRecord.objects.filter(region="ap-southeast-2").values_list("coverage", flat=True)) == {
-        "denied"
+    # not looked at, like an excluded region: no coverage there, so checks judge the regions read
+    assert not CoverageRecord.objects.filter(region="ap-southeast-2").exists()
+    assert set(CoverageRecord.objects.values_list("region", flat=True)) == {
+        "eu-west-1",
+        "us-east-1",
+        "global",
     }
 
 
