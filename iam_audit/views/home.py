@@ -19,7 +19,7 @@ from accounts.models import AwsAccount
 from iam_audit import charts, compliance
 from iam_audit.choices import ACTIVE_STATUSES, EventKind, Severity
 from iam_audit.models import Finding, FindingEvent
-from inventory.services.runs import last_collection
+from inventory.services.runs import ever_collected
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -123,5 +123,5 @@ def findings_panel_context(request: HttpRequest, account: AwsAccount) -> dict[st
         "total": sum(n or 0 for n in counts.values()),
         "top": top,
         # no finding because nothing was collected is not "no finding"
-        "collected": last_collection(account) is not None,
+        "collected": ever_collected(account),
     }

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
 from accounts.permissions import is_security
-from inventory.models import CollectionRun, RunState, RunTrigger
+from inventory.models import CollectionRun, CoverageRecord, RunState, RunTrigger
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,15 @@ def last_collection(account: AwsAccount) -> CollectionRun | None:
         .order_by("-created", "-pk")
         .first()
     )
+
+
+def ever_collected(account: AwsAccount) -> bool:
+    """Whether any collection pass ever stored what it read of ``account`` (one query).
+
+    Every pass writes its coverage, even when it found nothing; so no coverage means nothing about
+    the account is known, which a page must say rather than show an empty, clean-looking result.
+    """
+    return CoverageRecord.objects.filter(account=account).exists()
 
 
 def last_collections(accounts: Iterable[AwsAccount]) -> dict[int, CollectionRun]:

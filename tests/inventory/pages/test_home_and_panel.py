@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -217,3 +218,61 @@ def test_account_panel_query_count_does_not_grow(prod: AwsAccount, django_assert
     with django_assert_num_queries(3):
         context = account_panel(None, prod)
     assert context["total"] == 31 and len(context["coverage_problems"]) == 30
+
+
+# --- regions not looked at ------------------------------------------------------------------------
+
+
+def test_every_summary_of_an_account_names_the_regions_not_looked_at_and_why(
+    client: Client, prod: AwsAccount, dev: AwsAccount, viewer_user: Any, settings: Any
+) -> None:
+    settings.SKYLEDGER_ALLOWED_REGIONS = ["us-east-1", "eu-central-1"]
+    collected = run(prod, RunState.PARTIAL)
+    CollectionRun.objects.filter(pk=collected.pk).update(
+        regions=["eu-west-1", "us-east-1"],
+        regions_skipped=[
+            {"region": "ap-east-1", "reason": "not-enabled", "detail": "opt-in region not enabled"},
+            {"region": "ap-south-1", "reason": "excluded", "detail": "in the account's excluded regions"},
+            {"region": "sa-east-1", "reason": "denied", "detail": f"every call was refused {XSS}"},
+        ],
+    )
+    run(prod, RunState.FAILED, hours_ago=0.5)  # a later failure: the last collection still tells
+    client.force_login(viewer_user)
+
+    page = client.get(prod.get_absolute_url()).content.decode()
+    panel = page.split('id="panel-inventory"')[1].split("</section>")[0]
+    assert "ap-south-1 <span" in panel and "excluded by a collection setting" in panel
+    assert "sa-east-1 <span" in panel and "denied by a policy (an SCP)" in panel
+    assert "1 region not enabled in the account" in panel
+    # the account's own list applies; dev has none, so the estate default applies and says so
+    assert 'class="allowed-regions">eu-west-1<' in page
+    dev_page = client.get(dev.get_absolute_url()).content.decode()
+    assert (
+        'class="allowed-regions">us-east-1, eu-central-1 <span class="muted">(estate default)</span>'
+        in dev_page
+    )
+
+    report = client.get(reverse("inventory:report")).content.decode()
+    section = report.split('id="not-looked-at"')[1].split("</section>")[0]
+    assert prod.name in section and "sa-east-1" in section and "ap-south-1" in section
+    assert dev.name in section and "Not collected yet" in section.split(dev.name)[1]
+    assert "<script>alert" not in report
+
+    run_page = client.get(reverse("inventory:run_detail", args=[collected.pk])).content.decode()
+    assert "sa-east-1" in run_page and "every call was refused &lt;script&gt;" in run_page
+
+    home = client.get("/").content.decode()
+    assert "1</span> account not collected yet" in home
+    assert "1</span> account with regions not looked at" in home
+
+
+def test_an_account_with_only_opt_in_regions_left_out_is_not_listed_on_the_report(
+    client: Client, dev: AwsAccount, viewer_user: Any
+) -> None:
+    collected = run(dev, RunState.DONE)
+    CollectionRun.objects.filter(pk=collected.pk).update(
+        regions_skipped=[{"region": "me-south-1", "reason": "not-enabled", "detail": ""}]
+    )
+    client.force_login(viewer_user)
+    report = client.get(reverse("inventory:report")).content.decode()
+    assert "None: every account was collected in every region it has enabled." in report
