@@ -314,12 +314,12 @@ def _outside_findings(estate: Estate, key: str, client: Client) -> set[tuple[str
     is unexpected, and its resources are judged as anywhere; account settings are judged only in the
     allowed regions (``expected_regions``), so they are left out here."""
     region = estate.spec.stray_region
+    account_id = estate.account(key).id
     found = {
         item
         for item in _region_findings(estate, key, region, client)
-        if item[0] != "ec2.ebs_default_encryption"
+        if item[1] != account_id and not item[1].endswith(":account-settings")
     }
-    account_id = estate.account(key).id
     for group in client(key, "ec2", region).describe_security_groups()["SecurityGroups"]:
         if group["GroupName"] != "default":
             found.add(
