@@ -91,12 +91,14 @@ class ChangeReasonMixin(forms.Form):
 
 
 # Who edits what. The security team edits everything a person may edit. An owner edits only the
-# descriptive records of their own accounts: description, contact, notes and the regions the account
-# is expected to use. They cannot change the account ID, name, environment, owner, status or how
-# Skyledger reaches the account (read role, ExternalId, collection switch): those decide what the
-# security team sees and who is accountable, so a team cannot hand an account away, hide it from
-# collection or point Skyledger at another role. Discovery-owned fields (AWS email, joined date,
-# SCPs) are edited by nobody.
+# descriptive records of their own accounts: description, contact and notes. They cannot change the
+# account ID, name, environment, owner, status, how Skyledger reaches the account (read role,
+# ExternalId, collection switch), the regions it is expected to use or the regions not collected:
+# those decide what the security team sees and who is accountable, so a team cannot hand an account
+# away, hide a region or the whole account from collection and the checks, make its resources look
+# expected, or point Skyledger at another role. An owner's POST that changes any of them is refused
+# (403, see accounts.views.account_edit). Discovery-owned fields (AWS email, joined date, SCPs) are
+# edited by nobody.
 SECURITY_FIELDS = [
     "account_id",
     "name",
@@ -110,9 +112,11 @@ SECURITY_FIELDS = [
     "external_id",
     "allowed_regions",
     "collection_enabled",
+    "collection_excluded_regions",
     "notes",
 ]
-OWNER_FIELDS = ["description", "contact_email", "allowed_regions", "notes"]
+OWNER_FIELDS = ["description", "contact_email", "notes"]
+SECURITY_ONLY_FIELDS = [f for f in SECURITY_FIELDS if f not in OWNER_FIELDS]
 
 
 class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
@@ -125,7 +129,17 @@ class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
         help_text="The 12-digit AWS account ID (1234-5678-9012 works too).",
         error_messages={"unique": "This account ID is already in the registry."},
     )
-    allowed_regions = RegionListField(label="Allowed regions")
+    allowed_regions = RegionListField(
+        label="Allowed regions",
+        help_text="Regions this account is expected to use, comma or space separated. Empty: the estate "
+        "default (SKYLEDGER_ALLOWED_REGIONS). Every region is still collected; resources elsewhere are "
+        "reported as unexpected.",
+    )
+    collection_excluded_regions = RegionListField(
+        label="Regions not collected",
+        help_text="Regions Skyledger does not look at in this account (cost), comma or space separated. "
+        "Nothing there is seen or checked; every page about the account says so. Usually empty.",
+    )
 
     class Meta:
         model = AwsAccount
@@ -142,8 +156,6 @@ class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
 
 class OwnerAccountForm(ChangeReasonMixin, forms.ModelForm):
     """The fields an account's owning team may edit (see the comment above SECURITY_FIELDS)."""
-
-    allowed_regions = RegionListField(label="Allowed regions")
 
     class Meta:
         model = AwsAccount

@@ -92,9 +92,18 @@ class AwsAccount(models.Model):
         default=list,
         blank=True,
         validators=[validate_regions],
-        help_text="Regions this account may use; empty means every enabled region.",
+        help_text="Regions this account is expected to use; empty means the estate default "
+        "(SKYLEDGER_ALLOWED_REGIONS). Resources elsewhere are still collected, and reported as unexpected.",
     )
     collection_enabled = models.BooleanField(default=True)
+    collection_excluded_regions = models.JSONField(
+        "regions not collected",
+        default=list,
+        blank=True,
+        validators=[validate_regions],
+        help_text="Regions Skyledger does not look at in this account (cost), besides the estate-wide "
+        "SKYLEDGER_COLLECTION_EXCLUDED_REGIONS. Every page about the account names them.",
+    )
     notes = models.TextField(blank=True)
 
     # Owned by AWS Organizations discovery (people do not edit these).
@@ -148,4 +157,26 @@ class AwsAccount(models.Model):
         return self.external_id or settings.SKYLEDGER_EXTERNAL_ID
 
     def effective_allowed_regions(self) -> list[str]:
+        """The regions this account is expected to use: its own list, else the estate's (empty: all).
+
+        The list only classifies what collection finds; it never limits what is collected.
+        """
         return list(self.allowed_regions or settings.SKYLEDGER_ALLOWED_REGIONS)
+
+    @property
+    def allowed_regions_are_default(self) -> bool:
+        """Whether :meth:`effective_allowed_regions` is the estate default (the account has none)."""
+        return not self.allowed_regions
+
+    def collection_exclusions(self) -> dict[str, str]:
+        """Regions not to collect, each with who excluded it: "account" or "estate" (the setting).
+
+        A separate list from the allowed regions, editable by the security team only: an account
+        owner must never be able to hide a region from collection and so from every check.
+        """
+        out = {
+            r.strip().lower(): "estate" for r in settings.SKYLEDGER_COLLECTION_EXCLUDED_REGIONS if r.strip()
+        }
+        for region in self.collection_excluded_regions or []:
+            out.setdefault(region, "account")
+        return out

@@ -13,6 +13,9 @@ import                     yes       403                    403      login page
 create / edit teams        yes       403                    403      login page
 =========================  ========  =====================  =======  ==========
 
+An owner's POST that would change a field only the security team edits (allowed regions, regions
+not collected, owner, read role...) gets 403 and changes nothing, rather than being half applied.
+
 Export is open to every logged-in user because it shows exactly what the list shows them.
 History is readable by everyone logged in for the same reason: it is the record of the fields the
 account page already displays, and seeing who changed what is the point of keeping it.
@@ -36,7 +39,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import imports
 from accounts.filtersets import AwsAccountFilterSet, TeamFilterSet
-from accounts.forms import AwsAccountForm, ImportConfirmForm, ImportUploadForm, OwnerAccountForm, TeamForm
+from accounts.forms import (
+    SECURITY_ONLY_FIELDS,
+    AwsAccountForm,
+    ImportConfirmForm,
+    ImportUploadForm,
+    OwnerAccountForm,
+    TeamForm,
+)
 from accounts.models import AwsAccount, Team
 from accounts.panels import panels
 from accounts.permissions import can_edit_account, is_security, require
@@ -126,12 +136,27 @@ def account_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/awsaccount_form.html", {"form": form, "account": None})
 
 
+def _forged_security_changes(request: HttpRequest, account: AwsAccount) -> list[str]:
+    """Security-only fields an owner's POST carries with a value other than the account's.
+
+    Compared through the security team's form, so "eu-west-1" and ["eu-west-1"] are the same value
+    and a field posted unchanged (a form saved from an older page) is not a change.
+    """
+    posted = [f for f in SECURITY_ONLY_FIELDS if f in request.POST]
+    if not posted:
+        return []
+    full = AwsAccountForm(request.POST, instance=account)
+    return [f for f in posted if f in full.changed_data]
+
+
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(AwsAccount, pk=pk)
     require(can_edit_account(request.user, account))
-    # Owners get a form that only has their fields, so anything else they post is ignored.
+    # Owners get a form that only has their fields; a POST that would change any other is forged.
     form_class = AwsAccountForm if is_security(request.user) else OwnerAccountForm
+    if request.method == "POST" and form_class is OwnerAccountForm:
+        require(not _forged_security_changes(request, account))
     form = form_class(_data(request), instance=account)
     if request.method == "POST" and form.is_valid():
         if form.has_changed() and [f for f in form.changed_data if f != "change_reason"]:

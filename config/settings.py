@@ -188,7 +188,10 @@ CELERY_TIMEZONE = TIME_ZONE
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")  # set only for the simulated estate
 SKYLEDGER_READ_ROLE = env_str("SKYLEDGER_READ_ROLE", "SkyledgerReadOnly")
 SKYLEDGER_EXTERNAL_ID = env_str("SKYLEDGER_EXTERNAL_ID", "")
+# the company's regions: they only classify (resources elsewhere are "unexpected"), never limit collection
 SKYLEDGER_ALLOWED_REGIONS = env_list("SKYLEDGER_ALLOWED_REGIONS")
+# regions the security team chose not to collect in any account (cost); pages name them as not looked at
+SKYLEDGER_COLLECTION_EXCLUDED_REGIONS = env_list("SKYLEDGER_COLLECTION_EXCLUDED_REGIONS")
 SKYLEDGER_DISCOVERY_ROLE_ARN = env_str("SKYLEDGER_DISCOVERY_ROLE_ARN", "")
 SKYLEDGER_HOME_REGION = env_str("SKYLEDGER_HOME_REGION", "us-east-1")
 SKYLEDGER_REGION_WORKERS = env_int("SKYLEDGER_REGION_WORKERS", 8)  # regions collected at once per account

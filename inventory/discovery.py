@@ -294,11 +294,21 @@ def record_access(account: AwsAccount, result: AccessResult) -> None:
         setattr(account, field, value)
 
 
+def _check(hub: Any, account: AwsAccount) -> AccessResult:
+    """:func:`check_access` listing the regions a collection will read: every enabled one but the
+    security team's exclusions (the allowed regions only classify, they limit nothing)."""
+    result = check_access(hub, access_target(account))
+    excluded = account.collection_exclusions()
+    if not excluded:
+        return result
+    return dataclasses.replace(result, regions=[r for r in result.regions if r not in excluded])
+
+
 def check_account_access(account: AwsAccount, hub: Any = None) -> AccessResult:
     """Check that Skyledger can assume ``account``'s read role, and record the outcome."""
     hub = hub or _hub()
     try:
-        result = check_access(hub, access_target(account), account.effective_allowed_regions())
+        result = _check(hub, account)
     except Exception as exc:  # noqa: BLE001 (check_access never raises; this is a last resort)
         result = AccessResult(False, "", [], classify(exc), timezone.now())
     record_access(account, result)
@@ -313,7 +323,7 @@ def check_accounts_access(
 
     def check(account: AwsAccount) -> AccessResult:
         try:
-            return check_access(hub, access_target(account), account.effective_allowed_regions())
+            return _check(hub, account)
         except Exception as exc:  # noqa: BLE001
             return AccessResult(False, "", [], classify(exc), timezone.now())
 

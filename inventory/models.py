@@ -41,6 +41,15 @@ class CoverageState(models.TextChoices):
     NOT_COLLECTED = Coverage.NOT_COLLECTED.value, "Not collected"
 
 
+class SkippedReason(models.TextChoices):
+    """Why a run did not look at a region of the account (shown on every page about the account)."""
+
+    EXCLUDED = "excluded", "excluded by a collection setting"
+    DENIED = "denied", "denied by a policy (an SCP)"
+    NOT_ENABLED = "not-enabled", "not enabled in the account (opt-in region)"
+    NOT_REQUESTED = "not-requested", "left out of this run (--region)"
+
+
 class RevisionKind(models.TextChoices):
     CHANGED = "changed", "Changed"
     DELETED = "deleted", "Deleted"
@@ -75,6 +84,9 @@ class CollectionRun(models.Model):
     units_planned = models.PositiveIntegerField(default=0)
     units_done = models.PositiveIntegerField(default=0)
     regions = models.JSONField(default=list, blank=True)
+    # Regions of the account this run did not look at, and why: [{region, reason, detail}] with reason
+    # one of SkippedReason. Kept apart from ``errors``: a region an SCP denies is a fact, not a failure.
+    regions_skipped = models.JSONField(default=list, blank=True)
 
     api_calls = models.PositiveIntegerField(default=0)
     api_retries = models.PositiveIntegerField(default=0)
@@ -115,6 +127,18 @@ class CollectionRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("inventory:run_detail", args=[self.pk])
+
+    @property
+    def skipped_regions(self) -> list[dict[str, str]]:
+        """``regions_skipped`` with each reason's label for people, sorted by reason then region."""
+        labels = dict(SkippedReason.choices)
+        order = {value: n for n, value in enumerate(SkippedReason.values)}
+        rows = [
+            {**entry, "label": str(labels.get(entry.get("reason", ""), entry.get("reason", "")))}
+            for entry in self.regions_skipped or []
+            if isinstance(entry, dict)
+        ]
+        return sorted(rows, key=lambda e: (order.get(e.get("reason", ""), 99), e.get("region", "")))
 
     @property
     def progress(self) -> float:

@@ -210,7 +210,13 @@ def collect(
     access = RecordingAccess(endpoint, POOL, record=record is not None)
     started = time.monotonic()
     cpu = time.process_time()
-    runs = [collect_account(a, create_run(a), access=access, region_workers=workers) for a in accounts]
+    # the seeded regions only (--regions): every enabled region is collected otherwise, as it should be
+    runs = [
+        collect_account(
+            a, create_run(a), access=access, region_workers=workers, only_regions=a.allowed_regions
+        )
+        for a in accounts
+    ]
     wall = time.monotonic() - started
     if record is not None:
         record.extend(access.calls)

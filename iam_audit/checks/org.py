@@ -295,7 +295,9 @@ def aws_created(item: Item, default_vpcs: set[tuple[str, str]]) -> bool:
     service="Inventory",
     scope="account",
     severity=Severity.MEDIUM,
-    description="Resources exist in regions outside the account's allowed list (empty list: every region allowed). "
+    description="Resources exist in regions outside the account's allowed list (its own, else SKYLEDGER_ALLOWED_REGIONS; "
+    "empty: every region allowed). Every enabled region is collected whatever the list says, and the evidence names "
+    "each resource. "
     "The default VPC and its parts, AWS-managed keys, account settings and security tooling (GuardDuty, Config, "
     "Security Hub, Access Analyzer) are ignored.",
     risk="Forgotten or shadow resources in unwatched regions escape monitoring, cost control and data-residency rules.",
@@ -328,7 +330,15 @@ def unexpected_region(snap: Snapshot) -> Iterator[Result]:
         by_region: dict[str, list[Item]] = defaultdict(list)
         for i in outside:
             by_region[i.region].append(i)
-        evidence["regions"] = {r: _summarise(items) for r, items in sorted(by_region.items())}
+        evidence["regions"] = {
+            r: {"count_by_type": dict(Counter(i.type for i in items))}
+            for r, items in sorted(by_region.items())
+        }
+        # every one named: this finding is the list of what to look at (and what automation acts on)
+        evidence["resources"] = [
+            {"type": i.type, "arn": i.arn, "name": text(i.name or i.resource_id, 200), "region": i.region}
+            for i in outside
+        ]
         yield account_result(
             snap,
             Status.FAIL,

@@ -33,28 +33,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import is_security, require
-from accounts.ui import EXPORT_CHUNK, ObjectListView, safe_filename, url_or_none
+from accounts.ui import ObjectListView, safe_filename, url_or_none
 from iam_audit import engine, priority
+from iam_audit.exports import finding_records
 from iam_audit.filtersets import FindingFilterSet
 from iam_audit.forms import TriageForm
 from iam_audit.models import Finding
 from iam_audit.tables import TRIAGE_FORM_ID, FindingTable
 
-JSON_FIELDS = (
-    ("check_id", "check_id"),
-    ("title", "title"),
-    ("severity", "severity"),
-    ("priority", "priority"),
-    ("status", "status"),
-    ("account_id", "account__account_id"),
-    ("account_name", "account__name"),
-    ("region", "region"),
-    ("resource_id", "resource__resource_id"),
-    ("arn", "subject"),
-    ("summary", "summary"),
-    ("first_seen", "first_seen"),
-    ("last_seen", "last_seen"),
-)
 CLI_PREFIXES = ("CLI:", "cli:")
 AWS_COMMAND = re.compile(r"(aws [a-z0-9-]+ [a-z0-9-]+[^;\n]*)")
 STEP = re.compile(r"^\s*(\d+)[.)]\s+")
@@ -110,25 +96,16 @@ class FindingListView(ObjectListView):
 finding_list = FindingListView.as_view()
 
 
-def _json_value(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def json_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered findings as a JSON array of objects (streamed; same filters as the list)."""
+    """The filtered findings as a JSON array of objects (streamed; same filters as the list), each with
+    its evidence, remediation and the resources it names (:mod:`iam_audit.exports`)."""
     filterset = FindingFilterSet(request.GET, queryset=Finding.objects.all(), request=request)
     queryset = filterset.qs if filterset.is_valid() else Finding.objects.none()
-    names = [name for name, _ in JSON_FIELDS]
-    rows = queryset.order_by("-priority", "pk").values_list(*[path for _, path in JSON_FIELDS])
 
     def chunks() -> Iterator[str]:
         yield "["
-        for n, row in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK)):
-            record = {name: _json_value(value) for name, value in zip(names, row, strict=True)}
-            record["resource_id"] = record["resource_id"] or ""
-            yield ("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False)
+        for n, record in enumerate(finding_records(queryset.order_by("-priority", "pk"))):
+            yield ("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False, default=str)
         yield "\n]\n"
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

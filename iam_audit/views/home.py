@@ -19,6 +19,7 @@ from accounts.models import AwsAccount
 from iam_audit import charts, compliance
 from iam_audit.choices import ACTIVE_STATUSES, EventKind, Severity
 from iam_audit.models import Finding, FindingEvent
+from inventory.services.runs import ever_collected
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -113,7 +114,7 @@ def baseline_panel_context(request: HttpRequest, account: AwsAccount) -> dict[st
 
 
 def findings_panel_context(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
-    """The account's active findings by severity and its five most urgent (two queries)."""
+    """The account's active findings by severity and its five most urgent (three queries)."""
     active = Finding.objects.filter(account=account, status__in=ACTIVE_STATUSES)
     counts = active.aggregate(**{s.value: Count("pk", filter=Q(severity=s.value)) for s in Severity})
     top = list(active.order_by("-priority", "pk")[:5])
@@ -121,4 +122,6 @@ def findings_panel_context(request: HttpRequest, account: AwsAccount) -> dict[st
         "by_severity": [(s.value, s.label, counts.get(s.value) or 0) for s in Severity],
         "total": sum(n or 0 for n in counts.values()),
         "top": top,
+        # no finding because nothing was collected is not "no finding"
+        "collected": ever_collected(account),
     }

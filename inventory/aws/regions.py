@@ -53,6 +53,23 @@ def filter_regions(
     return sorted(names)
 
 
+def not_enabled_names(described: Iterable[Mapping[str, Any]], partition: str = "aws") -> list[str]:
+    """Region names from ``describe_regions`` items that the account has not opted in to, sorted.
+
+    These cannot be collected (AWS refuses every call there); pages name them as not looked at.
+    """
+    names = set()
+    for item in described:
+        if not isinstance(item, Mapping):
+            continue
+        name = item.get("RegionName")
+        if not isinstance(name, str) or not _REGION_NAME.match(name) or partition_of(name) != partition:
+            continue
+        if item.get("OptInStatus", "opt-in-not-required") not in USABLE_OPT_IN:
+            names.add(name)
+    return sorted(names)
+
+
 def _describe(session: AccountSession) -> list[dict[str, Any]]:
     answer = session.client("ec2", session.home_region).describe_regions(AllRegions=True)
     regions = answer.get("Regions")
@@ -66,3 +83,9 @@ def enabled_regions(session: AccountSession, allowed: Sequence[str] = ()) -> lis
     """
     described = session.cached(("ec2", "DescribeRegions"), lambda: _describe(session))
     return filter_regions(described, allowed, session.partition)
+
+
+def not_enabled_regions(session: AccountSession) -> list[str]:
+    """The regions of the account's partition it has not opted in to (the same one DescribeRegions)."""
+    described = session.cached(("ec2", "DescribeRegions"), lambda: _describe(session))
+    return not_enabled_names(described, session.partition)

@@ -17,6 +17,15 @@ Why not let each worker write its own region?
 - one writer is fast enough: a chunk upsert stores thousands of resources per second, far more
   than AWS serves an account.
 
+Which regions: every enabled region of the account, always. The allowed regions (the account's own,
+else ``SKYLEDGER_ALLOWED_REGIONS``) only classify what is found ("unexpected" elsewhere); if they
+limited collection, a resource outside them would never be seen and could never be reported. Only
+the security team's collection limit (``SKYLEDGER_COLLECTION_EXCLUDED_REGIONS`` and the account's
+``collection_excluded_regions``) or an operator's ``--region`` leaves enabled regions out. Every region
+not looked at is recorded on the run with its reason (excluded, not enabled, denied, not requested)
+so the pages can say so instead of looking clean. A region where every call was refused while other
+regions answered is what a region-fencing SCP does: it is recorded as denied, not as errors.
+
 Failure policy: any exception in a collector spoils only its own (collector, region) pass (its
 types end FAILED, nothing is deleted for them, what it yielded before is kept). An exception in the
 writer stops the run without deleting anything it had not finished.
@@ -42,7 +51,7 @@ from inventory import hooks
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
 from inventory.aws.session import Target
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
-from inventory.models import CollectionRun, RunState
+from inventory.models import CollectionRun, CoverageRecord, RunState, SkippedReason
 from inventory.services.ingest import (
     CHUNK_SIZE,
     TRANSIENT_DB_ERRORS,
@@ -90,6 +99,12 @@ class AwsAccess:
         from inventory.aws.regions import enabled_regions
 
         return enabled_regions(session, allowed)
+
+    def not_enabled(self, session: Any) -> list[str]:
+        """Regions the account has not opted in to (from the answer ``regions`` already got)."""
+        from inventory.aws.regions import not_enabled_regions
+
+        return not_enabled_regions(session)
 
 
 _HUBS: dict[Any, Any] = {}
@@ -323,6 +338,15 @@ class _Writer:
         save_coverage(self.pending_coverage)
         self.pending_coverage = []
 
+    def drop_region_denials(self, regions: set[str]) -> None:
+        """Take the access-denied errors of ``regions`` off the error list: those regions are
+        recorded as denied instead (one fact per region, not one error per call)."""
+        denied = ErrorKind.ACCESS_DENIED.value
+        kept = [e for e in self.errors if not (e.get("region") in regions and e.get("code") == denied)]
+        self.progress.error_count -= len(self.errors) - len(kept)
+        self.errors = kept
+        self._dirty = True
+
     def add_errors(self, entries: Iterable[dict[str, str]]) -> None:
         for entry in entries:
             self.progress.error_count += 1
@@ -395,6 +419,103 @@ def _wrong_account(session: Any, account_id: str) -> str:
     return ""
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _plan_regions(
+    access: AccessLayer,
+    session: Any,
+    account: AwsAccount,
+    excluded: Mapping[str, str],
+    requested: set[str],
+    writer: _Writer,
+    home_region: str,
+) -> tuple[list[str], list[dict[str, str]]]:
+    """The regions to collect, and the account's other regions with why they are left out.
+
+    Asks for every enabled region (the allowed list plays no part). When the account's list cannot
+    be read, falls back to the regions the account is expected to use, else the home region, and
+    says so: a guess is better than collecting nothing, and the error shows it was a guess.
+    """
+    skipped: list[dict[str, str]] = []
+    try:
+        enabled = list(access.regions(session, ()))
+    except Exception as exc:  # noqa: BLE001
+        classified = exc.classified if isinstance(exc, AwsError) else classify(exc, "DescribeRegions")
+        writer.add_errors([_classified_error(account.account_id, classified, "ec2", home_region)])
+        enabled = sorted(set(account.effective_allowed_regions()) or {home_region})
+    else:
+        not_enabled = getattr(access, "not_enabled", None)
+        if not_enabled is not None:
+            try:
+                skipped += [
+                    {
+                        "region": r,
+                        "reason": SkippedReason.NOT_ENABLED.value,
+                        "detail": "opt-in region not enabled",
+                    }
+                    for r in not_enabled(session)
+                ]
+            except Exception:  # noqa: BLE001  (only a label for pages: never stops a run)
+                log.warning(
+                    "could not list the regions %s has not enabled", account.account_id, exc_info=True
+                )
+    regions: list[str] = []
+    for region in sorted(set(enabled)):
+        if region in excluded:
+            who = (
+                "the account's"
+                if excluded[region] == "account"
+                else "the estate's (SKYLEDGER_COLLECTION_EXCLUDED_REGIONS)"
+            )
+            skipped.append(
+                {
+                    "region": region,
+                    "reason": SkippedReason.EXCLUDED.value,
+                    "detail": f"in {who} excluded regions",
+                }
+            )
+        elif requested and region not in requested:
+            skipped.append({"region": region, "reason": SkippedReason.NOT_REQUESTED.value, "detail": ""})
+        else:
+            regions.append(region)
+    return regions, skipped
+
+
+def _denied_regions(regions: Sequence[str], writer: _Writer) -> dict[str, str]:
+    """Regions where every collector was refused while another region answered: region -> AWS's words.
+
+    That is what a region-fencing SCP (``Deny`` unless ``aws:RequestedRegion`` is allowed) looks
+    like from the read role: every call in the region is AccessDenied / UnauthorizedOperation. A
+    role that is refused everywhere has a permission problem, not a fenced region: those stay errors.
+    """
+    by_region: dict[str, set[Coverage]] = {}
+    for (_, region), value in writer.coverage.items():
+        if region != GLOBAL_REGION:
+            by_region.setdefault(region, set()).add(value)
+    refused = [r for r in regions if by_region.get(r) == {Coverage.DENIED}]
+    answered = [r for r in regions if Coverage.OK in by_region.get(r, set())]
+    if not refused or not answered:
+        return {}
+    out: dict[str, str] = {}
+    for region in refused:
+        entry = next(
+            (
+                e
+                for e in writer.errors
+                if e.get("region") == region and e.get("code") == ErrorKind.ACCESS_DENIED.value
+            ),
+            None,
+        )
+        out[region] = (
+            f"every call was refused ({entry.get('aws_code') or 'AccessDenied'}), as a region-fencing SCP does"
+            if entry
+            else "every call was refused, as a region-fencing SCP does"
+        )
+    return out
+
+
 def _update_run(run: CollectionRun, **fields: Any) -> None:
     CollectionRun.objects.filter(pk=run.pk).update(**fields)
     for name, value in fields.items():
@@ -419,7 +540,7 @@ def collect_account(
     access: AccessLayer | None = None,
     collectors: Sequence[Collector] | None = None,
     region_workers: int | None = None,
-    allowed_regions: Sequence[str] | None = None,
+    only_regions: Sequence[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
     progress: ProgressCallback | None = None,
     progress_interval: float = 0.5,
@@ -432,12 +553,17 @@ def collect_account(
     :class:`TransientCollectionError` only when the role could not be assumed for a reason that may
     pass and ``final_attempt`` is false (the run is then back in ``queued``); database connection
     errors propagate. Everything else ends in the run's state and error list.
+
+    Every enabled region is collected except the security team's exclusions; ``only_regions`` (an
+    operator's ``collect --region``) narrows this one run further. The regions left out are on
+    ``run.regions_skipped`` with their reason.
     """
     from inventory.collectors import base
 
     access = access or default_access(region_workers)
     workers = max(1, int(region_workers or settings.SKYLEDGER_REGION_WORKERS))
-    allowed = list(allowed_regions) if allowed_regions is not None else account.effective_allowed_regions()
+    excluded = account.collection_exclusions()
+    requested = {r.strip().lower() for r in only_regions or () if r and r.strip()}
     home_region = settings.SKYLEDGER_HOME_REGION
     if run.started_at is None or run.state != RunState.RUNNING:
         _update_run(
@@ -499,18 +625,13 @@ def collect_account(
     global_collectors = [c for c in chosen if c.scope == "global"]
     regional_collectors = [c for c in chosen if c.scope != "global"]
     regions: list[str] = []
+    skipped: list[dict[str, str]] = []
     if regional_collectors:
-        try:
-            regions = list(access.regions(session, allowed))
-        except Exception as exc:  # noqa: BLE001
-            classified = exc.classified if isinstance(exc, AwsError) else classify(exc, "DescribeRegions")
-            writer.add_errors([_classified_error(account.account_id, classified, "ec2", home_region)])
-            # without the account's list, fall back to the allowed list when there is one
-            regions = sorted(set(allowed))
+        regions, skipped = _plan_regions(access, session, account, excluded, requested, writer, home_region)
     units_by_task: list[list[_Unit]] = [[_Unit(c, GLOBAL_REGION)] for c in global_collectors]
     units_by_task += [[_Unit(c, region) for c in regional_collectors] for region in regions]
     writer.progress.units_planned = sum(len(units) for units in units_by_task)
-    _update_run(run, regions=regions, units_planned=writer.progress.units_planned)
+    _update_run(run, regions=regions, regions_skipped=skipped, units_planned=writer.progress.units_planned)
 
     # 3. collect: workers talk to AWS, this thread writes
     found = getattr(session, "unsupported", None)
@@ -600,7 +721,22 @@ def collect_account(
             raise interrupted
 
     # 4. the outcome (a progress callback that fails now must not stop the run from finishing)
+    denied = _denied_regions(regions, writer) if interrupted is None else {}
+    if denied:
+        skipped += [
+            {"region": region, "reason": SkippedReason.DENIED.value, "detail": detail}
+            for region, detail in sorted(denied.items())
+        ]
+        writer.drop_region_denials(set(denied))
+        _update_run(run, regions_skipped=skipped)
     writer.save(force=True, notify=False)
+    if denied:
+        # A fenced region is not looked at, like an excluded one: no coverage rows, so the checks judge
+        # the regions that were read instead of answering "unknown" for the whole account, and every
+        # page names the region as denied. What an earlier run saw there is kept (nothing is deleted).
+        CoverageRecord.objects.filter(account=account, region__in=list(denied)).delete()
+        for key in [k for k in writer.coverage if k[1] in denied]:
+            del writer.coverage[key]
     if progress is not None:
         try:
             progress(writer.progress)
@@ -613,11 +749,18 @@ def collect_account(
     stats = writer.progress.stats
     if ok == 0 and stats.seen == 0:
         state, message = RunState.FAILED, "Nothing was collected."
-    elif not_ok or missing_units or interrupted is not None or (regional_collectors and not regions):
+    elif (
+        not_ok
+        or missing_units
+        or interrupted is not None
+        or (regional_collectors and not regions and not skipped)
+    ):
         state = RunState.PARTIAL
         message = f"{not_ok} of {len(values)} (type, region) pairs not collected completely."
     else:
         state, message = RunState.DONE, "Collected completely."
+    if skipped:
+        message += f" {plural(len(skipped), 'region')} not looked at."
     message += (
         f" {stats.seen:,} seen, {stats.new:,} new, {stats.changed:,} changed, {stats.deleted:,} deleted."
     )

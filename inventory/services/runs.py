@@ -35,14 +35,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
 from accounts.permissions import is_security
-from inventory.models import CollectionRun, RunState, RunTrigger
+from inventory.models import CollectionRun, CoverageRecord, RunState, RunTrigger
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,43 @@ def active_run(account: AwsAccount) -> CollectionRun | None:
     return CollectionRun.objects.filter(
         account=account, state__in=[RunState.QUEUED, RunState.RUNNING]
     ).first()
+
+
+STORED_STATES = (RunState.DONE, RunState.PARTIAL)  # runs that stored what they saw
+
+
+def last_collection(account: AwsAccount) -> CollectionRun | None:
+    """The account's latest run that stored something (done or partial); None: not collected yet.
+
+    Pages use it to tell "nothing found" from "never looked": an account without one must never
+    read as clean.
+    """
+    return (
+        CollectionRun.objects.filter(account=account, state__in=STORED_STATES)
+        .order_by("-created", "-pk")
+        .first()
+    )
+
+
+def ever_collected(account: AwsAccount) -> bool:
+    """Whether any collection pass ever stored what it read of ``account`` (one query).
+
+    Every pass writes its coverage, even when it found nothing; so no coverage means nothing about
+    the account is known, which a page must say rather than show an empty, clean-looking result.
+    """
+    return CoverageRecord.objects.filter(account=account).exists()
+
+
+def last_collections(accounts: Iterable[AwsAccount]) -> dict[int, CollectionRun]:
+    """:func:`last_collection` of many accounts in one query: account pk -> run (absent: none yet)."""
+    pks = [a.pk for a in accounts]
+    latest = (
+        CollectionRun.objects.filter(account_id=OuterRef("account_id"), state__in=STORED_STATES)
+        .order_by("-created", "-pk")
+        .values("pk")[:1]
+    )
+    runs = CollectionRun.objects.filter(account_id__in=pks, pk=Subquery(latest)).defer("errors")
+    return {run.account_id: run for run in runs}
 
 
 def batch_collecting(run: CollectionRun) -> bool:

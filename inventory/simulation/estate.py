@@ -40,7 +40,7 @@ How the estate models the organisation-wide controls (what "clean" means here):
   management account: its log group lacks two of them (planted there, once). prod's own
   single-region legacy trail has a partial set, which CIS does not judge.
 - GuardDuty, Security Hub, Config and EBS encryption by default are set per account and region.
-- Default VPCs are deleted in every account and region of ``spec.regions`` (sandbox keeps one,
+- Default VPCs are deleted in every account and enabled region (sandbox keeps one in its home region,
   planted); every other VPC's default security group has no rules and its default network ACL is
   replaced by one that admits only 80, 443, ephemeral ports and the VPC itself.
 - Root MFA: AWS lets a root user enable MFA only in the console; the estate stands for it with a

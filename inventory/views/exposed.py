@@ -27,6 +27,7 @@ from accounts.models import AwsAccount
 from accounts.tables import EMPTY, AccountColumn, BaseTable
 from accounts.ui import object_list, url_or_none
 from inventory import exposure_service as service
+from inventory.services.runs import ever_collected
 from inventory.views.maps import AccountChoiceField
 
 PANEL_ROWS = 5
@@ -274,6 +275,8 @@ def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str,
     exposed_url = url_or_none("inventory:exposed")
     map_url = url_or_none("inventory:map")
     return {
+        # never collected: nothing is known, which must not read as "nothing reachable"
+        "collected": ever_collected(account),
         "count": exposure.count,
         "top": top,
         "more": max(0, exposure.count - len(top)),

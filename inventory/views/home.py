@@ -24,7 +24,7 @@ from accounts.ui import url_or_none
 from inventory import charts
 from inventory.models import ACTIVE_STATES, CollectionRun, RunState
 from inventory.services.workers import StalledQueue, stalled_queue
-from inventory.views.report import estate_counts, resources_url
+from inventory.views.report import estate_counts, estate_not_looked_at, resources_url
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ class HomeInventory:
     report_url: str | None
     run_list_url: str | None
     refresh_all_url: str | None
+    not_collected: int = 0  # accounts with collection on that were never collected
+    regions_left_out: int = 0  # accounts whose latest collection left out regions (not opt-in ones)
 
 
 def home_context(request: HttpRequest) -> dict[str, Any]:
@@ -118,7 +120,10 @@ def home_context(request: HttpRequest) -> dict[str, Any]:
         .select_related("account")
         .order_by("-created", "-pk")[:FAILED_SHOWN]
     )
+    left_out = estate_not_looked_at()
     inventory = HomeInventory(
+        not_collected=sum(1 for row in left_out if not row.collected),
+        regions_left_out=sum(1 for row in left_out if row.collected and row.worth_saying),
         total=counts.total,
         account_count=len(counts.by_account),
         region_count=len(counts.by_region),

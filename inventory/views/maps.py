@@ -29,6 +29,7 @@ from accounts.choices import Environment
 from accounts.models import AwsAccount
 from accounts.ui import url_or_none
 from inventory import exposure_service as service
+from inventory.views.report import is_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ def _stats(payload: dict[str, Any]) -> list[tuple[str, int]]:
     ]
 
 
+def region_is_unexpected(account: AwsAccount, region: str) -> bool:
+    """Whether the mapped region is outside the account's allowed regions: all of it is unexpected."""
+    return is_unexpected(region, set(account.effective_allowed_regions()))
+
+
 def map_view(request: HttpRequest) -> HttpResponse:
     """The map of one account's region, or the estate overview when no account is chosen."""
     form = MapFilterForm(request.GET or None)
@@ -127,6 +133,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     if account is not None and filters is not None:
         payload = service.map_payload(account, filters)
         context.update(
+            unexpected_region=region_is_unexpected(account, filters.region),
+            allowed_regions=account.effective_allowed_regions(),
             account=account,
             filters=filters,
             payload=payload,
@@ -156,4 +164,11 @@ def map_data(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"errors": errors}, status=400)
     account = form.cleaned_data["account"]
     payload = service.map_payload(account, filters)
-    return JsonResponse({**payload, "account_id": account.account_id, "account_name": account.name})
+    return JsonResponse(
+        {
+            **payload,
+            "account_id": account.account_id,
+            "account_name": account.name,
+            "unexpected_region": region_is_unexpected(account, filters.region),
+        }
+    )

@@ -29,7 +29,8 @@ from accounts.models import AwsAccount
 from accounts.ui import url_or_none
 from inventory import charts
 from inventory.collectors.base import GLOBAL_REGION
-from inventory.models import CollectionRun, CoverageRecord, CoverageState, Resource
+from inventory.models import CollectionRun, CoverageRecord, CoverageState, Resource, SkippedReason
+from inventory.services.runs import STORED_STATES, last_collection, last_collections
 from inventory.tables import type_title
 
 
@@ -120,6 +121,53 @@ class AccountRow:
         return [use for use in self.regions if use.unexpected]
 
 
+@dataclasses.dataclass(frozen=True)
+class NotLookedAt:
+    """What one account's latest collection did not look at (or that it was never collected)."""
+
+    account: AwsAccount
+    collected: bool  # False: not collected yet, nothing about it is known
+    run: CollectionRun | None
+    groups: list[tuple[str, str, list[str]]]  # (reason, label, regions), in SkippedReason order
+
+    @property
+    def regions(self) -> int:
+        return sum(len(regions) for _, _, regions in self.groups)
+
+    @property
+    def worth_saying(self) -> bool:
+        """Not collected, or a region other than an opt-in one left out (AWS's default for every account)."""
+        return not self.collected or any(reason != SkippedReason.NOT_ENABLED for reason, _, _ in self.groups)
+
+
+def not_looked_at(account: AwsAccount, run: CollectionRun | None) -> NotLookedAt:
+    """The regions ``run`` (the account's latest stored collection) left out, grouped by reason.
+
+    Before the first collection the security team's exclusions are all that is known.
+    """
+    labels = dict(SkippedReason.choices)
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    if run is not None:
+        for entry in run.skipped_regions:
+            by_reason[entry.get("reason", "")].append(entry.get("region", ""))
+    else:
+        for region in account.collection_exclusions():
+            by_reason[SkippedReason.EXCLUDED.value].append(region)
+    groups = [
+        (reason, str(labels.get(reason, reason)), sorted(by_reason[reason]))
+        for reason in [*SkippedReason.values, *sorted(set(by_reason) - set(SkippedReason.values))]
+        if by_reason.get(reason)
+    ]
+    return NotLookedAt(account=account, collected=run is not None, run=run, groups=groups)
+
+
+def estate_not_looked_at() -> list[NotLookedAt]:
+    """:func:`not_looked_at` of every account with collection on (two queries), by name."""
+    accounts = list(AwsAccount.objects.filter(collection_enabled=True).order_by("name", "account_id"))
+    runs = last_collections(accounts)
+    return [not_looked_at(account, runs.get(account.pk)) for account in accounts]
+
+
 def report_context(counts: EstateCounts) -> dict[str, Any]:
     """Tables, heat map and unexpected regions from grouped counts (plus one query for accounts)."""
     accounts = {a.pk: a for a in AwsAccount.objects.filter(pk__in=list(counts.by_account))}
@@ -179,6 +227,7 @@ def report(request: HttpRequest) -> HttpResponse:
     """Resources per account and region, the region × service heat map, regions in use, surprises."""
     context = report_context(estate_counts())
     context["resource_list_url"] = url_or_none("inventory:resource_list")
+    context["not_looked_at"] = [row for row in estate_not_looked_at() if row.worth_saying]
     return render(request, "inventory/report.html", context)
 
 
@@ -197,7 +246,8 @@ class CoverageProblem:
 
 
 def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str, Any]:
-    """The inventory panel of an account page: counts, the latest run, collection gaps (4 queries)."""
+    """The inventory panel of an account page: counts, the latest run, the regions not looked at,
+    collection gaps (at most 5 queries)."""
     counts = estate_counts(account=account)
     allowed = set(account.effective_allowed_regions())
     regions = [
@@ -214,9 +264,17 @@ def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str,
         for service, n in counts.by_service.most_common()
     ]
     last_run = CollectionRun.objects.filter(account=account).order_by("-created", "-pk").first()
+    if last_run is None or last_run.state in STORED_STATES:
+        stored = last_run  # no query: none at all, or the latest is the one
+    else:
+        stored = last_collection(account)
+    skipped = not_looked_at(account, stored)
+    # a region denied as a whole is said once, under "not looked at", not once per resource type
+    denied = next((regions for reason, _, regions in skipped.groups if reason == SkippedReason.DENIED), [])
     gaps = list(
         CoverageRecord.objects.filter(account=account)
         .exclude(coverage=CoverageState.OK)
+        .exclude(region__in=denied)
         .order_by("type", "region")[: COVERAGE_SHOWN + 1]
     )
     by_type: dict[str, list[CoverageRecord]] = defaultdict(list)
@@ -229,6 +287,9 @@ def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str,
         "regions": regions,
         "unexpected": [use for use in regions if use.unexpected],
         "last_run": last_run,
+        "not_looked_at": skipped,
+        "allowed": sorted(allowed),
+        "allowed_is_default": account.allowed_regions_are_default,
         "coverage_problems": problems,
         "more_coverage_problems": len(gaps) > COVERAGE_SHOWN,
         "resources_url": resources_url(account_id=account.pk),

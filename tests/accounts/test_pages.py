@@ -23,7 +23,7 @@ def test_edit_writes_history_with_who_what_and_why(
         reverse("accounts:account_edit", args=[own_account.pk]),
         {
             "description": "Card processing and refunds",
-            "allowed_regions": "eu-west-1",
+            "notes": "Runs in eu-west-1 only",
             "change_reason": "PCI scope review",
         },
     )

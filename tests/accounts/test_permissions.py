@@ -116,36 +116,77 @@ def test_edit_post_changes_the_account_only_for_security_and_the_owning_team(
         assert own_account.history.count() == 1  # only the creation
 
 
-def test_owner_forging_security_fields_changes_only_the_fields_owners_may_edit(
-    client: Client, owner_user: Any, own_account: AwsAccount, other_account: AwsAccount
+def test_owner_edits_only_the_descriptive_fields(
+    client: Client, owner_user: Any, own_account: AwsAccount
 ) -> None:
     client.force_login(owner_user)
+    form = client.get(reverse("accounts:account_edit", args=[own_account.pk])).context["form"]
+    assert set(form.fields) == {"description", "contact_email", "notes", "change_reason"}
+
     response = client.post(
         reverse("accounts:account_edit", args=[own_account.pk]),
+        # security fields posted with their current values (an old page saved again) are no change
         {
             "description": "owner note",
-            "allowed_regions": "eu-west-1",
-            # Fields the owner's form does not have: must be ignored.
-            "account_id": "999999999999",
-            "name": "renamed",
-            "owner": other_account.owner_id,
-            "environment": "sandbox",
-            "status": "closed",
-            "read_role": "arn:aws:iam::999999999999:role/Evil",
-            "collection_enabled": "",
+            "allowed_regions": "",
+            "collection_enabled": "on",
+            "name": own_account.name,
         },
     )
     assert response.status_code == 302
     own_account.refresh_from_db()
     assert own_account.description == "owner note"
-    assert own_account.allowed_regions == ["eu-west-1"]
-    assert (own_account.account_id, own_account.name, own_account.owner_id) == (
-        "555555555555",
-        "payments-prod",
-        owner_user.teams.get().pk,
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("allowed_regions", "eu-west-1"),
+        ("collection_excluded_regions", "ap-southeast-2"),
+        ("account_id", "999999999999"),
+        ("name", "renamed"),
+        ("environment", "sandbox"),
+        ("status", "closed"),
+        ("read_role", "arn:aws:iam::999999999999:role/Evil"),
+        ("collection_enabled", ""),
+    ],
+)
+def test_owner_post_changing_a_security_field_gets_403_and_changes_nothing(
+    client: Client, owner_user: Any, own_account: AwsAccount, field: str, value: str
+) -> None:
+    before = AwsAccount.objects.filter(pk=own_account.pk).values().get()
+    client.force_login(owner_user)
+    response = client.post(
+        reverse("accounts:account_edit", args=[own_account.pk]), {"description": "owner note", field: value}
     )
-    assert (own_account.environment, own_account.status, own_account.read_role) == ("dev", "active", "")
-    assert own_account.collection_enabled is True
+    assert response.status_code == 403
+    assert AwsAccount.objects.filter(pk=own_account.pk).values().get() == before
+    assert own_account.history.count() == 1  # only the creation
+
+
+def test_security_edits_allowed_regions_and_the_regions_not_collected(
+    client: Client, security_user: Any, own_account: AwsAccount
+) -> None:
+    client.force_login(security_user)
+    response = client.post(
+        reverse("accounts:account_edit", args=[own_account.pk]),
+        {
+            "account_id": own_account.account_id,
+            "name": own_account.name,
+            "environment": own_account.environment,
+            "status": own_account.status,
+            "owner": own_account.owner_id,
+            "collection_enabled": "on",
+            "allowed_regions": "eu-west-1, eu-central-1",
+            "collection_excluded_regions": "ap-east-1",
+        },
+    )
+    assert response.status_code == 302
+    own_account.refresh_from_db()
+    assert own_account.allowed_regions == ["eu-west-1", "eu-central-1"]
+    assert own_account.collection_excluded_regions == ["ap-east-1"]
+    page = client.get(own_account.get_absolute_url()).content.decode()
+    assert "eu-west-1, eu-central-1" in page and "ap-east-1" in page
 
 
 @pytest.mark.parametrize("role", ROLES)

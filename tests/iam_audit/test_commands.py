@@ -98,6 +98,31 @@ def test_findings_as_json_is_a_list_ordered_by_priority(findings: dict[str, Find
     assert json.loads(run("findings", "--account", "200000000009")[0]) == []
 
 
+def test_findings_as_json_carry_evidence_remediation_and_the_resources_named(
+    findings: dict[str, Finding],
+) -> None:
+    account = findings["open"].account
+    root = f"arn:aws:iam::{account.account_id}:root"
+    named = [f"arn:aws:lambda:ap-southeast-2:{account.account_id}:function:stray", "arn:aws:s3:::stray"]
+    make_finding(
+        account,
+        check_id="inventory.unexpected_region",
+        subject=root,
+        priority=95,
+        evidence={
+            "regions": {"ap-southeast-2": {}},
+            "resources": [{"arn": a} for a in named] + [{"arn": root}],
+        },
+    )
+    data = json.loads(run("findings", "--status", "open")[0])
+    account_level, resource_level = data[0], data[1]
+    assert account_level["check_id"] == "inventory.unexpected_region" and account_level["resources"] == named
+    assert account_level["remediation"] == engine.catalogue()["inventory.unexpected_region"].remediation
+    assert account_level["evidence"]["resources"][0]["arn"] == named[0]
+    assert resource_level["resources"] == [findings["open"].subject]
+    assert resource_level["evidence"] == findings["open"].evidence and resource_level["risk"]
+
+
 def test_findings_as_csv_neutralises_formulas(findings: dict[str, Finding]) -> None:
     rows = list(csv.reader(io.StringIO(run("findings", "--format", "csv", "--status", "open")[0])))
     header = rows[0]

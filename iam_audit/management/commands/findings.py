@@ -12,24 +12,8 @@ from django.db.models import QuerySet
 
 from accounts.ui import cell_value
 from iam_audit.choices import FindingStatus, Severity
+from iam_audit.exports import COLUMNS, finding_records
 from iam_audit.models import Finding
-
-COLUMNS = [
-    ("check_id", "check_id"),
-    ("title", "title"),
-    ("severity", "severity"),
-    ("priority", "priority"),
-    ("status", "status"),
-    ("account_id", "account__account_id"),
-    ("account_name", "account__name"),
-    ("region", "region"),
-    ("resource_id", "resource__resource_id"),
-    ("arn", "subject"),
-    ("summary", "summary"),
-    ("first_seen", "first_seen"),
-    ("last_seen", "last_seen"),
-]
-TIMES = ("first_seen", "last_seen")
 
 
 class _Out:
@@ -43,7 +27,10 @@ class _Out:
 
 
 class Command(BaseCommand):
-    help = "Write findings (check, title, severity, priority, status, account, region, resource, dates) as JSON or CSV."
+    help = (
+        "Write findings (check, title, severity, priority, status, account, region, resource, dates) as JSON "
+        "or CSV; JSON adds each finding's evidence, remediation, risk, references and the resources it names."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=["json", "csv"], default="json")
@@ -61,19 +48,20 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="append", default=[], metavar="CHECK_ID")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = self._rows(self._queryset(options))
+        queryset = self._queryset(options)
         if options["format"] == "csv":
+            rows = self._rows(queryset)
             # cells that a spreadsheet would run as formulas (=, +, -, @) get a leading quote
             writer = csv.writer(_Out(self.stdout), lineterminator="\n")
             writer.writerow([name for name, _ in COLUMNS])
             for row in rows:
                 writer.writerow([cell_value(row[name]) for name, _ in COLUMNS])
             return
+        # JSON carries what the finding page shows: evidence, remediation, the resources named
         self.stdout.write("[", ending="")
-        for n, row in enumerate(rows):
-            row = {**row, **{k: row[k].isoformat() if row[k] else None for k in TIMES}}
-            row["resource_id"] = row["resource_id"] or ""
-            self.stdout.write(("\n" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False), ending="")
+        for n, row in enumerate(finding_records(queryset)):
+            text = json.dumps(row, ensure_ascii=False, default=str)
+            self.stdout.write(("\n" if n == 0 else ",\n") + text, ending="")
         self.stdout.write("\n]")
 
     def _queryset(self, options: dict[str, Any]) -> QuerySet[Finding]:

@@ -35,7 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--service", action="append", default=[], help="only these collectors (e.g. ec2, iam)"
         )
-        parser.add_argument("--region", action="append", default=[], help="only these regions")
+        parser.add_argument(
+            "--region",
+            action="append",
+            default=[],
+            help="only these regions, this time (the others are recorded as not looked at)",
+        )
         parser.add_argument("--workers", type=int, default=None, help="regions collected at once per account")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 
@@ -57,7 +62,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Unknown collector(s): {', '.join(sorted(unknown))}.")
             collect_options["collectors"] = chosen
         if options["region"]:
-            collect_options["allowed_regions"] = options["region"]
+            collect_options["only_regions"] = options["region"]
         if options["workers"]:
             collect_options["region_workers"] = max(1, options["workers"])
 

@@ -119,6 +119,18 @@ class BaselineMixin(SeederBase):
             )  # fmt: skip
         for region in spec.regions:
             self._region_baseline(acct, region)
+        # Nothing is set up outside the company's regions, but the default VPC AWS makes in every enabled
+        # region is deleted there too, as landing zones do: Skyledger collects every enabled region, and
+        # a clean account must look clean in all of them.
+        for region in self._other_enabled_regions(acct):
+            self._delete_default_vpc(acct.client("ec2", region))
+
+    def _other_enabled_regions(self, acct: _Account) -> list[str]:
+        """The account's enabled regions outside ``spec.regions`` (what Skyledger also collects)."""
+        from inventory.aws.regions import filter_regions
+
+        described = acct.client("ec2", self.spec.home_region).describe_regions(AllRegions=True)["Regions"]
+        return [r for r in filter_regions(described) if r not in self.spec.regions]
 
     def _region_baseline(self, acct: _Account, region: str) -> None:
         sandbox = acct.key == "sandbox"

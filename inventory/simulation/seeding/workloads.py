@@ -303,6 +303,22 @@ class WorkloadsMixin(NetworkMixin):
             f"Bucket in {self.spec.stray_region}, outside the allowed regions {', '.join(self.spec.regions)}.",
             self.spec.stray_region,
         )  # fmt: skip
+        # Beside it, a forgotten experiment: a VPC whose security group opens SSH to the world, in the
+        # same region outside the allow-list. Only a collection of every enabled region sees it.
+        far = self._vpc(
+            box, self.spec.stray_region, "sandbox-forgotten", "10.77", public=1, private=0, flow_logs=False
+        )
+        ssh = self._sg(box, far, "forgotten-ssh", [self._tcp(22)], "SSH from anywhere, for a test")
+        self.plant(
+            "ec2.sg_admin_ports_open", box, ssh, "22 open to 0.0.0.0/0, in a region outside the allow-list.",
+            self.spec.stray_region,
+        )  # fmt: skip
+        self.plant(
+            "inventory.unexpected_region", box, f"arn:aws:ec2:{self.spec.stray_region}:{box.id}:security-group/{ssh}",
+            f"Security group open to SSH in {self.spec.stray_region}, outside the allowed regions.",
+            self.spec.stray_region,
+        )  # fmt: skip
+        self.resources["sandbox.sg.forgotten_ssh"] = ssh
         anyone = self._role(
             box, "LegacyPublicRole", docs.trust_anyone(),
             inline={"ReadScratch": docs.allow("s3:GetObject", f"arn:aws:s3:::{public}/*")},

@@ -352,6 +352,12 @@ JSON_KEYS = {
     "summary",
     "first_seen",
     "last_seen",
+    # what the finding page shows, so automation sees it too
+    "evidence",
+    "remediation",
+    "risk",
+    "references",
+    "resources",
 }
 
 
@@ -372,6 +378,37 @@ def test_json_export_is_a_list_of_findings_with_the_documented_fields(
     assert item["resource_id"] == "sg-web" and item["arn"] == with_resource.subject
     assert item["priority"] == 200 and item["status"] == "open" and item["severity"] == "high"
     assert item["first_seen"] == T0.isoformat()
+    check = engine.catalogue()[with_resource.check_id]
+    assert item["evidence"] == with_resource.evidence and item["evidence"]["rule"]["FromPort"] == 22
+    assert item["remediation"] == check.remediation and "revoke-security-group-ingress" in item["remediation"]
+    assert item["references"] == list(check.references) and item["resources"] == [with_resource.subject]
+
+
+def test_json_export_lists_the_resources_an_account_level_finding_names(
+    viewer: Client, prod_account: Any
+) -> None:
+    root = f"arn:aws:iam::{prod_account.account_id}:root"
+    stray = f"arn:aws:ec2:ap-southeast-2:{prod_account.account_id}:security-group/sg-stray"
+    evidence = {
+        "allowed_regions": ["eu-west-1"],
+        "resources": [
+            {"type": "s3:bucket", "arn": "arn:aws:s3:::forgotten", "region": "ap-southeast-2"},
+            {"type": "ec2:security-group", "arn": stray, "region": "ap-southeast-2"},
+        ],
+    }
+    make_finding(
+        prod_account,
+        check_id="inventory.unexpected_region",
+        subject=root,
+        resource_type="",
+        evidence=evidence,
+    )
+    data = json.loads(b"".join(viewer.get(reverse(LIST) + "?export=json").streaming_content))
+    (item,) = data
+    assert item["arn"] == root and item["resource_id"] == ""
+    assert item["resources"] == ["arn:aws:s3:::forgotten", stray]
+    assert item["evidence"] == evidence
+    assert item["remediation"] == engine.catalogue()["inventory.unexpected_region"].remediation
 
 
 def test_json_export_of_nothing_is_an_empty_list(viewer: Client) -> None:

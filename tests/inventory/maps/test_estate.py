@@ -61,8 +61,9 @@ def test_exposed_resources_are_exactly_the_planted_ones(
 
     # findings agree: an open group on an internet-facing host outranks one guarding nothing
     # reachable (dev: the bastion's SSH group, the all-open debug group on a private worker;
-    # prod: RDP open on a private Windows host)
-    for key in ("dev", "prod"):
+    # prod: RDP open on a private Windows host; sandbox: SSH open on a group guarding nothing, in a region
+    # outside the allow-list, collected like every enabled region)
+    for key in ("dev", "prod", "sandbox"):
         account = AwsAccount.objects.get(account_id=estate.account(key).id)
         engine.run_checks(account, only=["ec2.sg_admin_ports_open", "ec2.sg_all_open"])
     findings = {

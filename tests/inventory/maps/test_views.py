@@ -298,3 +298,22 @@ def test_exposed_list_sorts_by_any_sortable_column(viewer_user: Any, account: Aw
     store(other, network())
     response = logged_in(viewer_user).get(reverse("inventory:exposed"), {"sort": sort})
     assert response.status_code == 200 and body(response).count("i-web") >= 2
+
+
+def test_a_map_of_a_region_outside_the_allowed_list_is_marked_unexpected(
+    account: AwsAccount, viewer_user: Any
+) -> None:
+    client = logged_in(viewer_user)
+    account.allowed_regions = [REGION]
+    account.save()
+    params = {"account": account.pk, "region": REGION}
+    assert "unexpected-region-banner" not in body(client.get(reverse("inventory:map"), params))
+    assert client.get(reverse("inventory:map_data"), params).json()["unexpected_region"] is False
+
+    account.allowed_regions = ["ap-northeast-3"]
+    account.save()
+    html = body(client.get(reverse("inventory:map"), params))
+    assert (
+        "unexpected-region-banner" in html and f"{REGION} is outside this account's allowed regions" in html
+    )
+    assert client.get(reverse("inventory:map_data"), params).json()["unexpected_region"] is True

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -136,16 +137,16 @@ def test_home_part_query_count_does_not_grow(
     account = AwsAccountFactory()
     make_resource(account)
     run(account, RunState.FAILED)
-    # grouped counts, top accounts, last run, failures, active runs, schedule, "is security?",
-    # "anything queued over a minute?"
-    with django_assert_num_queries(8):
+    # grouped counts, top accounts, last run, failures, active runs, schedule, "is security?", the
+    # regions not looked at (accounts, their latest collections), "anything queued over a minute?"
+    with django_assert_num_queries(10):
         home_context(request)
     for i in range(20):
         other = AwsAccountFactory()
         make_resource(other, region=("eu-west-1", "us-east-1")[i % 2], type=("ec2:vpc", "s3:bucket")[i % 2])
         run(other, RunState.FAILED if i % 2 else RunState.PARTIAL)
     request.user = type(viewer_user).objects.get(pk=viewer_user.pk)  # no cached role
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
         context = home_context(request)
     assert context["inventory"].total == 21 and len(context["inventory"].failed_runs) == 8
 
@@ -193,8 +194,14 @@ def test_account_panel_for_an_account_never_collected(
 ) -> None:
     client.force_login(viewer_user)
     page = client.get(dev.get_absolute_url()).content.decode()
-    assert "Never collected." in page and "Nothing collected yet." in page
+    panel = page.split('id="panel-inventory"')[1].split("</section>")[0]
+    assert panel.count("Not collected yet") == 3  # latest run, regions not looked at, collection gaps
     assert "<strong>0</strong> live resources" in page
+    assert "None: every resource type was collected completely" not in page
+    exposure = page.split('id="panel-exposure"')[1].split("</section>")[0]
+    assert "Not collected yet" in exposure and "reachable from the internet" not in exposure
+    findings = page.split('id="panel-findings"')[1].split("</section>")[0]
+    assert "Not collected yet" in findings and "No open finding" not in findings
 
 
 def test_account_panel_query_count_does_not_grow(prod: AwsAccount, django_assert_num_queries: Any) -> None:
@@ -211,3 +218,61 @@ def test_account_panel_query_count_does_not_grow(prod: AwsAccount, django_assert
     with django_assert_num_queries(3):
         context = account_panel(None, prod)
     assert context["total"] == 31 and len(context["coverage_problems"]) == 30
+
+
+# --- regions not looked at ------------------------------------------------------------------------
+
+
+def test_every_summary_of_an_account_names_the_regions_not_looked_at_and_why(
+    client: Client, prod: AwsAccount, dev: AwsAccount, viewer_user: Any, settings: Any
+) -> None:
+    settings.SKYLEDGER_ALLOWED_REGIONS = ["us-east-1", "eu-central-1"]
+    collected = run(prod, RunState.PARTIAL)
+    CollectionRun.objects.filter(pk=collected.pk).update(
+        regions=["eu-west-1", "us-east-1"],
+        regions_skipped=[
+            {"region": "ap-east-1", "reason": "not-enabled", "detail": "opt-in region not enabled"},
+            {"region": "ap-south-1", "reason": "excluded", "detail": "in the account's excluded regions"},
+            {"region": "sa-east-1", "reason": "denied", "detail": f"every call was refused {XSS}"},
+        ],
+    )
+    run(prod, RunState.FAILED, hours_ago=0.5)  # a later failure: the last collection still tells
+    client.force_login(viewer_user)
+
+    page = client.get(prod.get_absolute_url()).content.decode()
+    panel = page.split('id="panel-inventory"')[1].split("</section>")[0]
+    assert "ap-south-1 <span" in panel and "excluded by a collection setting" in panel
+    assert "sa-east-1 <span" in panel and "denied by a policy (an SCP)" in panel
+    assert "1 region not enabled in the account" in panel
+    # the account's own list applies; dev has none, so the estate default applies and says so
+    assert 'class="allowed-regions">eu-west-1<' in page
+    dev_page = client.get(dev.get_absolute_url()).content.decode()
+    assert (
+        'class="allowed-regions">us-east-1, eu-central-1 <span class="muted">(estate default)</span>'
+        in dev_page
+    )
+
+    report = client.get(reverse("inventory:report")).content.decode()
+    section = report.split('id="not-looked-at"')[1].split("</section>")[0]
+    assert prod.name in section and "sa-east-1" in section and "ap-south-1" in section
+    assert dev.name in section and "Not collected yet" in section.split(dev.name)[1]
+    assert "<script>alert" not in report
+
+    run_page = client.get(reverse("inventory:run_detail", args=[collected.pk])).content.decode()
+    assert "sa-east-1" in run_page and "every call was refused &lt;script&gt;" in run_page
+
+    home = client.get("/").content.decode()
+    assert "1</span> account not collected yet" in home
+    assert "1</span> account with regions not looked at" in home
+
+
+def test_an_account_with_only_opt_in_regions_left_out_is_not_listed_on_the_report(
+    client: Client, dev: AwsAccount, viewer_user: Any
+) -> None:
+    collected = run(dev, RunState.DONE)
+    CollectionRun.objects.filter(pk=collected.pk).update(
+        regions_skipped=[{"region": "me-south-1", "reason": "not-enabled", "detail": ""}]
+    )
+    client.force_login(viewer_user)
+    report = client.get(reverse("inventory:report")).content.decode()
+    assert "None: every account was collected in every region it has enabled." in report

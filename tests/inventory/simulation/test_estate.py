@@ -309,6 +309,29 @@ def _covers(low: Any, high: Any, port: int) -> bool:
     return low is None or (int(low) <= port <= int(high))
 
 
+def _outside_findings(estate: Estate, key: str, client: Client) -> set[tuple[str, str, str]]:
+    """The stray region, outside the allow-list (Skyledger collects it like any other): what is there
+    is unexpected, and its resources are judged as anywhere; account settings are judged only in the
+    allowed regions (``expected_regions``), so they are left out here."""
+    region = estate.spec.stray_region
+    account_id = estate.account(key).id
+    found = {
+        item
+        for item in _region_findings(estate, key, region, client)
+        if item[1] != account_id and not item[1].endswith(":account-settings")
+    }
+    for group in client(key, "ec2", region).describe_security_groups()["SecurityGroups"]:
+        if group["GroupName"] != "default":
+            found.add(
+                (
+                    "inventory.unexpected_region",
+                    f"arn:aws:ec2:{region}:{account_id}:security-group/{group['GroupId']}",
+                    region,
+                )
+            )
+    return found
+
+
 def _region_findings(estate: Estate, key: str, region: str, client: Client) -> set[tuple[str, str, str]]:
     """What the checks of CHECKS.md would say about one account-region, computed independently."""
     found: set[tuple[str, str, str]] = set()
@@ -525,6 +548,10 @@ def test_planted_items_are_exactly_what_an_independent_reading_finds(
                 (check, estate.account(key).id, subject, reg)
                 for check, subject, reg in _region_findings(estate, key, region, account_client)
             }  # type: ignore[misc]
+        found |= {
+            (check, estate.account(key).id, subject, reg)
+            for check, subject, reg in _outside_findings(estate, key, account_client)
+        }  # type: ignore[misc]
     expected = {
         (p.check_id, p.account_id, p.subject, p.region) for p in estate.planted if p.check_id in COMPUTED
     }

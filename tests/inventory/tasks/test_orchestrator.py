@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 import pytest
 
 from accounts.models import AwsAccount
 from inventory import hooks
 from inventory.aws.errors import ErrorKind
+from inventory.collectors.base import CollectContext, CollectError, Coverage, Record
 from inventory.models import CollectionRun, CoverageRecord, Resource, RunState
 from inventory.services.collect import Progress, TransientCollectionError, collect_account
 from inventory.services.runs import create_run
@@ -39,7 +42,7 @@ def test_complete_collection_is_done_with_counters(account: AwsAccount) -> None:
     assert run.state == RunState.DONE, run.message
     assert (run.units_planned, run.units_done) == (4, 4)  # 1 global + 1 regional x 3 regions
     assert (run.resources_seen, run.resources_new, run.resources_deleted) == (11, 11, 0)
-    assert run.regions == ["eu-west-1", "us-east-1", "ap-south-1"]
+    assert run.regions == ["ap-south-1", "eu-west-1", "us-east-1"] and run.regions_skipped == []
     assert run.api_calls == access.sessions[0].stats.calls + 1  # + the AssumeRole
     assert run.api_retries == 1
     assert run.started_at and run.finished_at and run.error_count == 0
@@ -224,14 +227,123 @@ def test_after_collection_hooks_run_and_their_failures_are_recorded(account: Aws
     assert any(e["code"] == "hook-failed" and "checks exploded" in e["message"] for e in run.errors)
 
 
-def test_allowed_regions_limit_the_regions_collected(account: AwsAccount) -> None:
-    account.allowed_regions = ["us-east-1"]
+def test_allowed_regions_only_classify_every_enabled_region_is_collected(
+    account: AwsAccount, settings
+) -> None:
+    settings.SKYLEDGER_ALLOWED_REGIONS = ["eu-west-1"]
+    account.allowed_regions = ["us-east-1"]  # an owner's idea of "our regions" must hide nothing
     account.save()
     run = collect_account(
-        account, run_for(account), access=FakeAccess(regions=["eu-west-1", "us-east-1"]), collectors=[Boxes()]
+        account,
+        run_for(account),
+        access=FakeAccess(regions=["eu-west-1", "us-east-1", "ap-southeast-2"]),
+        collectors=[Boxes()],
     )
-    assert run.regions == ["us-east-1"]
-    assert set(Resource.objects.values_list("region", flat=True)) == {"us-east-1"}
+    assert run.state == RunState.DONE and run.regions == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    assert set(Resource.objects.values_list("region", flat=True)) == {
+        "ap-southeast-2",
+        "eu-west-1",
+        "us-east-1",
+    }
+    assert run.regions_skipped == [] and "not looked at" not in run.message
+
+
+class OptIn(FakeAccess):
+    """An account that lists opt-in regions it has not enabled (as ``AwsAccess.not_enabled`` does)."""
+
+    def not_enabled(self, session: object) -> list[str]:
+        return ["af-south-1", "me-south-1"]
+
+
+def test_the_security_teams_exclusions_and_run_limits_are_recorded_with_their_reason(
+    account: AwsAccount, settings
+) -> None:
+    settings.SKYLEDGER_COLLECTION_EXCLUDED_REGIONS = ["ap-south-1"]
+    account.collection_excluded_regions = ["eu-west-1"]
+    account.save()
+    access = OptIn(regions=["eu-west-1", "us-east-1", "ap-south-1", "us-west-2"])
+    boxes = Boxes()
+    run = collect_account(account, run_for(account), access=access, collectors=[boxes])
+    assert run.state == RunState.DONE and run.regions == ["us-east-1", "us-west-2"]
+    assert sorted(c.region for c in boxes.contexts) == ["us-east-1", "us-west-2"]
+    skipped = {e["region"]: (e["reason"], e["detail"]) for e in run.regions_skipped}
+    assert skipped == {
+        "ap-south-1": (
+            "excluded",
+            "in the estate's (SKYLEDGER_COLLECTION_EXCLUDED_REGIONS) excluded regions",
+        ),
+        "eu-west-1": ("excluded", "in the account's excluded regions"),
+        "af-south-1": ("not-enabled", "opt-in region not enabled"),
+        "me-south-1": ("not-enabled", "opt-in region not enabled"),
+    }
+    assert "4 regions not looked at" in run.message
+    assert [e["label"] for e in run.skipped_regions][:2] == ["excluded by a collection setting"] * 2
+
+    only = collect_account(
+        account, run_for(account), access=access, collectors=[Boxes()], only_regions=["US-WEST-2"]
+    )
+    assert only.regions == ["us-west-2"]
+    assert {e["region"]: e["reason"] for e in only.regions_skipped}["us-east-1"] == "not-requested"
+
+
+class FencedRegion:
+    """A regional collector refused everywhere in ``fenced`` (as a region-fencing SCP refuses), fine elsewhere."""
+
+    service: ClassVar[str] = "fence"
+    types: ClassVar[tuple[str, ...]] = ("fence:a", "fence:b")
+    scope: ClassVar[str] = "regional"
+
+    def __init__(self, fenced: Sequence[str]) -> None:
+        self.fenced = set(fenced)
+
+    def collect(self, ctx: CollectContext) -> Iterator[Record]:
+        if ctx.region not in self.fenced:
+            yield Record("fence:a", f"arn:aws:fence:{ctx.region}:{ctx.account_id}:a/1", "1", "1", ctx.region)
+            return
+        for type_ in self.types:
+            ctx.mark(
+                type_,
+                Coverage.DENIED,
+                CollectError(
+                    "fence", ctx.region, "access-denied", "Access denied", "List", type_, "AccessDenied"
+                ),
+            )
+
+
+def test_a_region_refused_as_a_whole_is_recorded_as_denied_not_as_errors(account: AwsAccount) -> None:
+    access = FakeAccess(regions=["eu-west-1", "us-east-1", "ap-southeast-2"])
+    run = collect_account(
+        account, run_for(account), access=access, collectors=[FencedRegion(["ap-southeast-2"]), Users()]
+    )
+    assert run.state == RunState.DONE, (run.message, run.errors)
+    assert run.errors == [] and run.error_count == 0
+    assert run.regions_skipped == [
+        {
+            "region": "ap-southeast-2",
+            "reason": "denied",
+            "detail": "every call was refused (AccessDenied), as a region-fencing SCP does",
+        }
+    ]
+    assert "1 region not looked at" in run.message
+    # not looked at, like an excluded region: no coverage there, so checks judge the regions read
+    assert not CoverageRecord.objects.filter(region="ap-southeast-2").exists()
+    assert set(CoverageRecord.objects.values_list("region", flat=True)) == {
+        "eu-west-1",
+        "us-east-1",
+        "global",
+    }
+
+
+def test_a_role_refused_everywhere_is_an_error_not_a_fenced_region(account: AwsAccount) -> None:
+    regions = ["eu-west-1", "us-east-1"]
+    run = collect_account(
+        account,
+        run_for(account),
+        access=FakeAccess(regions=regions),
+        collectors=[FencedRegion(regions), Users()],
+    )
+    assert run.state == RunState.PARTIAL and run.regions_skipped == []
+    assert {e["region"] for e in run.errors if e["code"] == "access-denied"} == set(regions)
 
 
 def test_interrupted_run_stores_what_it_saw_and_deletes_nothing(account: AwsAccount) -> None:
