@@ -235,6 +235,9 @@ class ExposedTable(BaseTable):
     def render_evidence(self, record: service.ExposedRow) -> str:
         return _evidence_html(record)
 
+    def value_evidence(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("evidence_text", ""))
+
     def render_ports(self, record: service.ExposedRow) -> str:
         if not record.exposure.get("ports"):
             return EMPTY
