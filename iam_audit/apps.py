@@ -62,11 +62,15 @@ class IamAuditConfig(AppConfig):
     def ready(self) -> None:
         from accounts.panels import Panel, register_panel
         from accounts.tables import register_account_column
+        from iam_audit.checks.exposure import FINDER
         from iam_audit.compliance import annotate_compliance
         from iam_audit.tables import ComplianceColumn
+        from inventory.exposure import vectors
         from inventory.hooks import on_after_collection
 
         on_after_collection(run_checks_after_collection)
+        # the ways in that policies and attributes open, decided by the checks' own helpers
+        vectors.register(FINDER)
         register_panel(
             Panel(
                 key="findings",

@@ -29,12 +29,14 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from django.urls import NoReverseMatch, reverse
 
+from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
 from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+from inventory.exposure import vectors
 from inventory.exposure.analysis import ASG_TAG, analyse_account, build_model
 from inventory.exposure.mapgraph import INTERNET, build_map, estate_treemap, parse_group_key
 from inventory.exposure.ports import PortRange
-from inventory.exposure.results import Exposure
+from inventory.exposure.results import NETWORK_VECTORS, VECTORS, Exposure
 from inventory.models import CoverageRecord, Resource
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ NETWORK_TYPES: tuple[str, ...] = (
 # service is not offered there, so nothing of the type exists either.
 COMPLETE = frozenset({Coverage.OK.value, Coverage.UNSUPPORTED.value})
 
-CACHE_PREFIX = "skyledger:exposure:v1"
+CACHE_PREFIX = "skyledger:exposure:v2"
 CACHE_SECONDS = 6 * 3600
 ITEM_FIELDS = ("id", "type", "arn", "resource_id", "name", "region", "tags", "data")
 HOP_TITLES = {
@@ -105,9 +107,11 @@ def _key(kind: str, account_pk: int | str, stamp: str, params: Mapping[str, Any]
     return f"{CACHE_PREFIX}:{kind}:{account_pk}:{stamp_digest}:{digest}"
 
 
-def load_items(account_pk: int, region: str | None = None) -> tuple[list[Record], dict[str, int]]:
-    """The account's live resources of :data:`NETWORK_TYPES` (in ``region``), and ARN -> resource pk."""
-    rows = Resource.objects.filter(account_id=account_pk, deleted_at__isnull=True, type__in=NETWORK_TYPES)
+def load_items(
+    account_pk: int, region: str | None = None, types: Sequence[str] = NETWORK_TYPES
+) -> tuple[list[Record], dict[str, int]]:
+    """The account's live resources of ``types`` (in ``region``), and ARN -> resource pk."""
+    rows = Resource.objects.filter(account_id=account_pk, deleted_at__isnull=True, type__in=list(types))
     if region:
         rows = rows.filter(region=region)
     items: list[Record] = []
@@ -131,7 +135,8 @@ def load_items(account_pk: int, region: str | None = None) -> tuple[list[Record]
 
 
 def network_regions(account_pk: int) -> list[str]:
-    """Regions where the account has network resources, busiest first (one grouped query)."""
+    """Regions where the account has network resources, busiest first (one grouped query), then
+    the regions where only a policy, ACL or sharing opens something (the map draws those too)."""
     rows = (
         Resource.objects.filter(account_id=account_pk, deleted_at__isnull=True, type__in=NETWORK_TYPES)
         .exclude(region=GLOBAL_REGION)
@@ -139,7 +144,13 @@ def network_regions(account_pk: int) -> list[str]:
         .values_list("region")
         .annotate(n=Count("pk"))
     )
-    return [region for region, _n in sorted(rows, key=lambda r: (-r[1], r[0]))]
+    regions = [region for region, _n in sorted(rows, key=lambda r: (-r[1], r[0]))]
+    opened = {
+        str(x.get("region"))
+        for x in account_exposure(account_pk).exposed
+        if x.get("vector") not in NETWORK_VECTORS and x.get("region") not in ("", GLOBAL_REGION)
+    }
+    return regions + sorted(opened - set(regions))
 
 
 def vpcs_in(account_pk: int, region: str) -> list[tuple[str, str]]:
@@ -213,13 +224,30 @@ def list_url(**params: Any) -> str:
 
 
 # ---------------------------------------------------------------------- exposure of one account
+def exposure_types() -> tuple[str, ...]:
+    """Every type the exposure reads: the network analysis' and the registered vector finders'."""
+    return tuple(dict.fromkeys((*NETWORK_TYPES, *vectors.finder_types())))
+
+
+def organisation_ids() -> frozenset[str]:
+    """The organisation's account ids as the registry knows them (accounts marked "not in
+    organisation" are outsiders): a role trusting any other account trusts an outsider."""
+    return frozenset(
+        AwsAccount.objects.exclude(status=AccountStatus.NOT_IN_ORG).values_list("account_id", flat=True)
+    )
+
+
+def _organisation_digest(organisation: frozenset[str]) -> str:
+    return hashlib.sha256(",".join(sorted(organisation)).encode()).hexdigest()[:16]
+
+
 @dataclasses.dataclass(frozen=True)
 class AccountExposure:
-    """An account's internet exposure as plain data (what is cached).
+    """An account's exposure, every way in, as plain data (what is cached).
 
-    ``exposed``: one dict per exposed resource -- :meth:`Exposure.as_dict` plus ``resource_pk``,
-    ``path_text``, ``ports_text``, ``hops`` (the path, with the ``resource_pk`` of each hop that is
-    a stored resource) and ``security_group_pks`` (to find the findings on them).
+    ``exposed``: one dict per (resource, vector) -- :meth:`Exposure.as_dict` plus ``resource_pk``,
+    ``path_text``, ``ports_text``, ``hops`` (the network path, with the ``resource_pk`` of each hop
+    that is a stored resource) and ``security_group_pks`` (to find the findings on them).
     """
 
     account_pk: int
@@ -231,6 +259,18 @@ class AccountExposure:
     @property
     def count(self) -> int:
         return len(self.exposed)
+
+    @property
+    def resource_count(self) -> int:
+        """Distinct resources exposed (one may be open in several ways)."""
+        return len({x.get("arn") for x in self.exposed})
+
+    def by_vector(self) -> dict[str, int]:
+        """Vector -> number of exposures, in :data:`VECTORS` order (vectors with none left out)."""
+        counts = {v: 0 for v in VECTORS}
+        for x in self.exposed:
+            counts[str(x.get("vector"))] = counts.get(str(x.get("vector")), 0) + 1
+        return {v: n for v, n in counts.items() if n}
 
 
 def _exposure_row(
@@ -251,8 +291,22 @@ def _exposure_row(
     return row
 
 
-def compute_exposure(account_pk: int, stamp: str = "") -> AccountExposure:
-    """Analyse the account's stored network (every region) now, without the cache.
+def _row_order(row: Mapping[str, Any]) -> tuple[str, ...]:
+    vector = str(row.get("vector", ""))
+    rank = list(VECTORS).index(vector) if vector in VECTORS else len(VECTORS)
+    return (
+        str(row.get("region", "")),
+        str(row.get("type", "")),
+        str(row.get("resource_id", "")),
+        f"{rank:02d}",
+    )
+
+
+def compute_exposure(
+    account_pk: int, stamp: str = "", organisation: frozenset[str] | None = None
+) -> AccountExposure:
+    """Analyse the account's stored resources (every region) now, without the cache: the network
+    analysis and every registered vector finder (``organisation``: :func:`organisation_ids`).
 
     ``stamp="never"`` (no collection pass ever recorded) skips the query: resources are only
     written by collection passes, so such an account has nothing stored.
@@ -261,13 +315,22 @@ def compute_exposure(account_pk: int, stamp: str = "") -> AccountExposure:
         return AccountExposure(
             account_pk=account_pk, stamp=stamp, exposed=[], via_load_balancer=[], warnings=[]
         )
-    items, pk_by_arn = load_items(account_pk)
-    report = analyse_account(items)
-    pk_by_id = {(i.region, i.resource_id): pk_by_arn[i.arn] for i in items if i.arn in pk_by_arn}
+    items, pk_by_arn = load_items(account_pk, types=exposure_types())
+    network = [i for i in items if i.type in NETWORK_TYPES]
+    report = analyse_account(network)
+    found = list(report.exposed)
+    if vectors.finders():
+        account_id = AwsAccount.objects.filter(pk=account_pk).values_list("account_id", flat=True).first()
+        context = vectors.Context(
+            account_id=account_id or "",
+            organisation=organisation if organisation is not None else organisation_ids(),
+        )
+        found += vectors.find_exposures(items, context)
+    pk_by_id = {(i.region, i.resource_id): pk_by_arn[i.arn] for i in network if i.arn in pk_by_arn}
     return AccountExposure(
         account_pk=account_pk,
         stamp=stamp,
-        exposed=[_exposure_row(x, pk_by_arn, pk_by_id) for x in report.exposed],
+        exposed=sorted((_exposure_row(x, pk_by_arn, pk_by_id) for x in found), key=_row_order),
         via_load_balancer=[t.as_dict() for t in report.via_load_balancer],
         warnings=list(report.warnings),
     )
@@ -276,19 +339,25 @@ def compute_exposure(account_pk: int, stamp: str = "") -> AccountExposure:
 def account_exposures(accounts: Iterable[AwsAccount | int]) -> dict[int, AccountExposure]:
     """Account pk -> exposure, from the cache when nothing was collected since it was computed.
 
-    A constant number of queries for the cached ones (one for every stamp, one cache round trip);
-    each account not in the cache costs one query and its analysis.
+    Two queries for the cached ones (the stamps and the organisation's accounts; only the first
+    when none was ever collected) and one cache round trip; each account not in the cache costs
+    two queries and its analysis. The key holds the organisation's membership too: a trust is
+    "outside" only relative to it, and the registry may change between two collections.
     """
     pks = [a if isinstance(a, int) else a.pk for a in accounts]
     stamps = collection_stamps(pks)
-    keys = {pk: _key("account", pk, stamps[pk]) for pk in pks}
+    # accounts never collected have nothing stored: their (empty) answer needs no organisation
+    collected = any(stamp != "never" for stamp in stamps.values())
+    organisation = organisation_ids() if collected else frozenset()
+    params = {"organisation": _organisation_digest(organisation)}
+    keys = {pk: _key("account", pk, stamps[pk], params) for pk in pks}
     found = cache.get_many(list(keys.values()))
     out: dict[int, AccountExposure] = {}
     fresh: dict[str, AccountExposure] = {}
     for pk, key in keys.items():
         value = found.get(key)
         if not isinstance(value, AccountExposure):
-            value = fresh[key] = compute_exposure(pk, stamps[pk])
+            value = fresh[key] = compute_exposure(pk, stamps[pk], organisation)
         out[pk] = value
     if fresh:
         cache.set_many(fresh, CACHE_SECONDS)
@@ -303,7 +372,7 @@ def account_exposure(account: AwsAccount | int) -> AccountExposure:
 
 @dataclasses.dataclass(frozen=True)
 class ExposedRow:
-    """One line of the "Exposed" page / export: an exposed resource of a registered account."""
+    """One line of the "Exposed" page / export: one way into a resource of a registered account."""
 
     account: AwsAccount
     exposure: dict[str, Any]
@@ -311,19 +380,27 @@ class ExposedRow:
 
 
 def exposed_rows(
-    accounts: Iterable[AwsAccount], *, region: str = "", port: int | None = None
+    accounts: Iterable[AwsAccount],
+    *,
+    region: str = "",
+    port: int | None = None,
+    vector: Iterable[str] = (),
 ) -> list[ExposedRow]:
-    """Every internet-reachable resource of ``accounts`` (optionally in ``region`` / on ``port``).
+    """Every way into the resources of ``accounts`` (optionally in ``region``, on ``port`` -- only
+    network exposures have ports --, of the vectors in ``vector``).
 
-    Sorted by account name, region, type, resource id. One query for the accounts' stamps when
-    their exposure is cached, plus one query and the analysis for each account that is not.
+    Sorted by account name, region, type, resource id, vector. One query for the accounts' stamps
+    when their exposure is cached, plus two queries and the analysis for each account that is not.
     """
     ordered = sorted(accounts, key=lambda a: (a.name, a.account_id))
+    wanted = set(vector)
     exposures = account_exposures(ordered)
     rows: list[ExposedRow] = []
     for account in ordered:
         for x in exposures[account.pk].exposed:
             if region and x.get("region") != region:
+                continue
+            if wanted and x.get("vector") not in wanted:
                 continue
             if port is not None and not port_matches(x.get("ports") or [], port):
                 continue
@@ -450,9 +527,23 @@ def _node_links(
     return {k: v for k, v in links.items() if v}
 
 
+def _openings(account_pk: int, items: Sequence[Record]) -> list[Exposure]:
+    """The non-network exposures among ``items`` (one region's: the map's), by the registered finders."""
+    if not vectors.finders():
+        return []
+    account_id = AwsAccount.objects.filter(pk=account_pk).values_list("account_id", flat=True).first()
+    context = vectors.Context(account_id=account_id or "", organisation=organisation_ids())
+    return [x for x in vectors.find_exposures(items, context) if x.vector not in NETWORK_VECTORS]
+
+
 def compute_map(account_pk: int, filters: MapFilters, stamp: str = "") -> dict[str, Any]:
-    """The map of one account's region as plain data: figure, stats, node links, exposed nodes."""
-    items, pk_by_arn = load_items(account_pk, filters.region)
+    """The map of one account's region as plain data: figure, stats, node links, exposed nodes.
+
+    ``exposed`` lists every way in of the region (network and the others, each with its vector);
+    the nodes they open are marked on the figure.
+    """
+    items, pk_by_arn = load_items(account_pk, filters.region, types=exposure_types())
+    openings = _openings(account_pk, items)
     model = build_model(items)
     payload = build_map(
         items,
@@ -462,6 +553,7 @@ def compute_map(account_pk: int, filters: MapFilters, stamp: str = "") -> dict[s
         tag_value=filters.tag_value or None,
         exposed_only=filters.exposed_only,
         model=model,
+        openings=openings,
     )
     keys: list[str] = []
     for trace in payload.figure.get("data", []):
@@ -469,7 +561,7 @@ def compute_map(account_pk: int, filters: MapFilters, stamp: str = "") -> dict[s
     links = _node_links(account_pk, filters.region, keys, pk_by_arn)
     report = model.report
     exposed_nodes = []
-    for x in report.exposed:
+    for x in [*report.exposed, *openings]:
         if filters.vpc_id and x.vpc_id != filters.vpc_id:
             continue
         exposed_nodes.append(
@@ -477,7 +569,10 @@ def compute_map(account_pk: int, filters: MapFilters, stamp: str = "") -> dict[s
                 "name": x.name or x.resource_id,
                 "resource_id": x.resource_id,
                 "type": x.type,
+                "vector": x.vector,
+                "vector_label": x.vector_label,
                 "ports": x.port_label,
+                "evidence": x.evidence_text,
                 "url": resource_url(pk_by_arn.get(x.arn)),
             }
         )
@@ -497,7 +592,12 @@ def map_payload(account: AwsAccount | int, filters: MapFilters) -> dict[str, Any
     """:func:`compute_map`, cached per (account, collection stamp, filters)."""
     account_pk = account if isinstance(account, int) else account.pk
     stamp = collection_stamp(account_pk)
-    key = _key("map", account_pk, stamp, filters.as_params())
+    key = _key(
+        "map",
+        account_pk,
+        stamp,
+        {**filters.as_params(), "organisation": _organisation_digest(organisation_ids())},
+    )
     cached = cache.get(key)
     if isinstance(cached, dict):
         return cached
@@ -566,9 +666,11 @@ __all__ = [
     "estate_overview",
     "exposed_rows",
     "hop_text",
+    "exposure_types",
     "load_items",
     "map_payload",
     "network_regions",
+    "organisation_ids",
     "path_text",
     "port_matches",
     "sg_reachability",

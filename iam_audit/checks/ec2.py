@@ -385,7 +385,8 @@ def ebs_volume_encryption(snap: Snapshot) -> Iterator[Result]:
             yield resource_result(vol, Status.FAIL, f"{name} is not encrypted", evidence)
 
 
-def _public_permissions(perms: Any) -> list[dict[str, Any]]:
+def public_permissions(perms: Any) -> list[dict[str, Any]]:
+    """The create-volume / launch permissions granted to the group "all" (every AWS account)."""
     return [dict(p) for p in dicts(perms) if str(p.get("Group", "")).lower() == "all"]
 
 
@@ -413,7 +414,7 @@ def public_snapshot(snap: Snapshot) -> Iterator[Result]:
             continue
         data = as_dict(s.data)
         name = data.get("SnapshotId") or s.resource_id
-        public = _public_permissions(data.get("CreateVolumePermissions"))
+        public = public_permissions(data.get("CreateVolumePermissions"))
         shared = [p.get("UserId") for p in dicts(data.get("CreateVolumePermissions")) if p.get("UserId")]
         evidence = {
             "public_permissions": public,
@@ -449,7 +450,7 @@ def public_ami(snap: Snapshot) -> Iterator[Result]:
             continue
         data = as_dict(img.data)
         name = data.get("ImageId") or img.resource_id
-        public = _public_permissions(data.get("LaunchPermissions"))
+        public = public_permissions(data.get("LaunchPermissions"))
         evidence = {"public_permissions": public, "Public": data.get("Public")}
         if public or truthy(data.get("Public")):
             yield resource_result(

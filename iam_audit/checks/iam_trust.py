@@ -38,6 +38,50 @@ def _trust(role: Item) -> list[Statement]:
     return statements(as_dict(role.data).get("AssumeRolePolicyDocument"))
 
 
+def anyone_grants(role: Item) -> list[dict[str, Any]]:
+    """The trust statements that let anyone assume ``role`` (no condition narrows who)."""
+    grants = []
+    for s in _trust(role):
+        grant = public_grant(s)
+        if grant is None:
+            continue
+        if requires_external_id(s):
+            grant["note"] = "sts:ExternalId is required, but anyone who learns it can assume the role"
+        grants.append(grant)
+    return grants
+
+
+def outside_trusts(
+    role: Item, inside: frozenset[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(unguarded, guarded, unresolved): ``sts:AssumeRole`` statements naming accounts not in
+    ``inside``, split by whether ExternalId, MFA or aws:PrincipalOrgID guards them (each entry is
+    the statement's evidence plus ``accounts`` and ``guarded_by``), and the AWS principals whose
+    account cannot be read."""
+    unguarded: list[dict[str, Any]] = []
+    guarded: list[dict[str, Any]] = []
+    unresolved: list[str] = []
+    for s in _trust(role):
+        if not s.allow or s.principal is None or not allows_action(s, "sts:AssumeRole"):
+            continue
+        unresolved += s.principal.unresolved()
+        outside = sorted(a for a in s.principal.accounts() if a not in inside)
+        if not outside:
+            continue
+        guard = [
+            name
+            for name, ok in (
+                ("sts:ExternalId", requires_external_id(s)),
+                ("MFA", requires_mfa(s)),
+                ("aws:PrincipalOrgID", bool(limiting_conditions(s, ORG_KEYS))),
+            )
+            if ok
+        ]
+        entry = {**s.evidence(), "accounts": outside, "guarded_by": guard}
+        (guarded if guard else unguarded).append(entry)
+    return unguarded, guarded, unresolved
+
+
 @check(
     id="iam.trust_anyone",
     title="No role trusts everyone",
@@ -59,14 +103,7 @@ def _trust(role: Item) -> list[Statement]:
 )
 def trust_anyone(snap: Snapshot) -> Iterator[Result]:
     for role in _roles(snap):
-        grants = []
-        for s in _trust(role):
-            grant = public_grant(s)
-            if grant is None:
-                continue
-            if requires_external_id(s):
-                grant["note"] = "sts:ExternalId is required, but anyone who learns it can assume the role"
-            grants.append(grant)
+        grants = anyone_grants(role)
         if grants:
             yield resource_result(
                 role,
@@ -104,27 +141,7 @@ def trust_outside_org(snap: Snapshot) -> Iterator[Result]:
     inside = org_accounts(snap)
     known = org_known(snap)
     for role in _roles(snap):
-        unguarded: list[dict[str, Any]] = []
-        guarded: list[dict[str, Any]] = []
-        unresolved: list[str] = []
-        for s in _trust(role):
-            if not s.allow or s.principal is None or not allows_action(s, "sts:AssumeRole"):
-                continue
-            unresolved += s.principal.unresolved()
-            outside = sorted(a for a in s.principal.accounts() if a not in inside)
-            if not outside:
-                continue
-            guard = [
-                name
-                for name, ok in (
-                    ("sts:ExternalId", requires_external_id(s)),
-                    ("MFA", requires_mfa(s)),
-                    ("aws:PrincipalOrgID", bool(limiting_conditions(s, ORG_KEYS))),
-                )
-                if ok
-            ]
-            entry = {**s.evidence(), "accounts": outside, "guarded_by": guard}
-            (guarded if guard else unguarded).append(entry)
+        unguarded, guarded, unresolved = outside_trusts(role, inside)
         evidence: dict[str, Any] = {"organisation_known": known, "unguarded": unguarded, "guarded": guarded}
         if unresolved:
             evidence["unresolved_principals"] = unresolved  # unique ids of deleted principals, usually

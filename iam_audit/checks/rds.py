@@ -84,7 +84,8 @@ def encryption(snap: Snapshot) -> Iterator[Result]:
             )
 
 
-def _restore_attribute(data: dict[str, Any] | Any) -> list[str]:
+def restore_attribute(data: dict[str, Any] | Any) -> list[str]:
+    """The accounts a manual snapshot's ``restore`` attribute shares it with ("all": everyone)."""
     for attr in dicts(as_dict(data).get("Attributes")):
         if attr.get("AttributeName") == "restore":
             return [str(v) for v in attr.get("AttributeValues") or [] if isinstance(v, str | int)]
@@ -112,7 +113,7 @@ def public_snapshot(snap: Snapshot) -> Iterator[Result]:
         if (unread := unread_result(s, ("Attributes",))) is not None:
             yield unread
             continue
-        restore = _restore_attribute(s.data)
+        restore = restore_attribute(s.data)
         evidence = {
             "restore": restore,
             "Encrypted": as_dict(s.data).get("Encrypted", as_dict(s.data).get("StorageEncrypted")),

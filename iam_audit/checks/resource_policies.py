@@ -79,6 +79,9 @@ _PUBLIC_POLICY_CHECKS = (
     ),
 )
 
+# resource type -> the data key holding its resource policy (what "public policy" reads)
+POLICY_KEYS: dict[str, str] = {row[1]: row[3] for row in _PUBLIC_POLICY_CHECKS}
+
 
 def _make_public_policy_check(type_: str, key: str, noun: str) -> Callable[[Snapshot], Iterable[Result]]:
     def run(snap: Snapshot) -> Iterator[Result]:

@@ -72,8 +72,11 @@ def account_bpa(snap: Snapshot) -> dict[str, bool] | None:
     if not snap.covered("s3:account-public-access-block"):
         return None
     item = snap.one("s3:account-public-access-block")
-    if item is None:
-        return None
+    return None if item is None else bpa_flags(item)
+
+
+def bpa_flags(item: Item) -> dict[str, bool]:
+    """The four flags of an ``s3:account-public-access-block`` item (never configured: all off)."""
     data = as_dict(item.data)
     if not truthy(data.get("Present", True)):
         return dict.fromkeys(BPA_FLAGS, False)
@@ -107,8 +110,13 @@ def public_policy_statements(bucket: Item) -> list[dict[str, Any]]:
     return [g for g in (public_grant(s) for s in statements(as_dict(bucket.data).get("Policy"))) if g]
 
 
-def bucket_public(bucket: Item, account: Mapping[str, bool] | None) -> tuple[bool, dict[str, Any]]:
-    """(public?, evidence) through the ACL or the policy, after Block Public Access."""
+def public_ways(bucket: Item, account: Mapping[str, bool] | None) -> tuple[bool, bool, dict[str, Any]]:
+    """(public through the ACL?, public through the policy?, evidence), after Block Public Access.
+
+    The policy counts as public when one of its statements allows anyone without a limiting
+    condition, or when S3's own policy status says so; either is void under RestrictPublicBuckets,
+    as public ACL grants are under IgnorePublicAcls (or with ACLs disabled).
+    """
     bpa = effective_bpa(bucket, account)
     acl = [] if acls_disabled(bucket) else public_acl_grants(bucket)
     policy = public_policy_statements(bucket)
@@ -123,6 +131,12 @@ def bucket_public(bucket: Item, account: Mapping[str, bool] | None) -> tuple[boo
         "block_public_access": bpa,
         "account_block_public_access_known": account is not None,
     }
+    return acl_public, policy_public, evidence
+
+
+def bucket_public(bucket: Item, account: Mapping[str, bool] | None) -> tuple[bool, dict[str, Any]]:
+    """(public?, evidence) through the ACL or the policy, after Block Public Access."""
+    acl_public, policy_public, evidence = public_ways(bucket, account)
     return acl_public or policy_public, evidence
 
 

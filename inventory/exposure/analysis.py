@@ -36,7 +36,15 @@ from typing import Any
 from inventory.exposure.endpoints import ASG_TAG, RECEIVER_TYPES, Attachment, Endpoint, EndpointBuilder
 from inventory.exposure.ports import PortRange, PortSet, union_all
 from inventory.exposure.reach import acl_allowed_ports, acl_filter, egress_allowed
-from inventory.exposure.results import Edge, Exposure, Hop, LoadBalancerTarget, Source
+from inventory.exposure.results import (
+    FUNCTION_URL,
+    NETWORK,
+    Edge,
+    Exposure,
+    Hop,
+    LoadBalancerTarget,
+    Source,
+)
 from inventory.exposure.topology import (
     WORLD_V4,
     WORLD_V6,
@@ -315,7 +323,22 @@ class NetworkModel:
         self._exposed_ports[e.arn] = total
         cidrs = _collapse(all_nets)
         world = covers_world(cidrs, 4) or covers_world(cidrs, 6)
+        # a function URL is its own way in (no network path: AWS serves the URL); the evidence is
+        # the URL configuration, as the function-url hop records it
+        url_hop = path[0] if path and path[0].kind == "function-url" else None
         return Exposure(
+            vector=FUNCTION_URL if url_hop else NETWORK,
+            evidence=(
+                (
+                    {
+                        "summary": f"function URL {url_hop.id} with AuthType NONE",
+                        "FunctionUrl": url_hop.id,
+                        "AuthType": "NONE",
+                    },
+                )
+                if url_hop
+                else ()
+            ),
             arn=e.arn,
             resource_id=e.resource_id,
             type=e.type,

@@ -17,6 +17,11 @@ Names and tags come from AWS and are attacker-controlled: every piece of text th
 each node is an ARN, a group key (see :func:`parse_group_key`) or ``internet``: data, not markup —
 the page's script must still URL-encode it when it builds a link.
 
+Ways in that are not network paths (``openings``: a public resource policy or ACL, a snapshot or AMI
+shared with everyone, see :mod:`inventory.exposure.vectors`) mark their nodes with an orange ring
+and a hover line naming the vector; the opened resources that receive no traffic (buckets, queues,
+keys, snapshots...) are drawn in the "outside any VPC" column so that the map shows every way in.
+
 The layout is computed here, deterministically (same input, same picture): VPCs are columns left to
 right, each with a band for resources spanning several subnets and a grid of subnet boxes (public
 first), nodes in a grid inside their box, the Internet node centred above, and resources outside
@@ -38,6 +43,7 @@ import plotly.graph_objects as go
 
 from inventory.exposure.analysis import ClassKey, Endpoint, NetworkModel, build_model
 from inventory.exposure.ports import PortSet, union_all
+from inventory.exposure.results import Exposure
 from inventory.exposure.topology import ItemLike, as_str, item_data, item_str, item_tags
 from inventory.plotly_text import plotly_text
 
@@ -55,7 +61,18 @@ TYPE_STYLE: dict[str, tuple[str, str, str]] = {
     "eks:cluster": ("EKS clusters", "star-diamond", "#8c564b"),
     "ec2:nat-gateway": ("NAT gateways", "triangle-down", "#7f7f7f"),
     "peer-vpc": ("Peered VPCs (other accounts)", "octagon", "#bcbd22"),
+    "s3:bucket": ("S3 buckets", "square-open", "#e377c2"),
+    "sqs:queue": ("SQS queues", "pentagon", "#bcbd22"),
+    "sns:topic": ("SNS topics", "pentagon-open", "#17becf"),
+    "kms:key": ("KMS keys", "star-triangle-up", "#8c564b"),
+    "ecr:repository": ("ECR repositories", "hourglass", "#1f77b4"),
+    "secretsmanager:secret": ("Secrets", "bowtie", "#9467bd"),
+    "ec2:snapshot": ("EBS snapshots", "circle-cross", "#7f7f7f"),
+    "ec2:image": ("AMIs", "circle-x", "#7f7f7f"),
+    "rds:db-snapshot": ("RDS snapshots", "square-cross", "#2ca02c"),
+    "rds:db-cluster-snapshot": ("RDS cluster snapshots", "square-x", "#2ca02c"),
 }
+OPENING_COLOUR = "#ff7f0e"
 EDGE_STYLE: dict[str, tuple[str, str, str]] = {
     # kind: (legend title, colour, dash)
     "internet": ("Internet exposure", "#d62728", "solid"),
@@ -141,6 +158,7 @@ class _Node:
     members: list[Endpoint | _Nat]
     exposed_ports: PortSet | None
     label: str = ""
+    vectors: tuple[str, ...] = ()  # labels of the non-network ways in (openings) of its members
     x: float = 0.0
     y: float = 0.0
 
@@ -206,8 +224,13 @@ class _MapBuilder:
         tag_key: str | None,
         tag_value: str | None,
         exposed_only: bool,
+        openings: Sequence[Exposure] = (),
     ) -> None:
         self.model = model
+        self.openings: dict[str, list[Exposure]] = defaultdict(list)
+        for x in openings:
+            if x.region == region and x.arn:
+                self.openings[x.arn].append(x)
         self.region = region
         self.vpc_id = vpc_id
         self.tag_key = tag_key
@@ -229,9 +252,10 @@ class _MapBuilder:
                 continue
             if not _tag_match(e.tags, self.tag_key, self.tag_value):
                 continue
-            if self.exposed_only and e.arn not in self.report.by_arn:
+            if self.exposed_only and e.arn not in self.report.by_arn and e.arn not in self.openings:
                 continue
             chosen.append(e)
+        chosen += self._opened_outside({e.arn for e in chosen} | {e.arn for e in self.model.all_endpoints})
         if not self.exposed_only:
             for item in self.model.items:
                 if item_str(item, "type") != "ec2:nat-gateway" or item_str(item, "region") != self.region:
@@ -256,11 +280,33 @@ class _MapBuilder:
                     chosen.append(nat)
         return chosen
 
+    def _opened_outside(self, drawn: set[str]) -> list[_Nat]:
+        """Opened resources that are not network endpoints (buckets, queues, snapshots...)."""
+        if self.vpc_id or not self.openings:
+            return []  # they live outside every VPC
+        by_arn = {item_str(i, "arn"): i for i in self.model.items}
+        out = []
+        for arn, found in sorted(self.openings.items()):
+            if arn in drawn:
+                continue
+            item = by_arn.get(arn)
+            tags = item_tags(item) if item is not None else {}
+            if not _tag_match(tags, self.tag_key, self.tag_value):
+                continue
+            x = found[0]
+            out.append(_Nat(x.type, arn, x.resource_id, x.name, self.region, "", "", tags))
+        return out
+
+    def _vectors(self, arn: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(x.vector_label for x in self.openings.get(arn, ())))
+
     def _group(self, chosen: Sequence[Endpoint | _Nat], group: bool = True) -> None:
         buckets: dict[tuple[str, ...], list[Endpoint | _Nat]] = defaultdict(list)
         for e in chosen:
             exposure = self.report.by_arn.get(e.arn)
             signature = exposure.port_label + ("/world" if exposure.world else "") if exposure else ""
+            if e.arn in self.openings:
+                signature += "+" + ",".join(self._vectors(e.arn))
             placement = _placement(e)
             # group=False: every resource its own node (the last key part keeps them apart)
             alone = "" if group else (e.arn or e.resource_id)
@@ -276,6 +322,7 @@ class _MapBuilder:
             exposed = union_all(self.model.exposed_ports(m.arn) for m in members)
             vpc = members[0].vpc_id
             node = _Node(key, type_, vpc, placement, list(members), exposed if exposed else None)
+            node.vectors = tuple(dict.fromkeys(v for m in members for v in self._vectors(m.arn)))
             first = members[0]
             node.label = _short(first) if len(members) == 1 else (asg or _short(first)) + f" ×{len(members)}"
             self.nodes[key] = node
@@ -580,6 +627,8 @@ class _MapBuilder:
             lines.append("auto-scaling group: " + esc(first.asg, 80))
         if node.exposed_ports:
             lines.append("<b>exposed to the internet</b>: " + esc(node.exposed_ports.label()))
+        if node.vectors:
+            lines.append("<b>open to anyone</b> through: " + esc(", ".join(node.vectors), 160))
         via = [t for m in node.members[:50] for t in self.via_index.get(m.arn, ())]
         if via:
             lbs = sorted({t.lb_id for t in via})
@@ -719,6 +768,24 @@ class _MapBuilder:
                     },
                 )
             )
+        opened = sorted((n for n in self.nodes.values() if n.vectors), key=lambda n: n.key)
+        if opened:
+            traces.append(
+                _scatter(
+                    x=[n.x for n in opened],
+                    y=[n.y for n in opened],
+                    mode="markers",
+                    name="Open by policy, ACL or sharing",
+                    hoverinfo="skip",
+                    customdata=[n.key for n in opened],
+                    marker={
+                        "symbol": "diamond-open",
+                        "size": [min(26, 11 + 3 * math.log2(n.count)) + 16 for n in opened],
+                        "color": OPENING_COLOUR,
+                        "line": {"width": 2},
+                    },
+                )
+            )
         ix, iy = self.internet_xy
         traces.append(
             _scatter(
@@ -773,15 +840,17 @@ def build_map(
     exposed_only: bool = False,
     group: bool = True,
     model: NetworkModel | None = None,
+    openings: Sequence[Exposure] = (),
 ) -> MapPayload:
     """The map of one account's ``region`` (optionally one VPC), as a plotly figure dict.
 
     Filters: ``tag_key`` (with ``tag_value``, or any value), ``exposed_only``. ``group=False`` draws
     every resource as its own node (for small maps; the payload then grows with the resources).
-    Pass ``model`` (from :func:`~inventory.exposure.analysis.build_model`) to reuse an analysis.
+    Pass ``model`` (from :func:`~inventory.exposure.analysis.build_model`) to reuse an analysis, and
+    ``openings`` (the account's non-network exposures) to mark the resources they open.
     """
     model = model or build_model(items)
-    builder = _MapBuilder(model, region, vpc_id, tag_key, tag_value, exposed_only)
+    builder = _MapBuilder(model, region, vpc_id, tag_key, tag_value, exposed_only, openings)
     chosen = builder._selected()
     builder._group(chosen, group)
     figure = builder.figure()
@@ -794,6 +863,7 @@ def build_map(
         "grouped": sum(n.count for n in resource_nodes if n.count > 1),
         "groups": len(groups),
         "exposed": sum(n.count for n in resource_nodes if n.exposed_ports),
+        "opened": sum(n.count for n in resource_nodes if n.vectors),
         "vpcs": builder.vpc_count,
         "subnets": builder.subnet_count,
     }

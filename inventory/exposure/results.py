@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from inventory.exposure.ports import PortRange
+
+# The ways in (an exposure's ``vector``), in the order pages list them.
+NETWORK = "network"  # a network path from the internet: route, ACL, security group, listener
+FUNCTION_URL = "function-url"  # a Lambda function URL with AuthType NONE
+RESOURCE_POLICY = "resource-policy"  # a resource-policy statement that allows anyone
+ACL = "acl"  # an S3 ACL grant to AllUsers / AuthenticatedUsers
+SHARING = "sharing"  # a snapshot / AMI attribute shared with every AWS account ("all")
+TRUST = "trust"  # a role trust statement: anyone, or an account outside the organisation
+VECTORS: dict[str, str] = {
+    NETWORK: "Network path",
+    FUNCTION_URL: "Lambda function URL",
+    RESOURCE_POLICY: "Resource policy",
+    ACL: "ACL grant",
+    SHARING: "Snapshot / AMI attribute",
+    TRUST: "Role trust",
+}
+# The vectors the network analysis finds (the others come from :mod:`inventory.exposure.vectors`).
+NETWORK_VECTORS = frozenset({NETWORK, FUNCTION_URL})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,29 +54,47 @@ class Source:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Exposure:
-    """One resource reachable from the internet.
+    """One way into one resource: the resource, its ``vector`` (a key of :data:`VECTORS`) and the
+    ``evidence`` that opens it.
 
-    ``ports`` is the union over all sources; ``cidrs`` the internet ranges that reach it;
-    ``sources`` pairs them exactly. ``world`` is True when the ranges cover the whole internet
-    (not just some addresses). ``path`` walks from the internet gateway to the resource.
-    ``security_groups`` are the group ids whose rules admit the traffic.
+    Network exposures (``network`` and ``function-url``) carry the network answer: ``ports`` is the
+    union over all sources; ``cidrs`` the internet ranges that reach it; ``sources`` pairs them
+    exactly. ``world`` is True when the ranges cover the whole internet (not just some addresses).
+    ``path`` walks from the internet gateway to the resource. ``security_groups`` are the group ids
+    whose rules admit the traffic.
+
+    The other vectors leave the network fields empty; their ``evidence`` holds one mapping per
+    statement / grant / attribute that lets anyone (or an outside account) in, each with a one-line
+    ``summary`` for people and the raw AWS text for automation. A resource open in two ways (a
+    public ACL and a public policy) is two exposures.
     """
 
     arn: str
     resource_id: str
     type: str
     region: str
-    vpc_id: str
-    subnet_id: str
-    ports: tuple[PortRange, ...]
-    cidrs: tuple[str, ...]
-    path: tuple[Hop, ...]
-    reasons: tuple[str, ...]
+    vpc_id: str = ""
+    subnet_id: str = ""
+    ports: tuple[PortRange, ...] = ()
+    cidrs: tuple[str, ...] = ()
+    path: tuple[Hop, ...] = ()
+    reasons: tuple[str, ...] = ()
     name: str = ""
     world: bool = False
     public_addresses: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()
     sources: tuple[Source, ...] = ()
+    vector: str = NETWORK
+    evidence: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def vector_label(self) -> str:
+        return VECTORS.get(self.vector, self.vector)
+
+    @property
+    def evidence_text(self) -> str:
+        """The evidence on one line (each entry's ``summary``), for exports and tooltips."""
+        return "; ".join(str(e.get("summary", "")) for e in self.evidence if e.get("summary"))
 
     @property
     def port_label(self) -> str:
@@ -84,6 +121,10 @@ class Exposure:
             "sources": [s.as_dict() for s in self.sources],
             "path": [h.as_dict() for h in self.path],
             "reasons": list(self.reasons),
+            "vector": self.vector,
+            "vector_label": self.vector_label,
+            "evidence": [dict(e) for e in self.evidence],
+            "evidence_text": self.evidence_text,
         }
 
 

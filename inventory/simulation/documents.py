@@ -212,6 +212,39 @@ def public_read_statement(bucket: str) -> Doc:
     }
 
 
+def anyone_statement(
+    actions: str | list[str], resource: str | list[str], sid: str, condition: Doc | None = None
+) -> Doc:
+    """Allow Principal ``*`` (everyone) ``actions``, narrowed by ``condition`` when given (or not:
+    a condition on aws:SecureTransport, say, does not narrow who)."""
+    statement: Doc = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": actions,
+        "Resource": resource,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def resource_policy(*statements: Doc) -> Doc:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def key_policy(account_id: str, *statements: Doc) -> Doc:
+    """A KMS key policy: the account's own administrators (as AWS's default), plus ``statements``."""
+    root = {
+        "Sid": "EnableIAMUserPermissions",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    return {"Version": VERSION, "Statement": [root, *statements]}
+
+
 def account_access_statement(bucket: str, account_id: str) -> Doc:
     return {
         "Sid": "PartnerExchange",

@@ -46,10 +46,16 @@ How the estate models the organisation-wide controls (what "clean" means here):
 - Root MFA: AWS lets a root user enable MFA only in the console; the estate stands for it with a
   virtual MFA device named ``root-account-mfa-device`` (sandbox has none; the management account's
   is virtual, not hardware: both planted). The launcher makes moto's account summary agree.
-- ``exposed`` lists what is *directly* reachable: a public address, a route to an internet gateway,
-  and a security group and network ACL both admitting the ports from 0.0.0.0/0. Instances behind
-  the internet-facing load balancer are not listed; open groups on private instances are planted
-  (``ec2.sg_*``) but not exposed.
+- ``exposed`` lists every planted way in, each with its vector. ``network``: what is *directly*
+  reachable (a public address, a route to an internet gateway, and a security group and network ACL
+  both admitting the ports from 0.0.0.0/0); instances behind the internet-facing load balancer are
+  not listed; open groups on private instances are planted (``ec2.sg_*``) but not exposed. The
+  other vectors (a Lambda function URL without auth, public resource policies of S3, SQS, SNS, KMS,
+  ECR, Secrets Manager and Lambda, a public bucket ACL, public snapshots and AMIs, roles trusting
+  anyone or an outside account) each stand beside a private decoy that looks alike but is narrowed
+  by a condition (aws:PrincipalOrgID, a source ARN / account / VPC endpoint, an office IP range) or
+  shared with one account of the organisation; :attr:`Estate.resources` names the decoys
+  (``*.decoy.*``). moto implements every API these need.
 - Not modelled (moto does not implement them): IAM Access Analyzer, Security Hub standards,
   account-level instance metadata defaults. Checks answer "unknown" there; nothing is planted.
 
@@ -186,14 +192,21 @@ class Planted:
 
 
 class Exposed(NamedTuple):
-    """A resource reachable from the internet: public address, a route to an internet gateway,
-    and security group plus network ACL both admitting ``ports`` from 0.0.0.0/0."""
+    """One planted way into a resource (``vector``, as ``inventory.exposure.results.VECTORS``).
+
+    ``network``: reachable from the internet (public address, a route to an internet gateway, and
+    security group plus network ACL both admitting ``ports`` from 0.0.0.0/0). The other vectors
+    (``function-url``, ``resource-policy``, ``acl``, ``sharing``, ``trust``) have no ports; ``note``
+    says what opens the resource. A resource open in two ways is listed twice.
+    """
 
     account_id: str
     region: str
-    resource_id: str  # instance id, DB instance identifier, load balancer name
+    resource_id: str  # instance id, DB instance identifier, load balancer name, bucket name...
     ports: tuple[int, ...]
     arn: str = ""
+    vector: str = "network"
+    note: str = ""
 
 
 @dataclasses.dataclass
@@ -239,6 +252,14 @@ class Estate:
 
     def planted_for(self, check_id: str) -> list[Planted]:
         return [p for p in self.planted if p.check_id == check_id]
+
+    def exposed_by(self, *vectors: str) -> list[Exposed]:
+        """The planted ways in of these vectors."""
+        return [e for e in self.exposed if e.vector in vectors]
+
+    def decoys(self) -> dict[str, str]:
+        """The private look-alikes (stable key -> ARN) that must never be reported exposed."""
+        return {k: v for k, v in self.resources.items() if ".decoy." in k}
 
     def environ(self) -> dict[str, str]:
         """The environment the web and worker processes need to reach this estate as Skyledger."""

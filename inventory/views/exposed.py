@@ -1,4 +1,4 @@
-"""The "Exposed" page: every resource reachable from the internet, and the account panel about it.
+"""The "Exposed" page: every way into the estate's resources, and the account panel about it.
 
 =========================  ========  =======  =======  ==========
 page                       security  owner    viewer   anonymous
@@ -8,14 +8,19 @@ exposed list, CSV / XLSX   yes       yes      yes      login page
 
 Rows come from :func:`inventory.exposure_service.exposed_rows` (the per-account analysis, cached
 until the account's next collection), so the page costs two small queries per account in scope
-plus one for the linked findings. Each row shows the way in, hop by hop: the internet gateway
-route, the subnet, the network ACL rule, the security-group rule and the resource.
+plus one for the linked findings. One row per way into a resource, with its vector: a network path
+(shown hop by hop: the internet gateway route, the subnet, the network ACL rule, the security-group
+rule and the resource), a Lambda function URL, a resource-policy statement, an ACL grant, a
+snapshot / AMI attribute or a role trust statement (shown as the evidence: the statement, grant or
+attribute, escaped: every string in it comes from AWS and may be written by an attacker).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 import django_tables2 as tables
 from django import forms
@@ -27,6 +32,7 @@ from accounts.models import AwsAccount
 from accounts.tables import EMPTY, AccountColumn, BaseTable
 from accounts.ui import object_list, url_or_none
 from inventory import exposure_service as service
+from inventory.exposure.results import ACL, RESOURCE_POLICY, SHARING, VECTORS
 from inventory.services.runs import ever_collected
 from inventory.views.maps import AccountChoiceField
 
@@ -36,13 +42,19 @@ SENSITIVE_PORTS = (22, 23, 3389, 5900, 1433, 1521, 3306, 5432, 6379, 9200, 11211
 
 
 class ExposedFilterForm(forms.Form):
-    """Filters of the exposed list: account, environment, region, port."""
+    """Filters of the exposed list: account, environment, way in, region, port."""
 
     account = AccountChoiceField(
         queryset=AwsAccount.objects.order_by("name", "account_id"), required=False, empty_label="Any"
     )
     environment = forms.MultipleChoiceField(
         choices=Environment.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    vector = forms.MultipleChoiceField(
+        choices=list(VECTORS.items()),
+        required=False,
+        label="Way in",
+        widget=forms.CheckboxSelectMultiple,
     )
     region = forms.CharField(
         required=False, max_length=32, widget=forms.TextInput(attrs={"placeholder": "any"})
@@ -51,7 +63,7 @@ class ExposedFilterForm(forms.Form):
         required=False,
         min_value=0,
         max_value=65535,
-        help_text="TCP or UDP port",
+        help_text="TCP or UDP port (network ways in only)",
         widget=forms.NumberInput(attrs={"placeholder": "any"}),
     )
 
@@ -66,13 +78,40 @@ def accounts_in_scope(cleaned: dict[str, Any]) -> list[AwsAccount]:
     return list(qs)
 
 
+def _evidence_html(record: service.ExposedRow) -> str:
+    """The statements / grants / attributes that open the resource, one a line, escaped."""
+    evidence = [e for e in record.exposure.get("evidence") or [] if isinstance(e, dict)]
+    if not evidence:
+        return EMPTY
+    return format_html(
+        '<ul class="evidence">{}</ul>',
+        format_html_join(
+            "",
+            "<li>{}{}</li>",
+            (
+                (
+                    str(e.get("summary", ""))[:400],
+                    format_html(
+                        ' <details class="small"><summary>as written</summary><pre class="mono">{}</pre></details>',
+                        json.dumps(e.get("statement"), indent=1, default=str)[:4000],
+                    )
+                    if e.get("statement")
+                    else "",
+                )
+                for e in evidence
+            ),
+        ),
+    )
+
+
 class HopsColumn(tables.Column):
-    """The path, one hop a line; hops that are stored resources link to their page."""
+    """The way in: the network path, one hop a line (hops that are stored resources link to their
+    page); for the other vectors, the evidence."""
 
     def render(self, record: service.ExposedRow) -> str:
         hops = record.exposure.get("hops") or []
         if not hops:
-            return EMPTY
+            return _evidence_html(record)
         items = []
         for hop in hops:
             url = service.resource_url(hop.get("resource_pk"))
@@ -89,7 +128,7 @@ class HopsColumn(tables.Column):
         return format_html('<ol class="hops">{}</ol>', format_html_join("", "{}", ((i,) for i in items)))
 
     def value(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("path_text", ""))
+        return str(record.exposure.get("path_text") or record.exposure.get("evidence_text") or "")
 
 
 class ResourceColumn(tables.Column):
@@ -138,7 +177,7 @@ class FindingsColumn(tables.Column):
 
 
 class ExposedTable(BaseTable):
-    """One row per internet-reachable resource."""
+    """One row per way into a resource."""
 
     account = AccountColumn(order_by=("account__name", "exposure__region"))
     account_id = tables.Column(accessor="account__account_id", verbose_name="Account ID")
@@ -146,9 +185,10 @@ class ExposedTable(BaseTable):
     region = tables.Column(accessor="exposure__region", attrs={"td": {"class": "nowrap"}})
     resource = ResourceColumn(accessor="exposure__name", empty_values=(), order_by=("exposure__resource_id",))
     type = tables.Column(accessor="exposure__type", attrs={"td": {"class": "mono small"}})
+    vector = tables.Column(accessor="exposure__vector", verbose_name="Way in")
     ports = tables.Column(accessor="exposure__ports_text", verbose_name="Ports / protocols")
     world = tables.Column(accessor="exposure__world", verbose_name="Whole internet")
-    path = HopsColumn(empty_values=(), orderable=False, verbose_name="Path in")
+    path = HopsColumn(empty_values=(), orderable=False, verbose_name="Path in / evidence")
     findings = FindingsColumn(empty_values=(), orderable=False)
     resource_id = tables.Column(accessor="exposure__resource_id", verbose_name="Resource ID")
     arn = tables.Column(accessor="exposure__arn", verbose_name="ARN", attrs={"td": {"class": "mono wrap"}})
@@ -156,11 +196,22 @@ class ExposedTable(BaseTable):
     security_groups = tables.Column(accessor="exposure__security_groups", orderable=False)
     public_addresses = tables.Column(accessor="exposure__public_addresses", orderable=False)
     reasons = tables.Column(accessor="exposure__reasons", orderable=False)
+    evidence = tables.Column(accessor="exposure__evidence_text", orderable=False, verbose_name="Evidence")
 
-    default_columns = ("account", "environment", "region", "resource", "type", "ports", "path", "findings")
+    default_columns = (
+        "account",
+        "environment",
+        "region",
+        "resource",
+        "type",
+        "vector",
+        "ports",
+        "path",
+        "findings",
+    )
 
     class Meta(BaseTable.Meta):
-        empty_text = "Nothing is reachable from the internet with these filters."
+        empty_text = "Nothing is reachable from the internet or open to anyone with these filters."
         orderable = True
 
     def render_environment(self, record: service.ExposedRow) -> str:
@@ -173,7 +224,24 @@ class ExposedTable(BaseTable):
     def value_environment(self, record: service.ExposedRow) -> str:
         return record.account.environment
 
+    def render_vector(self, record: service.ExposedRow) -> str:
+        vector = str(record.exposure.get("vector", ""))
+        return format_html(
+            '<span class="badge vector-{}">{}</span>', vector, VECTORS.get(vector, vector) or EMPTY
+        )
+
+    def value_vector(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("vector", ""))
+
+    def render_evidence(self, record: service.ExposedRow) -> str:
+        return _evidence_html(record)
+
+    def value_evidence(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("evidence_text", ""))
+
     def render_ports(self, record: service.ExposedRow) -> str:
+        if not record.exposure.get("ports"):
+            return EMPTY
         return format_html(
             '<span class="mono ports" title="{}">{}</span>',
             record.exposure.get("ports_text", ""),
@@ -218,7 +286,7 @@ class ExposedTable(BaseTable):
 
 
 def exposed(request: HttpRequest) -> HttpResponseBase:
-    """Every resource reachable from the internet, filtered; ``?export=csv`` / ``xlsx`` downloads it."""
+    """Every way into a resource, filtered; ``?export=csv`` / ``xlsx`` downloads it."""
     form = ExposedFilterForm(request.GET or None)
     rows: list[service.ExposedRow] = []
     if not form.is_bound or form.is_valid():
@@ -227,6 +295,7 @@ def exposed(request: HttpRequest) -> HttpResponseBase:
             accounts_in_scope(cleaned),
             region=(cleaned.get("region") or "").strip().lower(),
             port=cleaned.get("port"),
+            vector=cleaned.get("vector") or (),
         )
         service.attach_findings(rows)
     params = request.GET
@@ -236,7 +305,7 @@ def exposed(request: HttpRequest) -> HttpResponseBase:
         queryset=rows,  # type: ignore[arg-type]
         table_class=ExposedTable,
         template_name="inventory/exposed.html",
-        title="Exposed to the internet",
+        title="Exposed: every way in",
         export_name="exposed",
         extra_context={
             "filter_form": form,
@@ -256,28 +325,44 @@ def _rank(x: dict[str, Any]) -> tuple[int, int, str]:
         )
         for p in x.get("ports") or []
     )
+    # a policy, ACL or sharing that lets anyone in is as open as a path from the whole internet
+    anyone = x.get("world") or x.get("vector") in (RESOURCE_POLICY, ACL, SHARING)
     return (
-        0 if x.get("world") else 1,
+        0 if anyone else 1,
         0 if sensitive else 1,
         str(x.get("name") or x.get("resource_id") or ""),
     )
 
 
 def top_exposed(exposed_list: Sequence[dict[str, Any]], limit: int = PANEL_ROWS) -> list[dict[str, Any]]:
-    """The exposures to look at first: open to the whole internet, then on admin/database ports."""
+    """The exposures to look at first: open to anyone (the whole internet, a public policy, ACL or
+    sharing), then on admin/database ports."""
     return sorted(exposed_list, key=_rank)[:limit]
 
 
 def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str, Any]:
-    """The account page's exposure panel: how many resources are reachable, the first few, links."""
+    """The account page's exposure panel: how many ways in (by vector), the first few, links."""
     exposure = service.account_exposure(account)
     top = [{**x, "url": service.resource_url(x.get("resource_pk"))} for x in top_exposed(exposure.exposed)]
     exposed_url = url_or_none("inventory:exposed")
     map_url = url_or_none("inventory:map")
+    by_vector = [
+        {
+            "vector": vector,
+            "label": VECTORS.get(vector, vector),
+            "count": n,
+            "url": f"{exposed_url}?{urlencode({'account': account.pk, 'vector': vector})}"
+            if exposed_url
+            else "",
+        }
+        for vector, n in exposure.by_vector().items()
+    ]
     return {
         # never collected: nothing is known, which must not read as "nothing reachable"
         "collected": ever_collected(account),
         "count": exposure.count,
+        "resources": exposure.resource_count,
+        "by_vector": by_vector,
         "top": top,
         "more": max(0, exposure.count - len(top)),
         "via_load_balancer": len({t["target"] for t in exposure.via_load_balancer}),

@@ -111,6 +111,7 @@ def _stats(payload: dict[str, Any]) -> list[tuple[str, int]]:
     return [
         ("Resources", stats.get("resources", 0)),
         ("Exposed", stats.get("exposed", 0)),
+        ("Open by policy", stats.get("opened", 0)),
         ("Nodes", stats.get("nodes", 0)),
         ("Edges", stats.get("edges", 0)),
         ("Grouped", stats.get("grouped", 0)),

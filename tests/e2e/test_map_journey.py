@@ -74,7 +74,8 @@ def test_click_the_exposed_node_on_the_map_and_land_on_its_resource_page(
     assert row.count() == 1 and "tcp/22, tcp/443" in row.inner_text() and "acl-default" in row.inner_text()
     page.screenshot(path="/tmp/exposed.png", full_page=True)
     page.goto(account.get_absolute_url())
-    assert "1 resource reachable from the internet" in page.locator("#panel-exposure").inner_text()
+    panel = page.locator("#panel-exposure").inner_text()
+    assert "1 way in to 1 resource" in panel and "Network path 1" in panel
     assert alerts == []
 
 

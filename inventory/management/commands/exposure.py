@@ -1,8 +1,11 @@
-"""``manage.py exposure``: every internet-reachable resource, as JSON or CSV on stdout.
+"""``manage.py exposure``: every way into the estate's resources, as JSON or CSV on stdout.
 
-The same list as the "Exposed" page (from stored resources; nothing is asked of AWS): account,
-region, resource id and ARN, ports and protocols, and the way in (internet gateway route → subnet
-→ network ACL → security group → resource).
+The same list as the "Exposed" page (from stored resources; nothing is asked of AWS), one row per
+way into a resource: account, region, resource id and ARN, the vector (network path, Lambda
+function URL, resource policy, ACL grant, snapshot / AMI attribute, role trust) and its evidence
+(the statements, grants or attributes; in JSON as AWS wrote them), and for network paths the ports
+and protocols and the way in (internet gateway route → subnet → network ACL → security group →
+resource).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import AwsAccount
 from accounts.ui import cell_value
 from inventory import exposure_service as service
+from inventory.exposure.results import VECTORS
 
 CSV_COLUMNS = (
     "account_id",
@@ -27,6 +31,8 @@ CSV_COLUMNS = (
     "resource_id",
     "name",
     "arn",
+    "vector",
+    "evidence",
     "ports",
     "whole_internet",
     "from",
@@ -59,6 +65,10 @@ def json_row(row: service.ExposedRow) -> dict[str, Any]:
         "resource_id": x.get("resource_id", ""),
         "name": x.get("name", ""),
         "arn": x.get("arn", ""),
+        "vector": x.get("vector", ""),
+        "vector_label": x.get("vector_label", ""),
+        "evidence": x.get("evidence", []),
+        "evidence_text": x.get("evidence_text", ""),
         "ports": x.get("ports", []),
         "ports_text": x.get("ports_text", ""),
         "whole_internet": bool(x.get("world")),
@@ -82,6 +92,8 @@ def csv_row(row: service.ExposedRow) -> list[Any]:
         x.get("resource_id", ""),
         x.get("name", ""),
         x.get("arn", ""),
+        x.get("vector", ""),
+        x.get("evidence_text", ""),
         x.get("ports_text", ""),
         "yes" if x.get("world") else "no",
         ", ".join(x.get("cidrs") or []),
@@ -93,7 +105,10 @@ def csv_row(row: service.ExposedRow) -> list[Any]:
 
 
 class Command(BaseCommand):
-    help = "Write every resource reachable from the internet (account, region, id, ARN, ports, path) as JSON or CSV."
+    help = (
+        "Write every way into a resource (account, region, id, ARN, vector, evidence; ports and path for "
+        "network paths) as JSON or CSV."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=["json", "csv"], default="json")
@@ -103,6 +118,13 @@ class Command(BaseCommand):
         parser.add_argument("--region", default="", help="only this region")
         parser.add_argument(
             "--port", type=int, default=None, help="only resources exposed on this TCP/UDP port"
+        )
+        parser.add_argument(
+            "--vector",
+            action="append",
+            default=[],
+            choices=list(VECTORS),
+            help="only this way in (repeatable)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -116,7 +138,9 @@ class Command(BaseCommand):
         port = options["port"]
         if port is not None and not 0 <= port <= 65535:
             raise CommandError("--port must be between 0 and 65535")
-        rows = service.exposed_rows(list(accounts), region=options["region"].strip().lower(), port=port)
+        rows = service.exposed_rows(
+            list(accounts), region=options["region"].strip().lower(), port=port, vector=options["vector"]
+        )
         if options["format"] == "csv":
             # cells that a spreadsheet would run as formulas (=, +, -, @) get a leading quote
             writer = csv.writer(_Out(self.stdout), lineterminator="\n")

@@ -115,7 +115,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Simulated AWS organisation on {server.url}: {len(estate.accounts)} accounts in "
                 f"{len(spec.regions)} regions, {len(estate.planted)} planted misconfigurations, "
-                f"{len(estate.exposed)} internet-exposed resources; seeded in {estate.seconds:.1f} s.\n"
+                f"{len(estate.exposed)} planted ways in ({len(estate.exposed_by('network'))} network paths); "
+                f"seeded in {estate.seconds:.1f} s.\n"
                 f"Manifest: {manifest}\nEnvironment: {env_file} (set -a; . {options['env_file']}; set +a)"
             )
             if options["register"]:

@@ -9,8 +9,9 @@ boto3 session shares its loaded service models with all clients, a client is cre
 (account, service, region), and instances are launched in batches.
 
 The steps are mixins over :class:`~inventory.simulation.seeding.base.SeederBase` (its state and
-helpers): ``organization``, ``baseline``, ``identity``, ``network`` and ``workloads``; ``run()``
-below calls them in their (fixed) order.
+helpers): ``organization``, ``baseline``, ``identity``, ``network``, ``workloads`` and
+``exposures`` (last: the ways in besides network paths); ``run()`` below calls them in their (fixed)
+order.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from inventory.simulation.seeding.base import (
     PROD_PARTIAL_CIS,
 )
 from inventory.simulation.seeding.baseline import BaselineMixin
+from inventory.simulation.seeding.exposures import ExposuresMixin
 from inventory.simulation.seeding.identity import IdentityMixin
 from inventory.simulation.seeding.organization import OrganizationMixin
 from inventory.simulation.seeding.workloads import WorkloadsMixin
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ORG_MISSING_CIS", "PROD_PARTIAL_CIS", "Seeder"]
 
 
-class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin):
+class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin, ExposuresMixin):
     """Builds one estate; ``run()`` returns its manifest. Use :func:`inventory.simulation.estate.seed`."""
 
     def run(self) -> Estate:
@@ -66,6 +68,7 @@ class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin):
         self._management_mistake()
         self._cis_alarm_gaps()
         self._recorder_gaps()
+        self._ways_in()  # last: it adds calls, and calls before it keep their ids
         hub = self._hub_credentials()
         seconds = round(time.monotonic() - started, 2)
         log.info(

@@ -253,9 +253,9 @@ def test_exposed_csv_export_is_complete_and_neutralises_formulas(viewer_user: An
     assert row["Account ID"] == b.ACCOUNT and row["Region"] == REGION
     assert row["Resource ID"] == "i-web" and row["ARN"] == WEB_ARN
     assert row["Ports / protocols"] == "tcp/22, tcp/443"
-    assert row["Path in"].startswith("Internet gateway igw-1") and row["Path in"].endswith(
-        "Resource i-web (public IP 54.0.0.10)"
-    )
+    assert row["Way in"] == "network"
+    path = row["Path in / evidence"]
+    assert path.startswith("Internet gateway igw-1") and path.endswith("Resource i-web (public IP 54.0.0.10)")
     assert row["Resource"] == '\'=HYPERLINK("http://evil")'
     assert row["Account"] == b.ACCOUNT  # the account column exports its id
 
@@ -269,8 +269,9 @@ def test_exposed_list_query_count_does_not_grow_with_accounts(
     client = logged_in(viewer_user)
     client.get(reverse("inventory:exposed"))  # fills the cache
     # session, user, role, the accounts (twice: scope and the filter's choices), every account's
-    # collection stamp in one query, the findings: the same for 5 accounts as for 500
-    with django_assert_max_num_queries(7):
+    # collection stamp in one query, the organisation's accounts (trusts are judged against it),
+    # the findings: the same for 5 accounts as for 500
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("inventory:exposed"))
     assert body(response).count("i-web") >= 5
 
@@ -279,7 +280,7 @@ def test_exposed_list_query_count_does_not_grow_with_accounts(
 def test_account_page_shows_the_exposure_panel(viewer_user: Any, account: AwsAccount) -> None:
     html = body(logged_in(viewer_user).get(account.get_absolute_url()))
     assert 'id="panel-exposure"' in html
-    assert "1</strong> resource reachable from the internet" in html
+    assert "1</strong> way in</a> to 1 resource:" in html and "Network path 1" in html
     assert "tcp/22, tcp/443" in html and "world" in html
     assert f"{reverse('inventory:exposed')}?account={account.pk}" in html
     assert "<img" not in html
