@@ -165,6 +165,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # visibility timeout, which must be longer than the time limit or a healthy task would run twice.
 SKYLEDGER_RUN_STALE_MINUTES = env_int("SKYLEDGER_RUN_STALE_MINUTES", 2)
 SKYLEDGER_RUN_TIME_LIMIT_MINUTES = env_int("SKYLEDGER_RUN_TIME_LIMIT_MINUTES", 60)
+# Inside it, a run stops starting passes after its budget, and one (collector, region) pass stops
+# calling AWS after its deadline; what was cut short is reported on the run (see services/collect.py).
+SKYLEDGER_RUN_BUDGET_MINUTES = env_int("SKYLEDGER_RUN_BUDGET_MINUTES", SKYLEDGER_RUN_TIME_LIMIT_MINUTES - 5)
+SKYLEDGER_UNIT_DEADLINE_SECONDS = env_int("SKYLEDGER_UNIT_DEADLINE_SECONDS", 600)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", (SKYLEDGER_RUN_TIME_LIMIT_MINUTES + 10) * 60)
 }

@@ -32,4 +32,13 @@ def run_timings_agree(app_configs: Any = None, **_: Any) -> list[Error]:
                 id="inventory.E002",
             )
         )
+    if not 0 < settings.SKYLEDGER_RUN_BUDGET_MINUTES < settings.SKYLEDGER_RUN_TIME_LIMIT_MINUTES:
+        errors.append(
+            Error(
+                f"SKYLEDGER_RUN_BUDGET_MINUTES ({settings.SKYLEDGER_RUN_BUDGET_MINUTES}) must be positive and shorter "
+                f"than SKYLEDGER_RUN_TIME_LIMIT_MINUTES ({settings.SKYLEDGER_RUN_TIME_LIMIT_MINUTES}), so a run ends "
+                "in order before the task's time limit stops it.",
+                id="inventory.E003",
+            )
+        )
     return errors

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -75,6 +77,18 @@ class ClientFactory(Protocol):
         ...
 
 
+class DeadlineExceeded(BaseException):  # a BaseException: no collector's `except Exception` keeps it
+    """The pass ran out of time (its own deadline, or the run's budget): stop calling AWS now.
+
+    Raised before a call, never inside one; the orchestrator keeps what the pass stored, marks its
+    types failed (so nothing is deleted) and says what was cut short.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclasses.dataclass
 class CollectContext:
     """What a collector gets for one (account, region) pass.
@@ -97,6 +111,14 @@ class CollectContext:
     unsupported: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
     # organisation facts known before collection (management account id, ...), may be empty
     facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # time.monotonic() after which the pass makes no more calls, and why (see check_deadline)
+    deadline: float = math.inf
+    deadline_reason: str = ""
+
+    def check_deadline(self) -> None:
+        """Raise :class:`DeadlineExceeded` when the pass is out of time (called before each call)."""
+        if time.monotonic() > self.deadline:
+            raise DeadlineExceeded(self.deadline_reason or "the pass ran out of time")
 
     def mark(self, type_: str, coverage: Coverage, error: CollectError | None = None) -> None:
         # the worst outcome wins when a type is marked twice

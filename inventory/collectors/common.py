@@ -252,6 +252,7 @@ class Guard:
 
     def call(self, client: Any, method: str, **kwargs: Any) -> dict[str, Any]:
         """One API call (the answer as botocore returns it)."""
+        self.ctx.check_deadline()
         return _calls().call(self.ctx, client, method, **kwargs)
 
     def items(
@@ -263,18 +264,24 @@ class Guard:
         returns at most 1,000 URLs and no token unless MaxResults is sent).
         """
         config = _page_config(client, method, PAGE_SIZE or page_size)
-        return _calls().paginate(client, method, result_key, memo=self.ctx, **kwargs, **config)
+        self.ctx.check_deadline()
+        for item in _calls().paginate(client, method, result_key, memo=self.ctx, **kwargs, **config):
+            yield item
+            self.ctx.check_deadline()
 
     def pages(self, client: Any, method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every whole page of ``method``, for answers with several result keys (IAM details)."""
+        self.ctx.check_deadline()
         api = api_name(client, method)
         key = _calls().memo_key(client, api)
         if key in self.ctx.unsupported:
             raise aws_errors.Unsupported(aws_errors.not_implemented(api))
         try:
-            yield from client.get_paginator(method).paginate(
+            for page in client.get_paginator(method).paginate(
                 **kwargs, **_page_config(client, method, PAGE_SIZE)
-            )
+            ):
+                yield page
+                self.ctx.check_deadline()
         except Exception as exc:
             if aws_errors.classify(exc, api).kind is aws_errors.ErrorKind.NOT_IMPLEMENTED:
                 self.ctx.unsupported.add(key)
@@ -339,6 +346,7 @@ class Guard:
         "There is none" answers (NoSuchBucketPolicy, ResourceNotFound...) are not failures: they
         return ``None`` without a note.
         """
+        self.ctx.check_deadline()
         try:
             return fetch()
         except Exception as exc:

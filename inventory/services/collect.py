@@ -50,7 +50,14 @@ from accounts.models import AwsAccount
 from inventory import hooks
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
 from inventory.aws.session import Target
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Collector, Coverage
+from inventory.collectors.base import (
+    GLOBAL_REGION,
+    CollectContext,
+    CollectError,
+    Collector,
+    Coverage,
+    DeadlineExceeded,
+)
 from inventory.models import CollectionRun, CoverageRecord, RunState, SkippedReason
 from inventory.services.ingest import (
     CHUNK_SIZE,
@@ -214,9 +221,18 @@ def _run_unit(
     q: queue.Queue[Any],
     cancel: threading.Event,
     chunk_size: int,
+    limits: _Limits,
 ) -> None:
     """Run one collector in one region (worker thread; no database here)."""
     client_region = home_region if unit.region == GLOBAL_REGION else unit.region
+    started = time.monotonic()
+    if started > limits.run_deadline:  # the run's budget is spent: this pass is not started at all
+        not_read = {t: Coverage.FAILED for t in unit.collector.types}
+        _put(
+            q, ("done", unit, not_read, [_cut_short(unit, f"not started: {limits.budget_reason()}")]), cancel
+        )
+        return
+    unit_deadline = started + limits.unit_seconds
 
     def client(service: str, region: str | None = None) -> Any:
         return session.client(service, region or client_region)
@@ -229,12 +245,20 @@ def _run_unit(
         partition=getattr(session, "partition", "aws"),
         unsupported=unsupported,
         facts=facts,
+        deadline=min(unit_deadline, limits.run_deadline),
+        deadline_reason=(
+            f"its deadline of {limits.unit_seconds:.0f} s for one collector in one region passed"
+            if unit_deadline <= limits.run_deadline
+            else limits.budget_reason()
+        ),
     )
     raised: BaseException | None = None
+    cut: DeadlineExceeded | None = None
     chunk: list[Prepared] = []
     invalid = 0
     try:
         for record in unit.collector.collect(ctx):
+            ctx.check_deadline()
             # made safe here, in the collector's thread: this CPU work then overlaps the writer's
             # waits on the database instead of adding to them
             prepared = prepare(record, unit.region)
@@ -249,6 +273,11 @@ def _run_unit(
                 raise Cancelled
     except Cancelled:
         raise
+    except DeadlineExceeded as exc:  # what it read is kept; its types count as failed (nothing deleted)
+        cut = exc
+        log.warning(
+            "collector %s cut short in %s of %s: %s", unit.collector.service, unit.region, account_id, exc
+        )
     except Exception as exc:  # noqa: BLE001  (one collector's failure is its own pass's)
         raised = exc
         log.warning(
@@ -258,6 +287,11 @@ def _run_unit(
         _put(q, ("records", unit, chunk, invalid), cancel)
     coverage: dict[str, Coverage] = dict(ctx.coverage)
     errors = list(ctx.errors)
+    if cut is not None:
+        for type_ in unit.collector.types:  # partial listings must not delete what they did not reach
+            if coverage.get(type_, Coverage.OK) is Coverage.OK:
+                coverage[type_] = Coverage.FAILED
+        errors.append(_cut_short(unit, f"cut short after {time.monotonic() - started:.0f} s: {cut.reason}"))
     for type_ in unit.collector.types:
         coverage.setdefault(type_, Coverage.OK if raised is None else Coverage.FAILED)
     if raised is not None:
@@ -278,6 +312,46 @@ def _run_unit(
 def _run_region(units: Sequence[_Unit], *args: Any) -> None:
     for unit in units:
         _run_unit(unit, *args)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Limits:
+    """How long one (collector, region) pass and the whole run may take (``time.monotonic()``).
+
+    A region's collectors run one after another, so without a pass deadline one stalled service
+    would hold up its region's other services for as long as it stalls; the run's budget ends the
+    run in order (what was read is kept) before the task's time limit kills it.
+    """
+
+    unit_seconds: float
+    run_deadline: float
+    budget_minutes: float
+
+    @classmethod
+    def from_settings(cls) -> _Limits:
+        budget = float(settings.SKYLEDGER_RUN_BUDGET_MINUTES)
+        return cls(
+            unit_seconds=float(settings.SKYLEDGER_UNIT_DEADLINE_SECONDS),
+            run_deadline=time.monotonic() + budget * 60,
+            budget_minutes=budget,
+        )
+
+    def budget_reason(self) -> str:
+        return (
+            f"the run's time budget of {self.budget_minutes:g} minutes (SKYLEDGER_RUN_BUDGET_MINUTES) ran out"
+        )
+
+
+def _cut_short(unit: _Unit, message: str) -> CollectError:
+    return CollectError(
+        service=unit.collector.service,
+        region=unit.region,
+        code="cut-short",
+        message=f"The {unit.collector.service} collector was {message}. What it read is kept; nothing it did "
+        "not reach was marked deleted.",
+        operation="",
+        aws_code="DeadlineExceeded",
+    )
 
 
 class _Writer:
@@ -546,6 +620,7 @@ def collect_account(
     progress_interval: float = 0.5,
     final_attempt: bool = True,
     facts: Mapping[str, Any] | None = None,
+    limits: _Limits | None = None,
 ) -> CollectionRun:
     """Collect ``account`` into storage and bring ``run`` to done / partial / failed.
 
@@ -637,6 +712,7 @@ def collect_account(
     found = getattr(session, "unsupported", None)
     unsupported: set[tuple[str, str, str]] = found if isinstance(found, set) else set()
     cancel = threading.Event()
+    limits = limits or _Limits.from_settings()
     q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
     interrupted: BaseException | None = None
     batch = min(chunk_size, 500)
@@ -661,6 +737,7 @@ def collect_account(
                 q,
                 cancel,
                 batch,
+                limits,
             )
             for units in units_by_task
         ]
