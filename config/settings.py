@@ -169,8 +169,13 @@ SKYLEDGER_RUN_TIME_LIMIT_MINUTES = env_int("SKYLEDGER_RUN_TIME_LIMIT_MINUTES", 6
 # calling AWS after its deadline; what was cut short is reported on the run (see services/collect.py).
 SKYLEDGER_RUN_BUDGET_MINUTES = env_int("SKYLEDGER_RUN_BUDGET_MINUTES", SKYLEDGER_RUN_TIME_LIMIT_MINUTES - 5)
 SKYLEDGER_UNIT_DEADLINE_SECONDS = env_int("SKYLEDGER_UNIT_DEADLINE_SECONDS", 600)
+_visibility = env_int("CELERY_VISIBILITY_TIMEOUT", (SKYLEDGER_RUN_TIME_LIMIT_MINUTES + 10) * 60)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", (SKYLEDGER_RUN_TIME_LIMIT_MINUTES + 10) * 60)
+    "visibility_timeout": _visibility,
+    # look for tasks whose worker died every quarter of the timeout (at most a minute), not kombu's
+    # default of every 100 s on top of it
+    "unacked_restore_interval": max(1, min(60, _visibility // 4)),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Kombu's file-system transport: a broker with no server, for `make demo` on a machine without
