@@ -221,7 +221,7 @@ def kms(snap: Snapshot) -> Iterator[Result]:
         "Console: S3 > <bucket> > Permissions."
     ),
     references=(DOC_BUCKET,),
-    requires=("cloudtrail:trail", "s3:bucket"),
+    requires=("cloudtrail:trail", "s3:bucket", "s3:account-public-access-block"),
     org_requires=("cloudtrail:trail",),
 )
 def bucket_public(snap: Snapshot) -> Iterator[Result]:
