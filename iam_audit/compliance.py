@@ -197,7 +197,7 @@ def matrix(accounts: Iterable[AwsAccount]) -> list[Row]:
     findings: dict[tuple[int, str], int] = {}
     for result in (
         CheckResult.objects.filter(account_id__in=pks, check_id__in=ids)
-        .only("account_id", "check_id", "state", "detail")
+        .only("account_id", "check_id", "state", "detail", "unknown")
         .annotate(finding_id=Subquery(finding, output_field=IntegerField()))
     ):
         results[(result.account_id, result.check_id)] = result
