@@ -314,11 +314,11 @@ def _store(
         if state == CheckState.UNKNOWN and not counts["fail"]:
             summary.unknown_checks += 1
             # data missing: every finding of this check keeps its status, marked not re-evaluated
-            for finding in existing.values():
-                if finding.check_id == check_id and finding.status != FindingStatus.RESOLVED:
+            for held in existing.values():
+                if held.check_id == check_id and held.status != FindingStatus.RESOLVED:
                     summary.not_evaluated += 1
-                    if _hold(finding, detail, now):
-                        to_update.append(finding)
+                    if _hold(held, detail, now):
+                        to_update.append(held)
             continue
         summary.checks_run += 1
         chk = meta.get(check_id)

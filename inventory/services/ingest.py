@@ -46,7 +46,7 @@ import orjson
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
-from inventory.collectors.base import GLOBAL_REGION, UNKNOWN_REGION, CollectError, Coverage, Record
+from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
 from inventory.collectors.common import UNAVAILABLE
 from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision, RevisionKind
 
@@ -395,14 +395,13 @@ def merge_unread(
     for part in item.unread:
         if part in stored:
             merged[part] = stored[part]
-    before = stored.get(STALE_SINCE) if isinstance(stored.get(STALE_SINCE), Mapping) else {}
+    earlier = stored.get(STALE_SINCE)
+    before: Mapping[str, Any] = earlier if isinstance(earlier, Mapping) else {}
     merged[STALE_SINCE] = {part: before.get(part) or seen_at.isoformat() for part in item.unread}
     merged[UNAVAILABLE] = new.get(UNAVAILABLE)
     keep_tags = "Tags" in item.unread
-    if "Region" in item.unread or (item.region == UNKNOWN_REGION and region):
-        item_region = region
-    else:
-        item_region = item.region
+    # a region not read this time: the stored one (known, or UNKNOWN_REGION if it never was)
+    item_region = region if "Region" in item.unread and region else item.region
     return (
         prepare(
             Record(
