@@ -114,6 +114,8 @@ class Cell:
     state: str
     reason: str = ""
     finding_id: int | None = None
+    # a failure found where the data was read, while some of it (a region) could not be: say so
+    note: str = ""
 
     @property
     def short(self) -> str:
@@ -169,7 +171,8 @@ def cell_for(
     if state == CheckState.NOT_APPLICABLE and detail.startswith(SWITCHED_OFF_PREFIX):
         return Cell(check_id, label, CheckState.UNKNOWN, SWITCHED_ON_LATE)
     if state == CheckState.FAIL:
-        return Cell(check_id, label, state, detail or "Fails.", finding_id)
+        note = f"{result.unknown} not evaluated" if result.unknown else ""
+        return Cell(check_id, label, state, detail or "Fails.", finding_id, note)
     if state == CheckState.PASS:
         return Cell(check_id, label, state, detail)
     return Cell(
@@ -194,7 +197,7 @@ def matrix(accounts: Iterable[AwsAccount]) -> list[Row]:
     findings: dict[tuple[int, str], int] = {}
     for result in (
         CheckResult.objects.filter(account_id__in=pks, check_id__in=ids)
-        .only("account_id", "check_id", "state", "detail")
+        .only("account_id", "check_id", "state", "detail", "unknown")
         .annotate(finding_id=Subquery(finding, output_field=IntegerField()))
     ):
         results[(result.account_id, result.check_id)] = result

@@ -3,6 +3,11 @@
 Findings are keyed by (check, account, subject). A failure opens a finding (or refreshes it), a pass
 resolves it, a failure after resolution reopens it; suppressions survive runs and end by
 themselves at expiry. A check whose data was not collected answers UNKNOWN and changes nothing.
+
+A finding is resolved only on a successful read of its subject: a PASS for it now, no failure of a
+check that read it completely (its type and region collected, no part of it unread), or its
+resource known to be gone. Otherwise it keeps its status, marked "not re-evaluated" with the reason
+(``Finding.not_evaluated``), until a check evaluates it again.
 All writes are batched: a run issues a bounded number of queries, whatever the number of findings.
 """
 
@@ -14,6 +19,7 @@ import importlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +31,9 @@ from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import BaselineSetting, CheckResult, Finding, FindingEvent, finding_key
-from inventory.models import Resource
+from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.collectors.common import UNAVAILABLE
+from inventory.models import CoverageRecord, Resource
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ class EngineSummary:
     reopened: int = 0
     refreshed: int = 0
     resolved: int = 0
+    not_evaluated: int = 0
     suppressed_kept: int = 0
     expired: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
@@ -49,7 +58,7 @@ class EngineSummary:
         return (
             f"{self.account_id}: {self.checks_run} checks ({self.unknown_checks} unknown), "
             f"{self.opened} opened, {self.reopened} reopened, {self.refreshed} still failing, "
-            f"{self.resolved} resolved"
+            f"{self.resolved} resolved, {self.not_evaluated} not re-evaluated"
         )
 
 
@@ -284,6 +293,8 @@ def _store(
     events: list[FindingEvent] = []
     pending_events: list[tuple[Finding, str, str]] = []  # for findings created in this batch
     check_rows: list[CheckResult] = []
+    # findings not failing now, with their subject's results and all of their check's results
+    quiet: list[tuple[Finding, list[checks.Result], list[checks.Result]]] = []
 
     for check_id, results in results_by_check.items():
         state, counts, detail = _state_of(results)
@@ -302,7 +313,13 @@ def _store(
         )
         if state == CheckState.UNKNOWN and not counts["fail"]:
             summary.unknown_checks += 1
-            continue  # data missing: leave every finding of this check as it was
+            # data missing: every finding of this check keeps its status, marked not re-evaluated
+            for held in existing.values():
+                if held.check_id == check_id and held.status != FindingStatus.RESOLVED:
+                    summary.not_evaluated += 1
+                    if _hold(held, detail, now):
+                        to_update.append(held)
+            continue
         summary.checks_run += 1
         chk = meta.get(check_id)
         failing: set[str] = set()
@@ -339,6 +356,8 @@ def _store(
                 "evidence": dict(result.evidence),
                 "resource_id": arn_to_resource.get(result.subject),
                 "last_seen": now,
+                "not_evaluated": "",  # evaluated now
+                "not_evaluated_since": None,
             }
             if finding is None:
                 finding = Finding(
@@ -394,22 +413,27 @@ def _store(
                 to_update.append(finding)
             else:
                 seen_only.append(finding.pk)  # still failing, nothing new: only last_seen moves
-        # Evaluated and not failing any more (passed, or the subject is gone): resolve.
+        # Not failing now: resolved only when its subject was read (see _verdicts), else held.
+        by_subject: dict[str, list[checks.Result]] = {}
+        for result in results:
+            by_subject.setdefault(result.subject, []).append(result)
         for key, finding in existing.items():
             if finding.check_id != check_id or key in failing or finding.status == FindingStatus.RESOLVED:
                 continue
+            quiet.append((finding, by_subject.get(finding.subject, []), results))
+
+    for finding, resolved, why in _verdicts(account, quiet):
+        if resolved:
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
+            finding.not_evaluated, finding.not_evaluated_since = "", None
             to_update.append(finding)
-            events.append(
-                FindingEvent(
-                    finding=finding,
-                    at=now,
-                    kind=EventKind.RESOLVED,
-                    note="The check passes now, or its subject no longer exists.",
-                )
-            )
+            events.append(FindingEvent(finding=finding, at=now, kind=EventKind.RESOLVED, note=why))
             summary.resolved += 1
+        else:
+            summary.not_evaluated += 1
+            if _hold(finding, why, now):
+                to_update.append(finding)
 
     Finding.objects.bulk_create(to_create, batch_size=BATCH)
     for finding, kind, note in pending_events:
@@ -431,6 +455,8 @@ def _store(
         "last_seen",
         "status",
         "resolved_at",
+        "not_evaluated",
+        "not_evaluated_since",
     ]
     Finding.objects.bulk_update(to_update, update_fields, batch_size=BATCH)
     # Most findings of a routine run are unchanged: one plain UPDATE per batch instead of a
@@ -445,6 +471,111 @@ def _store(
         unique_fields=["account", "check_id"],
         update_fields=["state", "passed", "failed", "unknown", "not_applicable", "detail", "evaluated_at"],
     )
+
+
+def _hold(finding: Finding, reason: str, now: dt.datetime) -> bool:
+    """Mark ``finding`` not re-evaluated (its status stays); True when that changed anything."""
+    reason = (reason or "The check could not evaluate it.")[:2000]
+    if finding.not_evaluated == reason and finding.not_evaluated_since is not None:
+        return False
+    finding.not_evaluated = reason
+    finding.not_evaluated_since = finding.not_evaluated_since or now
+    return True
+
+
+def _is_account_subject(result: checks.Result, account_id: str) -> bool:
+    return not result.resource_type and result.subject.endswith(f":iam::{account_id}:root")
+
+
+def _verdicts(
+    account: AwsAccount, quiet: list[tuple[Finding, list[checks.Result], list[checks.Result]]]
+) -> Iterable[tuple[Finding, bool, str]]:
+    """For each finding its check did not fail now: (finding, resolve?, why).
+
+    - a result for its subject: PASS or not applicable resolves; UNKNOWN holds it with that reason;
+    - an account-wide UNKNOWN of its check holds it; account-wide "not applicable" resolves it;
+    - its resource known to be gone (deleted by a complete listing, or absent where its type and
+      region were collected completely) resolves it;
+    - a live resource resolves it only if it was read completely: its type collected completely in
+      its region and no part of it unread (``data["Unavailable"]``); otherwise it is held;
+    - a subject that is no resource (a pseudo-ARN) resolves when the check answered nothing
+      unknown, and is held otherwise.
+    Two queries at most, whatever the number of findings.
+    """
+    if not quiet:
+        return
+    account_id = account.account_id
+    lookup = sorted({f.subject for f, mine, _ in quiet if not mine})
+    rows: dict[str, tuple[Any, str, str, Any]] = {}
+    for start in range(0, len(lookup), BATCH):
+        for arn, deleted_at, type_, region, unread in (
+            Resource.objects.filter(account=account, arn__in=lookup[start : start + BATCH])
+            .order_by()
+            .values_list("arn", "deleted_at", "type", "region", f"data__{UNAVAILABLE}")
+        ):
+            rows[arn] = (deleted_at, type_, region, unread)
+    coverage: dict[tuple[str, str], str] = {}
+    if lookup:
+        coverage = {
+            (t, r): c
+            for t, r, c in CoverageRecord.objects.filter(account=account).values_list(
+                "type", "region", "coverage"
+            )
+        }
+
+    def covered(type_: str, region: str) -> tuple[bool, str]:
+        value = coverage.get((type_, region)) or coverage.get((type_, GLOBAL_REGION)) or "not collected"
+        return value == Coverage.OK.value, value
+
+    for finding, mine, results in quiet:
+        if mine:
+            unknown = next((r for r in mine if r.status == checks.Status.UNKNOWN), None)
+            if unknown is not None:
+                yield finding, False, unknown.summary or "The check could not evaluate it."
+            elif any(r.status == checks.Status.FAIL for r in mine):  # failing under another key
+                yield finding, False, "The check still fails for it."
+            else:
+                yield finding, True, "The check passes now."
+            continue
+        whole = [r for r in results if _is_account_subject(r, account_id)]
+        whole_unknown = next((r for r in whole if r.status == checks.Status.UNKNOWN), None)
+        if whole_unknown is not None:
+            yield finding, False, whole_unknown.summary
+            continue
+        if any(r.status == checks.Status.NOT_APPLICABLE for r in whole):
+            yield finding, True, "The check does not apply any more."
+            continue
+        row = rows.get(finding.subject)
+        if row is not None:
+            deleted_at, type_, region, unread = row
+            if deleted_at is not None:
+                yield finding, True, "Its subject no longer exists."
+                continue
+            complete, how = covered(type_, region)
+            if not complete:
+                yield finding, False, f"Its {type_} data in {region} was not collected completely ({how})."
+            elif isinstance(unread, dict) and unread:
+                parts = ", ".join(f"{k} ({v})" for k, v in sorted(unread.items()))
+                yield finding, False, f"Part of it could not be read: {parts}."
+            else:
+                yield finding, True, "The check passes now: it no longer fails for it."
+            continue
+        if finding.resource_type and covered(finding.resource_type, finding.region or GLOBAL_REGION)[0]:
+            yield finding, True, "Its subject no longer exists."
+            continue
+        unknown = next((r for r in results if r.status == checks.Status.UNKNOWN), None)
+        if unknown is not None or finding.resource_type:
+            yield (
+                finding,
+                False,
+                (
+                    unknown.summary
+                    if unknown is not None
+                    else f"Its {finding.resource_type} data was not collected."
+                ),
+            )
+        else:
+            yield finding, True, "The check passes now: it no longer fails for it."
 
 
 def expire_suppressions(now: dt.datetime | None = None) -> int:

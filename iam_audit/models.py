@@ -42,6 +42,11 @@ class Finding(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Why the latest checks could not tell whether this finding still holds (its subject could not
+    # be read, its region or data type was not collected...): the finding keeps its status, never
+    # resolved on data that was not read. Empty once the check evaluates the subject again.
+    not_evaluated = models.TextField(blank=True)
+    not_evaluated_since = models.DateTimeField(null=True, blank=True)
 
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
     suppression_justification = models.TextField(blank=True)

@@ -48,13 +48,20 @@ class FindingTitleColumn(tables.Column):
     def render(self, value: str, record: Finding) -> str:
         summary = record.summary or ""
         short = summary if len(summary) <= 160 else summary[:159] + "…"
-        return format_html(
+        html = format_html(
             '<a href="{}">{}</a><div class="cell-sub" title="{}">{}</div>',
             record.get_absolute_url(),
             value,
             summary,
             short,
         )
+        if record.not_evaluated:
+            html = format_html(
+                '{}<div class="cell-sub"><span class="badge warn" title="{}">not re-evaluated</span></div>',
+                html,
+                record.not_evaluated,
+            )
+        return html
 
     def value(self, value: str) -> str:
         return value

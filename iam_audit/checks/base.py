@@ -2,8 +2,11 @@
 
 A check declares its metadata and the resource types it reads (``requires``). The engine (Django
 side) builds a :class:`Snapshot` per account from stored resources, calls :func:`evaluate` and
-stores findings. If any required type was not collected completely in a region the check looks at,
-the check reports UNKNOWN for the account instead of running, so missing data is never a "pass".
+stores findings. If a required type was not collected completely at all (its global pass, or every
+region), the check reports UNKNOWN for the account instead of running, so missing data is never a
+"pass". If only some regions could not be read, the check runs and keeps its per-region results:
+a failure in a region that was read stays a failure, and what rests on an unreadable region is
+UNKNOWN (see :func:`evaluate`).
 """
 
 from __future__ import annotations
@@ -224,15 +227,25 @@ def all_checks() -> list[Check]:
 
 
 def evaluate(chk: Check, snap: Snapshot) -> Iterator[Result]:
-    """Run one check; UNKNOWN (for the account) when a required type is not completely collected."""
+    """Run one check; UNKNOWN (for the account) when a required type is not collected at all.
+
+    When a required type was collected completely somewhere but not in some regions, the check is
+    run twice, on the whole snapshot (the last known state of the unreadable regions included) and
+    on the snapshot without those regions (:func:`_per_region`): a result stands when both agree
+    and it does not rest on an unreadable region; anything else is UNKNOWN for its subject.
+    """
     missing = [t for t in chk.requires if not snap.covered(t)]
-    if missing:
+    if not missing:
+        yield from chk.fn(snap)
+        return
+    hopeless = [t for t in missing if not _partly_covered(snap, t)]
+    if hopeless:
         yield Result(
             subject=snap.account_arn,
             status=Status.UNKNOWN,
-            summary="Not evaluated: data not collected for " + ", ".join(missing),
+            summary="Not evaluated: data not collected for " + ", ".join(hopeless),
             evidence={
-                "missing": missing,
+                "missing": hopeless,
                 "coverage": {
                     f"{t}@{r}": str(c)
                     for (t, r), c in snap.coverage.items()
@@ -241,4 +254,84 @@ def evaluate(chk: Check, snap: Snapshot) -> Iterator[Result]:
             },
         )
         return
-    yield from chk.fn(snap)
+    unreadable: dict[str, list[str]] = defaultdict(list)
+    for (t, r), c in sorted(snap.coverage.items()):
+        if t in chk.requires and c != Coverage.OK and r != GLOBAL_REGION:
+            unreadable[r].append(f"{t} {c}")
+    yield from _per_region(
+        snap, list(chk.fn(snap)), list(chk.fn(_without(snap, set(unreadable)))), unreadable
+    )
+
+
+def _partly_covered(snap: Snapshot, type_: str) -> bool:
+    """``type_`` was collected completely in its global pass (if any) and in at least one region."""
+    keys = {r: c for (t, r), c in snap.coverage.items() if t == type_}
+    if GLOBAL_REGION in keys:
+        return keys[GLOBAL_REGION] == Coverage.OK
+    return any(c == Coverage.OK for c in keys.values())
+
+
+def _without(snap: Snapshot, regions: set[str]) -> Snapshot:
+    """``snap`` as if ``regions`` did not exist: their items, coverage and names left out."""
+    return Snapshot(
+        account=snap.account,
+        org=snap.org,
+        items=[i for i in snap.items if i.region not in regions],
+        coverage={k: c for k, c in snap.coverage.items() if k[1] not in regions},
+        regions=tuple(r for r in snap.regions if r not in regions),
+        facts=snap.facts,
+    )
+
+
+def _per_region(
+    snap: Snapshot, full: list[Result], partial: list[Result], unreadable: Mapping[str, list[str]]
+) -> Iterator[Result]:
+    """Merge the results on the whole snapshot (``full``) and without the unreadable regions.
+
+    - a result in an unreadable region: UNKNOWN (its data is the last known state);
+    - a failure that is also one without those regions: FAIL, noting the unreadable regions;
+    - a pass of a subject in a region that was read, also a pass without the others: PASS;
+    - a pass of the account as a whole: UNKNOWN (it cannot speak for the regions not read);
+    - anything the two runs disagree on: UNKNOWN;
+    and one UNKNOWN per unreadable region, so that nothing there is ever taken for a pass.
+    """
+    note = "; ".join(f"{r}: {', '.join(why)}" for r, why in sorted(unreadable.items()))
+    regions = sorted(unreadable)
+    seen: dict[str, set[Status]] = defaultdict(set)
+    for r in partial:
+        seen[r.subject].add(r.status)
+
+    def unknown(r: Result, why: str) -> Result:
+        return dataclasses.replace(
+            r,
+            status=Status.UNKNOWN,
+            summary=f"{r.summary} (not evaluated: {why})" if r.summary else f"Not evaluated: {why}",
+            evidence={**r.evidence, "unreadable_regions": dict(unreadable)},
+            exposure=Exposure.NONE,
+        )
+
+    for r in full:
+        if r.status == Status.UNKNOWN:
+            yield r
+        elif r.region in unreadable:
+            yield unknown(r, f"{r.region} could not be read ({', '.join(unreadable[r.region])})")
+        elif r.status not in seen.get(r.subject, set()):
+            yield unknown(r, f"it rests on data of {', '.join(regions)}, which could not be read")
+        elif r.status == Status.FAIL:
+            yield dataclasses.replace(
+                r,
+                summary=f"{r.summary} (not evaluated in {', '.join(regions)}: could not be read)",
+                evidence={**r.evidence, "unreadable_regions": dict(unreadable)},
+            )
+        elif r.subject == snap.account_arn and r.status == Status.PASS:
+            yield unknown(r, f"{', '.join(regions)} could not be read")
+        else:
+            yield r
+    for region in regions:
+        yield Result(
+            subject=f"{snap.account_arn}/region/{region}",
+            status=Status.UNKNOWN,
+            region=region,
+            summary=f"Not evaluated in {region}: {', '.join(unreadable[region])}",
+            evidence={"unreadable_regions": {region: unreadable[region]}, "all": note},
+        )

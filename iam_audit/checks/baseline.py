@@ -69,7 +69,7 @@ def baseline_checks(environment: str = "") -> list[Check]:
         "(aws iam delete-access-key --access-key-id <id>, signed in as root)."
     ),
     references=("CIS 1.3", "CIS 1.4", DOC_ROOT, DOC_ROOT_CENTRAL),
-    requires=("iam:account-summary",),
+    requires=("iam:account-summary", "iam:credential-report"),
     baseline=True,
 )
 def root_locked(snap: Snapshot) -> Iterator[Result]:

@@ -80,10 +80,16 @@ def trail_view(trail: Item) -> dict[str, Any]:
     }
 
 
+# What "qualifying" reads from per-trail calls: when either could not be read this time, the stored
+# value is the last known one (see inventory.services.ingest), and a trail is never taken to qualify on it.
+TRAIL_STATE_KEYS = ("Status", "EventSelectors")
+
+
 def qualifying(trail: Item) -> bool:
-    """Multi-region, logging, and recording management events (or the default selectors)."""
+    """Multi-region, logging, and recording management events (or the default selectors), as read now."""
     return (
-        truthy(as_dict(trail.data).get("IsMultiRegionTrail"))
+        not unavailable(trail, TRAIL_STATE_KEYS)
+        and truthy(as_dict(trail.data).get("IsMultiRegionTrail"))
         and is_logging(trail)
         and logs_management_events(trail) is not False
     )
@@ -134,7 +140,7 @@ def multi_region(snap: Snapshot) -> Iterator[Result]:
     elif org:
         yield account_result(snap, Status.PASS, f"Covered by organisation trail {label(org[0])}", evidence)
     else:
-        unread = {t.arn: u for t in trails(snap) if (u := unavailable(t, ("Status",)))}
+        unread = {t.arn: u for t in trails(snap) if (u := unavailable(t, TRAIL_STATE_KEYS))}
         if unread:
             evidence["status_not_read"] = unread
             yield account_result(
@@ -221,7 +227,7 @@ def kms(snap: Snapshot) -> Iterator[Result]:
         "Console: S3 > <bucket> > Permissions."
     ),
     references=(DOC_BUCKET,),
-    requires=("cloudtrail:trail", "s3:bucket"),
+    requires=("cloudtrail:trail", "s3:bucket", "s3:account-public-access-block"),
     org_requires=("cloudtrail:trail",),
 )
 def bucket_public(snap: Snapshot) -> Iterator[Result]:

@@ -107,7 +107,7 @@ def _sg_port_check(
         "3. If needed, allow only your office/VPN CIDR. Console: EC2 > Security Groups > <sg> > Inbound rules > Edit."
     ),
     references=("CIS 5.3", "CIS 5.4", DOC_SG),
-    requires=("ec2:security-group",),
+    requires=("ec2:security-group", "ec2:managed-prefix-list"),
 )
 def sg_admin_ports_open(snap: Snapshot) -> Iterator[Result]:
     yield from _sg_port_check(snap, ADMIN_PORT_PROTOCOLS, ADMIN_PORTS, "admin port")
@@ -129,7 +129,7 @@ def sg_admin_ports_open(snap: Snapshot) -> Iterator[Result]:
         "Console: EC2 > Security Groups > <sg> > Inbound rules > Edit."
     ),
     references=(DOC_SG,),
-    requires=("ec2:security-group",),
+    requires=("ec2:security-group", "ec2:managed-prefix-list"),
 )
 def sg_db_ports_open(snap: Snapshot) -> Iterator[Result]:
     yield from _sg_port_check(snap, DB_PORT_PROTOCOLS, DB_PORTS, "database port")
@@ -149,7 +149,7 @@ def sg_db_ports_open(snap: Snapshot) -> Iterator[Result]:
         "Console: EC2 > Security Groups > <sg> > Inbound rules > Edit."
     ),
     references=("CIS 5.3", DOC_SG),
-    requires=("ec2:security-group",),
+    requires=("ec2:security-group", "ec2:managed-prefix-list"),
 )
 def sg_all_open(snap: Snapshot) -> Iterator[Result]:
     prefix_lists: dict[str, Any] = {}

@@ -123,7 +123,7 @@ def root_keys_state(snap: Snapshot) -> tuple[bool | None, dict[str, Any]]:
         "member's root credentials (IAM console > Root access management)."
     ),
     references=("CIS 1.4", DOC_ROOT_MFA, DOC_ROOT_CENTRAL),
-    requires=("iam:account-summary",),
+    requires=("iam:account-summary", "iam:credential-report"),
 )
 def root_mfa(snap: Snapshot) -> Iterator[Result]:
     on, evidence = root_mfa_state(snap)
@@ -163,7 +163,7 @@ def root_mfa(snap: Snapshot) -> Iterator[Result]:
         "aws iam delete-virtual-mfa-device --serial-number <same ARN>."
     ),
     references=("CIS 1.5", DOC_ROOT_MFA, DOC_ROOT),
-    requires=("iam:account-summary",),
+    requires=("iam:account-summary", "iam:credential-report"),
 )
 def root_hardware_mfa(snap: Snapshot) -> Iterator[Result]:
     if not is_management(snap):
@@ -215,7 +215,7 @@ def root_hardware_mfa(snap: Snapshot) -> Iterator[Result]:
         "root, or removed centrally with IAM > Root access management for member accounts)."
     ),
     references=("CIS 1.3", DOC_ROOT_KEYS, DOC_ROOT),
-    requires=("iam:account-summary",),
+    requires=("iam:account-summary", "iam:credential-report"),
 )
 def root_access_keys(snap: Snapshot) -> Iterator[Result]:
     present, evidence = root_keys_state(snap)

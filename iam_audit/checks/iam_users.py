@@ -132,7 +132,7 @@ def console_user_no_mfa(snap: Snapshot) -> Iterator[Result]:
         DOC_MFA,
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html",
     ),
-    requires=("iam:user", "iam:group", "iam:policy"),
+    requires=("iam:user", "iam:group", "iam:policy", "iam:role"),
 )
 def user_no_mfa(snap: Snapshot) -> Iterator[Result]:
     view = IamView(snap)

@@ -22,7 +22,7 @@ from iam_audit.checks.common import (
 )
 from iam_audit.checks.policy import allows_action, condition_values, statements
 from iam_audit.checks.s3 import bucket_name, log_buckets
-from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.collectors.base import GLOBAL_REGION, UNKNOWN_REGION, Coverage
 from inventory.collectors.types import RESOURCE_TYPES
 
 DOC_ORG = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_invites.html"
@@ -321,7 +321,9 @@ def unexpected_region(snap: Snapshot) -> Iterator[Result]:
         (
             i
             for i in snap.items
-            if i.region not in allowed and i.region != GLOBAL_REGION and not aws_created(i, defaults)
+            if i.region not in allowed
+            and i.region not in (GLOBAL_REGION, UNKNOWN_REGION)
+            and not aws_created(i, defaults)
         ),
         key=lambda i: (i.region, i.type, i.arn),
     )
@@ -355,6 +357,8 @@ def unexpected_region(snap: Snapshot) -> Iterator[Result]:
             if r in other and c not in (Coverage.OK, Coverage.UNSUPPORTED)
         }
     )
+    # a bucket whose region could not be read yet may be anywhere
+    bad += sorted(f"{i.type} {i.arn} (region not read)" for i in snap.items if i.region == UNKNOWN_REGION)
     if bad:
         evidence["not_fully_collected"] = bad
         yield account_result(

@@ -206,7 +206,7 @@ def account_public_access_block(snap: Snapshot) -> Iterator[Result]:
         "3. Turn on Block Public Access. Console: S3 > <bucket> > Permissions > Object Ownership / ACL."
     ),
     references=(DOC_ACL, DOC_OWNERSHIP, DOC_BPA),
-    requires=("s3:bucket",),
+    requires=("s3:bucket", "s3:account-public-access-block"),
 )
 def public_acl(snap: Snapshot) -> Iterator[Result]:
     account = account_bpa(snap)
@@ -252,7 +252,7 @@ def public_acl(snap: Snapshot) -> Iterator[Result]:
         "Console: S3 > <bucket> > Permissions > Bucket policy."
     ),
     references=(DOC_POLICY, DOC_BPA),
-    requires=("s3:bucket",),
+    requires=("s3:bucket", "s3:account-public-access-block"),
 )
 def public_policy(snap: Snapshot) -> Iterator[Result]:
     account = account_bpa(snap)

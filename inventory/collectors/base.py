@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol
 
 GLOBAL_REGION = "global"
+# The region of a resource whose region could not be read (a bucket whose GetBucketLocation failed
+# the first time it was seen): said honestly rather than guessed. Storage keeps a known region over it.
+UNKNOWN_REGION = "unknown"
 
 
 class Coverage(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, Record, register
+from inventory.collectors.base import UNKNOWN_REGION, CollectContext, Record, register
 from inventory.collectors.common import (
     Guard,
     error_code,
@@ -118,7 +118,8 @@ class S3Collector:
             data,
             name=name,
             tags=tag_set,
-            region=region or GLOBAL_REGION,
+            # not "global": a bucket lives in one region; storage keeps the region it knew (see ingest)
+            region=region or UNKNOWN_REGION,
         )
 
     def _account_block(self, ctx: CollectContext, g: Guard) -> Iterator[Record]:

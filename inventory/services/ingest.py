@@ -15,6 +15,13 @@ When the pass ends, every declared type whose coverage is OK is swept: a live re
 so it is marked deleted (kept, with a revision). A type that did not end OK deletes nothing.
 Running a pass twice with the same data changes nothing the second time except ``last_seen``.
 
+A part of a resource that could not be read this time (a per-resource call that failed: the
+collector lists it in ``data["Unavailable"]`` and holds ``None`` for it) keeps its last known value:
+the stored record is merged in before comparing (:func:`merge_unread`), the part stays listed as
+unread with the error and the time it was first missed (``data["StaleSince"]``), and neither note
+counts as a change, so a failed read never makes a revision nor replaces what was known (a bucket's
+region, its tags, ACL, policy...).
+
 Some fields change while nothing about the resource does: when a role was last used, the latest
 restorable time of a database, a trail's latest delivery (:data:`VOLATILE_FIELDS`). They are
 stored with their latest value, but neither count as a change nor make a revision: the hash is
@@ -40,6 +47,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
+from inventory.collectors.common import UNAVAILABLE
 from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision, RevisionKind
 
 log = logging.getLogger(__name__)
@@ -145,8 +153,17 @@ def _without(value: Any, path: tuple[str, ...]) -> Any:
     return out
 
 
+# Notes about the read, not about the resource, on any type: which parts could not be read (and
+# since when). They are stored, but their coming and going is not a change of the resource.
+STALE_SINCE = "StaleSince"
+READ_NOTES = (UNAVAILABLE, STALE_SINCE)
+
+
 def stable_data(type_: str, data: Any) -> Any:
-    """``data`` without the type's volatile fields (:data:`VOLATILE_FIELDS`); ``data`` itself when it has none."""
+    """``data`` without the type's volatile fields (:data:`VOLATILE_FIELDS`) and the read notes
+    (:data:`READ_NOTES`); ``data`` itself when it has none."""
+    if isinstance(data, Mapping) and any(note in data for note in READ_NOTES):
+        data = {k: v for k, v in data.items() if k not in READ_NOTES}
     for path in _VOLATILE_PATHS.get(type_, ()):
         data = _without(data, path)
     return data
@@ -295,6 +312,8 @@ class Prepared:
     data_text: str
     data_hash: str
     json_row: str  # the row as one JSON object (canonical tags/data inside), for PostgreSQL
+    # the parts the collector could not read (data["Unavailable"]): merged from the stored record
+    unread: tuple[str, ...] = ()
 
     @property
     def data(self) -> Any:
@@ -332,7 +351,8 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         ensure_ascii=False,
     )
     data_hash = _hash(head, tags_text, data_text)
-    if type_ in _VOLATILE_PATHS:
+    notes = isinstance(raw_data, Mapping) and any(note in raw_data for note in READ_NOTES)
+    if type_ in _VOLATILE_PATHS or notes:
         stable = stable_data(type_, raw_data)
         content_text = data_text if stable is raw_data else canonical_json(stable)
         data_hash = _hash(head, tags_text, content_text)[:CONTENT_HASH] + data_hash[: 64 - CONTENT_HASH]
@@ -348,6 +368,54 @@ def prepare(record: Record, default_region: str) -> Prepared | None:
         data_text=data_text,
         data_hash=data_hash,
         json_row=f'{head[:-1]},"data_hash":"{data_hash}","tags":{tags_text},"data":{data_text}}}',
+        unread=_unread_parts(raw_data) if notes else (),
+    )
+
+
+def _unread_parts(data: Mapping[str, Any]) -> tuple[str, ...]:
+    notes = data.get(UNAVAILABLE)
+    return tuple(sorted(str(k) for k in notes)) if isinstance(notes, Mapping) else ()
+
+
+def merge_unread(
+    item: Prepared, region: str, name: str, tags: Any, data: Any, seen_at: dt.datetime
+) -> Prepared:
+    """``item`` with the parts it could not read taken from the stored record (its last known values).
+
+    A part is a key of ``data``; ``Tags`` is also the record's tags (and the name, which may come
+    from the ``Name`` tag), ``Region`` also the record's region. A part the collector left out of
+    ``data`` altogether (DynamoDB's ``Table``: the whole description) keeps every stored key the
+    new answer does not carry. ``StaleSince`` says since when each part has gone unread.
+    """
+    new = item.data
+    if not isinstance(new, dict) or not isinstance(data, Mapping):
+        return item
+    stored = dict(data)
+    merged = {**stored, **new} if any(part not in new for part in item.unread) else dict(new)
+    for part in item.unread:
+        if part in stored:
+            merged[part] = stored[part]
+    earlier = stored.get(STALE_SINCE)
+    before: Mapping[str, Any] = earlier if isinstance(earlier, Mapping) else {}
+    merged[STALE_SINCE] = {part: before.get(part) or seen_at.isoformat() for part in item.unread}
+    merged[UNAVAILABLE] = new.get(UNAVAILABLE)
+    keep_tags = "Tags" in item.unread
+    # a region not read this time: the stored one (known, or UNKNOWN_REGION if it never was)
+    item_region = region if "Region" in item.unread and region else item.region
+    return (
+        prepare(
+            Record(
+                type=item.type,
+                arn=item.arn,
+                resource_id=item.resource_id,
+                name=name if keep_tags else item.name,
+                region=item_region,
+                tags=tags if keep_tags and isinstance(tags, Mapping) else item.tags,
+                data=merged,
+            ),
+            item_region,
+        )
+        or item
     )
 
 
@@ -649,6 +717,22 @@ class IngestPass:
             with transaction.atomic():
                 self._write_chunk(by_arn, fast, copy=False)
 
+    def _merge_unread(
+        self, by_arn: dict[str, Prepared], existing: Mapping[str, tuple[int, str, Any]]
+    ) -> None:
+        """Give the records with unread parts their stored values (one query, only when some have)."""
+        pks = {existing[arn][0]: arn for arn, item in by_arn.items() if item.unread and arn in existing}
+        if not pks:
+            return
+        rows = (
+            Resource.objects.filter(pk__in=list(pks))
+            .order_by()
+            .values_list("pk", "region", "name", "tags", "data")
+        )
+        for pk, region, name, tags, data in rows:
+            arn = pks[pk]
+            by_arn[arn] = merge_unread(by_arn[arn], region, name, tags, data, self.seen_at)
+
     def _write_chunk(self, by_arn: dict[str, Prepared], fast: bool, *, copy: bool) -> None:
         if fast:
             _pg_chunk_settings()
@@ -660,6 +744,7 @@ class IngestPass:
                     account_id=self.account_id, arn__in=list(by_arn)
                 ).values_list("pk", "arn", "data_hash", "deleted_at")
             }
+        self._merge_unread(by_arn, existing)
         counts = IngestStats(seen=len(by_arn))
         new: list[Prepared] = []
         upserts: list[Prepared] = []

@@ -15,7 +15,7 @@ from iam_audit.choices import FindingStatus
 from iam_audit.models import CheckResult, Finding
 from tests.factories import AwsAccountFactory
 from tests.iam_audit.builders import make_finding, store
-from tests.iam_audit.engine.test_wiring import SG_CHECK, open_sg
+from tests.iam_audit.engine.test_wiring import SG_CHECK, SG_TYPES, open_sg
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def run(*args: str) -> tuple[str, str]:
 def test_run_checks_evaluates_the_named_accounts_from_stored_data_with_a_line_each() -> None:
     one = AwsAccountFactory(account_id="100000000001", environment="prod")
     two = AwsAccountFactory(account_id="100000000002")
-    store(one, "eu-west-1", ["ec2:security-group"], [open_sg(one.account_id, "eu-west-1")])
+    store(one, "eu-west-1", SG_TYPES, [open_sg(one.account_id, "eu-west-1")])
     out, _ = run("run_checks", "--account", one.account_id)
     lines = out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("100000000001: ") and "opened" in lines[0]

@@ -52,9 +52,9 @@ def _collect(account, open_ssh: bool, at: dt.datetime) -> None:  # noqa: ANN001
     ingest(
         account,
         "eu-west-1",
-        ["ec2:security-group"],
+        ["ec2:security-group", "ec2:managed-prefix-list"],  # what the check reads
         [_sg(account.account_id, open_ssh)],
-        {"ec2:security-group": Coverage.OK},
+        {"ec2:security-group": Coverage.OK, "ec2:managed-prefix-list": Coverage.OK},
         seen_at=at,
     )
 

@@ -34,6 +34,10 @@ pytestmark = pytest.mark.django_db
 SG_CHECK = "ec2.sg_admin_ports_open"
 
 
+# what the security-group checks read: the groups and the managed prefix lists their rules may name
+SG_TYPES: tuple[str, ...] = ("ec2:security-group", "ec2:managed-prefix-list")
+
+
 def open_sg(account_id: str, region: str, group_id: str = "sg-0abc", cidr: str = "0.0.0.0/0") -> Record:
     return Record(
         type="ec2:security-group",
@@ -80,7 +84,7 @@ class _SecurityGroups:
     """A regional collector yielding one security group open (or not) on SSH."""
 
     service: ClassVar[str] = "ec2"
-    types: ClassVar[tuple[str, ...]] = ("ec2:security-group",)
+    types: ClassVar[tuple[str, ...]] = SG_TYPES
     scope: ClassVar[str] = "regional"
 
     def __init__(self, cidr: str) -> None:
@@ -217,7 +221,7 @@ def test_a_broken_check_is_reported_on_the_collection_run_and_the_others_are_sto
 
 def test_run_checks_task_evaluates_one_account_and_ignores_a_deleted_one() -> None:
     account = AwsAccountFactory(environment="dev")
-    store(account, "eu-west-1", ["ec2:security-group"], [open_sg(account.account_id, "eu-west-1")])
+    store(account, "eu-west-1", SG_TYPES, [open_sg(account.account_id, "eu-west-1")])
     outcome = tasks.run_checks.run(account.pk)
     assert outcome is not None and outcome["opened"] >= 1 and outcome["account"] == account.account_id
     assert Finding.objects.filter(account=account, check_id=SG_CHECK, status=FindingStatus.OPEN).exists()
@@ -392,7 +396,7 @@ def test_a_failing_graph_is_reported_and_the_other_checks_still_run(monkeypatch:
         lambda name, *a: Broken if name == "iam_audit.access" else real(name, *a),
     )
     account = AwsAccountFactory(environment="dev")
-    store(account, "eu-west-1", ["ec2:security-group"], [open_sg(account.account_id, "eu-west-1")])
+    store(account, "eu-west-1", SG_TYPES, [open_sg(account.account_id, "eu-west-1")])
     summary = engine.run_account(account, now=T0)
     assert any("graph exploded" in e for e in summary.errors)
     assert Finding.objects.filter(account=account, check_id=SG_CHECK).exists()
