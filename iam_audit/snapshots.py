@@ -17,7 +17,7 @@ from accounts.models import AwsAccount
 from iam_audit.checks.base import AccountFacts, Item, OrgContext, Snapshot
 from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.exposure_service import sg_reachability
-from inventory.models import CoverageRecord, Resource
+from inventory.models import CollectionRun, CoverageRecord, Resource, RunState, SkippedReason
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,24 @@ def account_facts(account: AwsAccount) -> AccountFacts:
     )
 
 
+def _regions_not_looked_at(account: AwsAccount) -> dict[str, str]:
+    """``{region: reason}`` from the account's latest finished collection (excluded or denied only:
+    an opt-in region not enabled holds nothing, and a one-off ``--region`` run is not a policy)."""
+
+    latest = (
+        CollectionRun.objects.filter(account=account, state__in=[RunState.DONE, RunState.PARTIAL])
+        .order_by("-created", "-pk")
+        .values_list("regions_skipped", flat=True)
+        .first()
+    )
+    wanted = {SkippedReason.EXCLUDED.value, SkippedReason.DENIED.value}
+    return {
+        str(e.get("region")): str(e.get("reason"))
+        for e in latest or []
+        if isinstance(e, dict) and e.get("reason") in wanted and e.get("region")
+    }
+
+
 def build(
     account: AwsAccount, *, org: OrgContext | None = None, now: dt.datetime | None = None
 ) -> tuple[Snapshot, dict[str, int]]:
@@ -123,6 +141,9 @@ def build(
         # security-group ARN -> protects something reachable from the internet (None: unknown);
         # the engine weighs internet-open group findings by it
         "sg_reachable": _sg_reachable(items, coverage, account),
+        # regions the latest collection did not look at, and why (excluded by a setting, denied by an
+        # SCP): checks that judge "everywhere" cannot pass on them
+        "regions_not_looked_at": _regions_not_looked_at(account),
     }
     snap = Snapshot(
         account=account_facts(account),

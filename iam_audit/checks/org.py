@@ -359,6 +359,13 @@ def unexpected_region(snap: Snapshot) -> Iterator[Result]:
     )
     # a bucket whose region could not be read yet may be anywhere
     bad += sorted(f"{i.type} {i.arn} (region not read)" for i in snap.items if i.region == UNKNOWN_REGION)
+    # regions the collection did not look at (excluded by a setting, denied by an SCP) may hold anything
+    unseen = {
+        r: why for r, why in (snap.facts.get("regions_not_looked_at") or {}).items() if r not in allowed
+    }
+    if unseen:
+        evidence["regions_not_looked_at"] = dict(sorted(unseen.items()))
+        bad += sorted(f"{r} (not looked at: {why})" for r, why in unseen.items())
     if bad:
         evidence["not_fully_collected"] = bad
         yield account_result(

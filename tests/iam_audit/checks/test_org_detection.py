@@ -156,6 +156,25 @@ def test_unexpected_region_unknown_when_other_types_failed_there() -> None:
     assert r.status == Status.UNKNOWN and r.evidence["not_fully_collected"] == ["dynamodb:table@eu-west-1"]
 
 
+def test_unexpected_region_unknown_when_regions_were_not_looked_at() -> None:
+    # the collection limit (or an SCP) kept the collector out of ap-south-1: it may hold anything
+    not_looked_at = {"ap-south-1": "excluded", "us-east-1": "excluded"}
+    snap = make_snapshot(
+        [], allowed_regions=["us-east-1"], facts={"regions_not_looked_at": not_looked_at, "now": f.NOW}
+    )
+    r = only(run("inventory.unexpected_region", snap))
+    assert r.status == Status.UNKNOWN  # never "clean" because it did not look
+    assert r.evidence["regions_not_looked_at"] == {"ap-south-1": "excluded"}  # an allowed region is no gap
+    assert r.evidence["not_fully_collected"] == ["ap-south-1 (not looked at: excluded)"]
+    # a resource found elsewhere still fails
+    found = make_snapshot(
+        [bucket("b", region="eu-west-1")],
+        allowed_regions=["us-east-1"],
+        facts={"regions_not_looked_at": not_looked_at, "now": f.NOW},
+    )
+    assert only(run("inventory.unexpected_region", found)).status == Status.FAIL
+
+
 # ----------------------------------------------------------------------------------- detection
 def test_guardduty_organisation_auto_enable_covers_members_only() -> None:
     snap = make_snapshot([], org=make_org(guardduty_regions=f.REGIONS))
