@@ -193,8 +193,24 @@ def test_users_in_the_identity_account_are_expected() -> None:
     )
     via_org = make_snapshot([user("a")], org=make_org(identity=[ACCOUNT]))
     assert only(run("iam.user_outside_identity", via_org)).status == Status.NOT_APPLICABLE
-    r = only(run("iam.user_outside_identity", make_snapshot([user("a", console=True)])))
+    designated = make_org(identity=[MEMBER])
+    r = only(run("iam.user_outside_identity", make_snapshot([user("a", console=True)], org=designated)))
     assert r.status == Status.FAIL and r.evidence["users"][0]["console_password"] is True
+
+
+def test_users_are_unknown_until_the_security_team_designates_an_identity_account() -> None:
+    # no account designated: users cannot be "outside" it, whatever the names say
+    r = only(run("iam.user_outside_identity", make_snapshot([user("a")])))
+    assert r.status == Status.UNKNOWN and r.evidence["reason"] == "no identity account is designated"
+    assert "No identity account is designated" in r.summary
+    # an environment guessed from the name ("identity") designates nothing, here or elsewhere
+    guessed = make_snapshot([user("a")], environment="identity", environment_guessed=True)
+    assert only(run("iam.user_outside_identity", guessed)).status == Status.UNKNOWN
+    # an account without users has none outside any identity account
+    assert only(run("iam.user_outside_identity", make_snapshot([]))).status == Status.PASS
+    # once the security team designates another account, users here fail
+    designated = make_snapshot([user("a")], org=make_org(identity=[MEMBER]))
+    assert only(run("iam.user_outside_identity", designated)).status == Status.FAIL
 
 
 # ----------------------------------------------------------------------------------- admin & NotAction
