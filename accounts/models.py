@@ -80,7 +80,8 @@ class AwsAccount(models.Model):
     # discovery or an import guessed it from the name or OU. Only a person's "identity" designates
     # the identity account (see iam.user_outside_identity).
     environment_guessed = models.BooleanField(
-        default=False, help_text="The environment was guessed from the account or OU name, not set by a person."
+        default=False,
+        help_text="The environment was guessed from the account or OU name, not set by a person.",
     )
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
     contact_email = models.EmailField(blank=True)

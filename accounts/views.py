@@ -35,10 +35,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import imports
+from accounts.choices import Environment
 from accounts.filtersets import AwsAccountFilterSet, TeamFilterSet
 from accounts.forms import AwsAccountForm, ImportConfirmForm, ImportUploadForm, OwnerAccountForm, TeamForm
 from accounts.models import AwsAccount, Team
-from accounts.choices import Environment
 from accounts.panels import notices, panels
 from accounts.permissions import can_edit_account, is_security, require
 from accounts.services import history_entries, team_history_entries

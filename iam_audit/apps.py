@@ -101,6 +101,8 @@ class IamAuditConfig(AppConfig):
             )
         )
         register_notice(
-            Notice(key="identity", template="iam_audit/includes/identity_prompt.html", context=_identity_notice)
+            Notice(
+                key="identity", template="iam_audit/includes/identity_prompt.html", context=_identity_notice
+            )
         )
         register_account_column("baseline_compliance", ComplianceColumn(), annotate=annotate_compliance)

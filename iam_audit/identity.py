@@ -60,7 +60,9 @@ def suggestion() -> Suggestion | None:
         return None
     by_id = {a.account_id: pk for pk, a in accounts.items()}
     trusted: Counter[int] = Counter()
-    roles = Resource.objects.filter(type="iam:role", deleted_at__isnull=True).values_list("account_id", "data")
+    roles = Resource.objects.filter(type="iam:role", deleted_at__isnull=True).values_list(
+        "account_id", "data"
+    )
     for role_account, data in roles.iterator(chunk_size=2000):
         named: set[int] = set()
         doc = data.get("AssumeRolePolicyDocument") if isinstance(data, dict) else None

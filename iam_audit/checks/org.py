@@ -137,7 +137,9 @@ def account_outside_ou(snap: Snapshot) -> Iterator[Result]:
             snap, Status.NOT_APPLICABLE, "The management account sits under the root by design", evidence
         )
     elif not org_known(snap) or not path:
-        yield account_result(snap, Status.UNKNOWN, "Where the account sits in the organisation is not known", evidence)
+        yield account_result(
+            snap, Status.UNKNOWN, "Where the account sits in the organisation is not known", evidence
+        )
     elif len(path) == 1:
         evidence["scps"] = [name for _pid, name, _doc in snap.org.scps]
         yield account_result(

@@ -799,7 +799,9 @@ class AccessGraph:
         for level in self._scp_levels(p.account_id):
             sev = evaluate(level, action, resource, p.context, _where)
             if sev.denies:
-                names = tuple(dict.fromkeys(m.source.name for m in sev.denies if isinstance(m.source, PolicyRef)))
+                names = tuple(
+                    dict.fromkeys(m.source.name for m in sev.denies if isinstance(m.source, PolicyRef))
+                )
                 return sev.denies[0], (), "explicit deny in a service control policy", names
             if not sev.allows:
                 # none of the SCPs attached at this level allows the call: they are what stops it

@@ -729,7 +729,9 @@ def iam_panel_context(request: HttpRequest, account: AwsAccount) -> dict[str, An
         # IAM users are expected in the designated identity account; with none designated, no
         # account is told its users are out of place (iam.user_outside_identity is unknown too)
         "users_expected": account.is_designated_identity
-        or not AwsAccount.objects.filter(environment=Environment.IDENTITY, environment_guessed=False).exists(),
+        or not AwsAccount.objects.filter(
+            environment=Environment.IDENTITY, environment_guessed=False
+        ).exists(),
         "access_url": reverse("iam_audit:account_access", args=[account.pk]),
         "principals_url": f"{principals_url}?account={account.pk}",
         "users_url": f"{principals_url}?account={account.pk}&kind=user",

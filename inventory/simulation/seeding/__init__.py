@@ -30,6 +30,7 @@ from inventory.simulation.seeding.base import (
 )
 from inventory.simulation.seeding.baseline import BaselineMixin
 from inventory.simulation.seeding.identity import IdentityMixin
+from inventory.simulation.seeding.org_cases import OrgCasesMixin
 from inventory.simulation.seeding.organization import OrganizationMixin
 from inventory.simulation.seeding.workloads import WorkloadsMixin
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ORG_MISSING_CIS", "PROD_PARTIAL_CIS", "Seeder"]
 
 
-class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin):
+class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin, OrgCasesMixin):
     """Builds one estate; ``run()`` returns its manifest. Use :func:`inventory.simulation.estate.seed`."""
 
     def run(self) -> Estate:
@@ -66,6 +67,7 @@ class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin):
         self._management_mistake()
         self._cis_alarm_gaps()
         self._recorder_gaps()
+        self._org_cases()
         hub = self._hub_credentials()
         seconds = round(time.monotonic() - started, 2)
         log.info(

@@ -275,7 +275,9 @@ def test_an_scp_denying_all_but_reads_makes_an_administrator_role_no_administrat
     admin = role("admin", attached=[aws_policy("AdministratorAccess")])
     [r] = run("iam.admin_policy", make_snapshot([admin], org=org))
     assert r.status == Status.PASS
-    [r] = run("iam.admin_policy", make_snapshot([admin], org=make_org(scps=[("p-full", "FullAWSAccess", full)])))
+    [r] = run(
+        "iam.admin_policy", make_snapshot([admin], org=make_org(scps=[("p-full", "FullAWSAccess", full)]))
+    )
     assert r.status == Status.FAIL
 
 

@@ -239,7 +239,9 @@ def test_the_benchmark_filter_patterns_are_recognised(cis: str, pattern: str) ->
 def test_an_account_directly_under_the_root_is_outside_every_ou() -> None:
     outside = only(run("org.account_outside_ou", make_snapshot([], org=make_org(parent_path=("Root",)))))
     assert outside.status == Status.FAIL and outside.evidence["parent_path"] == ["Root"]
-    nested = only(run("org.account_outside_ou", make_snapshot([], org=make_org(parent_path=("Root", "A", "B")))))
+    nested = only(
+        run("org.account_outside_ou", make_snapshot([], org=make_org(parent_path=("Root", "A", "B"))))
+    )
     assert nested.status == Status.PASS and "Root/A/B" in nested.summary
 
 
