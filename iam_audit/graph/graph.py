@@ -359,6 +359,11 @@ def name_of(arn: str) -> str:
     return m.group("resource").rsplit("/", 1)[-1]
 
 
+def _principal_specific(stmt: Statement) -> bool:
+    """The statement's verdict depends on the exact caller (policy variables, principal keys)."""
+    return stmt.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in stmt.conditions)
+
+
 def _statement_mask(stmt: Statement) -> int:
     u = universe()
     m = u.patterns_mask(stmt.actions)
@@ -411,6 +416,7 @@ class AccessGraph:
         self._target_cache: dict[str, tuple[PrivilegeClass, tuple[str, ...]]] = {}
         self._scp_entries: dict[str, tuple[tuple[tuple[PolicyRef, Statement], ...], ...]] = {}
         self._scp_masks: dict[str, tuple[int, int]] = {}
+        self._scp_specific: dict[str, bool] = {}
         # trust index: who is named where
         self._trust_by_account: dict[str, set[str]] = defaultdict(set)
         self._trust_by_arn: dict[str, set[str]] = defaultdict(set)
@@ -622,10 +628,13 @@ class AccessGraph:
             # "anyone" stands for callers outside the organisation (ours are evaluated as themselves)
             ctx["aws:principalorgid"] = self.org.org_id if p.inside else ""
         p.context = ctx
+        # decisions are shared by principals with the same policies unless something depends on
+        # who exactly the caller is: its own statements, or its account's SCPs (at any level: an
+        # OU's "deny unless aws:PrincipalArn is the approver role" must not let the approver's
+        # verdict stand for its look-alikes)
         sensitive = any(
-            st.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions)
-            for _, st in (*p.entries, *p.boundary_entries)
-        )
+            _principal_specific(st) for _, st in (*p.entries, *p.boundary_entries)
+        ) or self._scp_principal_specific(p.account_id)
         sig = (
             p.account_id,
             tuple((ref.name, ref.arn, ref.via_group_arn, id(ref.doc)) for ref in p.policies),
@@ -650,6 +659,14 @@ class AccessGraph:
         p.assume_patterns = tuple(dict.fromkeys(patterns)) if filterable else None
 
     # ------------------------------------------------------------------ SCPs
+    def _scp_principal_specific(self, account_id: str) -> bool:
+        """Some SCP over the account decides by who the caller is (a principal key or a variable)."""
+        cached = self._scp_specific.get(account_id)
+        if cached is None:
+            cached = any(_principal_specific(st) for level in self._scp_levels(account_id) for _, st in level)
+            self._scp_specific[account_id] = cached
+        return cached
+
     def _scp_applies(self, account_id: str) -> bool:
         return account_id in self.org.scps and account_id != self.org.management_account_id
 

@@ -14,12 +14,14 @@ from .factories import (
     STORY_POLICY,
     STORY_ROLE,
     STORY_USER,
+    allow,
     deny,
     doc,
     inline,
     managed,
     policy_arn,
     policy_item,
+    role_item,
     root,
     scp,
     story,
@@ -280,3 +282,31 @@ def test_an_ou_level_without_an_allow_names_its_scps_and_an_allowing_scp_blocks_
     graph = s.graph()
     assert len(_assume_paths(graph)) == 1
     assert graph.blocked_paths == []
+
+
+def test_an_ou_scp_excepting_one_role_by_arn_judges_each_look_alike_role_as_itself() -> None:
+    """Two roles with the same policies share decisions for speed, unless an SCP asks who the caller
+    is: the approver's exception must not let its look-alike through (the OU bug of issue 25)."""
+    s = story()
+    target = STORY_ROLE
+    grant = doc(allow("sts:AssumeRole", target))
+    for name in ("Approver", "Ci"):
+        s.add(IDENTITY, role_item(IDENTITY, name, trust(root(IDENTITY)), policies=[inline("Deploy", grant)]))
+    only_approver = {
+        "Effect": "Deny",
+        "Action": "sts:AssumeRole",
+        "Resource": target,
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{IDENTITY}:role/Approver"}},
+    }
+    s.scps[IDENTITY] = [
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS), scp("OnlyApprover", doc(only_approver))],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+    ]
+    graph = s.graph()
+    approver, ci = (f"arn:aws:iam::{IDENTITY}:role/{n}" for n in ("Approver", "Ci"))
+    assert [p.target_arn for p in graph.paths_from(approver) if p.hops] == [target]
+    assert [p for p in graph.paths_from(ci) if p.hops] == []
+    assert [(p.source_arn, p.blocked_by) for p in graph.blocked_paths if p.source_arn == ci] == [
+        (ci, ("OnlyApprover",))
+    ]

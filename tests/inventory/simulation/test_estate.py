@@ -567,7 +567,7 @@ def test_every_planted_check_id_is_in_the_catalogue_and_each_mistake_is_planted(
         "ec2.ebs_default_encryption", "ec2.public_snapshot", "ec2.public_ami", "vpc.flow_logs",
         "rds.public_instance", "rds.encryption", "rds.public_snapshot", "cloudtrail.log_validation",
         "cloudtrail.kms", "config.recorder", "guardduty.enabled", "securityhub.enabled", "kms.rotation",
-        "cloudwatch.cis_alarms", "inventory.unexpected_region",
+        "cloudwatch.cis_alarms", "inventory.unexpected_region", "org.account_outside_ou",
     }  # fmt: skip
     assert {p.check_id for p in estate.planted} == catalogue
     identity = estate.account("identity").id
