@@ -302,7 +302,19 @@ class IamView:
 
 
 def _evaluation(snap: Snapshot) -> AccessGraph:
-    """The account's principals in the access graph's evaluation, with the SCPs that apply to it."""
+    """The account's principals in the access graph's evaluation, with the SCPs that apply to it.
+
+    Built once per snapshot: several checks (admin, assume-any-role, escalation...) ask it.
+    """
+    cached = getattr(snap, "_iam_evaluation", None)
+    if cached is not None:
+        return cached
+    graph = _build_evaluation(snap)
+    setattr(snap, "_iam_evaluation", graph)  # noqa: B010 (a cache, not a field of the snapshot)
+    return graph
+
+
+def _build_evaluation(snap: Snapshot) -> AccessGraph:
     from iam_audit.graph.graph import build_principals
     from iam_audit.graph.model import from_items
 
