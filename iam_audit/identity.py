@@ -27,11 +27,6 @@ from inventory.models import Resource
 PROMPT = "No identity account is designated"
 
 
-def designated() -> list[AwsAccount]:
-    """The accounts a person made "identity" (guesses from names do not count)."""
-    return list(AwsAccount.objects.filter(environment=Environment.IDENTITY, environment_guessed=False))
-
-
 @dataclasses.dataclass(frozen=True)
 class Suggestion:
     """The account that looks like the identity account, and why."""
