@@ -153,6 +153,13 @@ class AwsAccountForm(ChangeReasonMixin, forms.ModelForm):
         # The model's 12-digit validator runs after this (in _post_clean), on the normalised value.
         return normalise_account_id(self.cleaned_data.get("account_id", ""))
 
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        # the security team chose the environment: it is no longer a guess from the name
+        if "environment" in self.changed_data or self.instance.pk is None:
+            self.instance.environment_guessed = False
+        return cleaned
+
 
 class OwnerAccountForm(ChangeReasonMixin, forms.ModelForm):
     """The fields an account's owning team may edit (see the comment above SECURITY_FIELDS)."""

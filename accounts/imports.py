@@ -285,6 +285,7 @@ class PlannedRow:
     owner: str | None
     pk: int | None = None
     changes: list[Change] = dataclasses.field(default_factory=list)
+    environment_guessed: bool = False  # a new account without an environment cell: guessed from its name
 
 
 @dataclasses.dataclass
@@ -469,6 +470,7 @@ def build_plan(sheet: Sheet) -> ImportPlan:
         if current is None:
             if "environment" not in row.values:
                 row.values["environment"] = guess_environment(name, row.values.get("org_unit", ""))
+                row.environment_guessed = True
             row.changes = [
                 Change(field, COLUMNS[field][0], "—", _display(field, value, team_names))
                 for field, value in row.values.items()
@@ -550,7 +552,14 @@ def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportRes
             values = dict(row.values)
             owner = owner_id(values.pop("owner")) if "owner" in values else None
             new_accounts.append(
-                AwsAccount(account_id=row.account_id, owner_id=owner, created=now, updated=now, **values)
+                AwsAccount(
+                    account_id=row.account_id,
+                    owner_id=owner,
+                    created=now,
+                    updated=now,
+                    environment_guessed=row.environment_guessed,
+                    **values,
+                )
             )
         bulk_create_with_history(
             new_accounts,
@@ -576,6 +585,8 @@ def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportRes
                         changed["owner_id"] = value
                     else:
                         changed[change.field] = value
+                if "environment" in changed:
+                    changed["environment_guessed"] = False  # the file's environment column: a person's
                 if changed:
                     changed["updated"] = now
                     # One UPDATE of just the changed columns per account: linear, unlike Django's

@@ -75,6 +75,14 @@ class AwsAccount(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.OTHER)
+    # Who decided the environment: False when a person did (the security team's form, an import with
+    # an environment column, the designate action) or AWS did (the management account); True when
+    # discovery or an import guessed it from the name or OU. Only a person's "identity" designates
+    # the identity account (see iam.user_outside_identity).
+    environment_guessed = models.BooleanField(
+        default=False,
+        help_text="The environment was guessed from the account or OU name, not set by a person.",
+    )
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
     contact_email = models.EmailField(blank=True)
     org_unit = models.CharField(
@@ -145,6 +153,11 @@ class AwsAccount(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:account_detail", args=[self.pk])
+
+    @property
+    def is_designated_identity(self) -> bool:
+        """The security team made this the identity account (a guess from the name does not count)."""
+        return self.environment == Environment.IDENTITY and not self.environment_guessed
 
     def role_arn(self, default_role: str | None = None, partition: str = "aws") -> str:
         """The ARN of the read role to assume in this account."""

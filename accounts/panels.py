@@ -1,6 +1,7 @@
 """The account-page panel registry.
 
-``accounts`` knows nothing of the apps above it; they register panels in ``AppConfig.ready()`` and
+``accounts`` knows nothing of the apps above it; they register panels (and notices, shown above the
+account list and on the home page) in ``AppConfig.ready()`` and
 the account page renders whatever is registered, in ``order``. A panel is a template plus a function
 that returns its context for one account (it must run a constant number of queries).
 """
@@ -35,3 +36,31 @@ def register_panel(panel: Panel) -> None:
 
 def panels() -> list[Panel]:
     return sorted(_PANELS.values(), key=lambda p: (p.order, p.key))
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """Something the estate lacks that the account list and the home page ask for (e.g. "no identity
+    account is designated"). ``context`` returns the template's context, or None when all is well."""
+
+    key: str
+    template: str
+    context: Callable[[HttpRequest], dict[str, Any] | None]
+    order: int = 100
+
+
+_NOTICES: dict[str, Notice] = {}
+
+
+def register_notice(notice: Notice) -> None:
+    _NOTICES[notice.key] = notice
+
+
+def notices(request: HttpRequest) -> list[dict[str, Any]]:
+    """The notices that apply now, as ``{"template", "context"}`` dicts in ``order``."""
+    out = []
+    for notice in sorted(_NOTICES.values(), key=lambda n: (n.order, n.key)):
+        context = notice.context(request)
+        if context is not None:
+            out.append({"template": notice.template, "context": context})
+    return out

@@ -145,6 +145,27 @@ class BadgeColumn(tables.Column):
         return self.labels.get(raw, str(value))
 
 
+GUESSED = "guessed from the name"
+
+
+class EnvironmentColumn(BadgeColumn):
+    """The environment badge, marked "guessed from the name" when discovery or an import guessed it:
+    a guess is shown as one until the security team confirms or changes it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Environment, prefix="env-", **kwargs)
+
+    def render(self, value: Any, record: Any, bound_column: Any) -> str:
+        badge = super().render(value, record, bound_column)
+        if not getattr(record, "environment_guessed", False):
+            return badge
+        return format_html('{} <span class="muted guessed">({})</span>', badge, GUESSED)
+
+    def value(self, value: Any, record: Any, bound_column: Any) -> str:
+        label = super().value(value, record, bound_column)
+        return f"{label} ({GUESSED})" if getattr(record, "environment_guessed", False) else label
+
+
 class BooleanBadgeColumn(tables.Column):
     """A yes/no badge (green yes, grey no); exports "yes"/"no"."""
 
@@ -264,7 +285,7 @@ class AwsAccountTable(BaseTable):
 
     name = tables.Column(linkify=True, attrs={"td": {"class": "nowrap"}})
     account_id = tables.Column(verbose_name="Account ID", attrs={"td": {"class": "mono nowrap"}})
-    environment = BadgeColumn(choices=Environment, prefix="env-")
+    environment = EnvironmentColumn()
     owner = tables.Column(linkify=lambda record: record.owner.get_absolute_url() if record.owner_id else None)
     status = BadgeColumn(choices=AccountStatus, css=STATUS_CSS)
     org_unit = TextColumn(verbose_name="OU", length=40)

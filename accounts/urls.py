@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.account_detail, name="account_detail"),
     path("<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("<int:pk>/delete/", views.account_delete, name="account_delete"),
+    path("<int:pk>/designate-identity/", views.designate_identity, name="designate_identity"),
     path("<int:pk>/history/", views.account_history, name="account_history"),
     path("import/", views.import_upload, name="import_upload"),
     path("import/preview/", views.import_preview, name="import_preview"),

@@ -38,6 +38,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import imports
+from accounts.choices import Environment
 from accounts.filtersets import AwsAccountFilterSet, TeamFilterSet
 from accounts.forms import (
     SECURITY_ONLY_FIELDS,
@@ -48,7 +49,7 @@ from accounts.forms import (
     TeamForm,
 )
 from accounts.models import AwsAccount, Team
-from accounts.panels import panels
+from accounts.panels import notices, panels
 from accounts.permissions import can_edit_account, is_security, require
 from accounts.services import history_entries, team_history_entries
 from accounts.tables import AwsAccountTable, TeamTable
@@ -80,6 +81,7 @@ class AccountListView(ObjectListView):
             "can_create": security,
             "can_import": security,
             "discover_url": url_or_none("inventory:discover_accounts") if security else None,
+            "notices": notices(self.request),
         }
 
 
@@ -170,6 +172,25 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/awsaccount_form.html",
         {"form": form, "account": account, "owner_form": form_class is OwnerAccountForm},
     )
+
+
+@require_POST
+def designate_identity(request: HttpRequest, pk: int) -> HttpResponse:
+    """The security team makes this account the identity account (one click from the prompt).
+
+    Sets the environment to "identity" as a person's decision (not a guess), with a history record.
+    """
+    require(is_security(request.user))
+    account = get_object_or_404(AwsAccount, pk=pk)
+    if account.is_designated_identity:
+        messages.info(request, f"{account} is already the identity account.")
+    else:
+        account.environment = Environment.IDENTITY
+        account.environment_guessed = False
+        account._change_reason = "Designated as the identity account"  # type: ignore[attr-defined]
+        account.save(update_fields=["environment", "environment_guessed", "updated"])
+        messages.success(request, f"{account} is now the identity account.")
+    return redirect(account)
 
 
 @require_http_methods(["GET", "POST"])

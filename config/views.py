@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AwsAccount, Team
+from accounts.panels import notices
 from iam_audit.views.home import home_findings_context
 from inventory.views.home import home_context as inventory_home_context
 
@@ -17,6 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "account_count": AwsAccount.objects.count(),
         "team_count": Team.objects.count(),
+        "notices": notices(request),
     }
     context.update(inventory_home_context(request))
     context.update(home_findings_context())

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bump when what the graph or the cached page data contain changes: old cache entries then miss.
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 ORG_TYPES = ("organizations:organization", "organizations:account", "organizations:policy")
 GRAPH_TYPES = (*IAM_TYPES, *ORG_TYPES)
 #: IAM types that must be collected completely for the graph checks to judge an account.
@@ -712,7 +712,9 @@ def trust_payload(state: GraphState) -> dict[str, Any]:
 
 
 def filter_paths(state: GraphState, *, to_account: str = "", from_principal: str = "") -> Iterator[Path]:
-    """Paths of the graph, all of them or only those into an account and/or from a principal."""
+    """Paths of the graph, all of them or only those into an account and/or from a principal;
+    then, marked ``blocked``, the paths a service control policy stops (not access, but what the
+    guardrail is there for: the export names the SCP)."""
     graph = state.graph
     if from_principal:
         source: Iterable[Path] = graph.paths_from(from_principal)
@@ -723,6 +725,11 @@ def filter_paths(state: GraphState, *, to_account: str = "", from_principal: str
     else:
         source = graph.paths
     yield from source
+    for path in graph.blocked_paths:
+        if (not to_account or path.target_account == to_account) and (
+            not from_principal or path.source_arn == from_principal
+        ):
+            yield path
 
 
 def privilege_rank(slug: str) -> int:

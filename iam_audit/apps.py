@@ -49,6 +49,12 @@ def _findings_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]
     return findings_panel_context(request, account)
 
 
+def _identity_notice(request: HttpRequest) -> dict[str, Any] | None:
+    from iam_audit.identity import prompt_context
+
+    return prompt_context(request)
+
+
 def _iam_panel(request: HttpRequest, account: AwsAccount) -> dict[str, Any]:
     from iam_audit.views.iam import iam_panel_context
 
@@ -60,7 +66,7 @@ class IamAuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
-        from accounts.panels import Panel, register_panel
+        from accounts.panels import Notice, Panel, register_notice, register_panel
         from accounts.tables import register_account_column
         from iam_audit.checks.exposure import FINDER
         from iam_audit.compliance import annotate_compliance
@@ -96,6 +102,11 @@ class IamAuditConfig(AppConfig):
                 template="iam_audit/includes/iam_panel.html",
                 context=_iam_panel,
                 order=40,
+            )
+        )
+        register_notice(
+            Notice(
+                key="identity", template="iam_audit/includes/identity_prompt.html", context=_identity_notice
             )
         )
         register_account_column("baseline_compliance", ComplianceColumn(), annotate=annotate_compliance)

@@ -88,6 +88,7 @@ def account_facts(account: AwsAccount) -> AccountFacts:
         account_id=account.account_id,
         name=account.name,
         environment=account.environment,
+        environment_guessed=account.environment_guessed,
         status=account.status,
         allowed_regions=tuple(account.effective_allowed_regions()),
         read_role_name=role.rsplit("/", 1)[-1],
@@ -179,6 +180,8 @@ class EstateOrg:
     policy_ids_by_account: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # type -> coverage of the organisation types in the management account (see org_coverage)
     coverage: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # account -> names from the root down to its parent (absent: not known)
+    parent_paths: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def for_account(self, account_id: str) -> OrgContext:
         scps = tuple(
@@ -193,6 +196,7 @@ class EstateOrg:
             identity_account_ids=self.identity_account_ids,
             org_trails=self.org_trails,
             scps=scps,
+            parent_path=self.parent_paths.get(account_id),
         )
 
 
@@ -203,8 +207,11 @@ def _item(row: tuple[Any, ...]) -> Item:
 
 def org_context_for_estate() -> EstateOrg:
     """Read the organisation as collected from its management account (if it was collected)."""
+    # only the security team designates the identity account: an environment guessed from a name does not
     identity = frozenset(
-        AwsAccount.objects.filter(environment=Environment.IDENTITY).values_list("account_id", flat=True)
+        AwsAccount.objects.filter(environment=Environment.IDENTITY, environment_guessed=False).values_list(
+            "account_id", flat=True
+        )
     )
     org_rows = Resource.objects.filter(
         deleted_at__isnull=True,
@@ -214,6 +221,7 @@ def org_context_for_estate() -> EstateOrg:
     members: set[str] = set()
     policies: dict[str, tuple[str, Mapping[str, Any]]] = {}
     policy_ids: dict[str, tuple[str, ...]] = {}
+    parent_paths: dict[str, tuple[str, ...]] = {}
     for row in org_rows:
         item = _item(row)
         if item.type == "organizations:organization":
@@ -224,6 +232,11 @@ def org_context_for_estate() -> EstateOrg:
             if item.data.get("Status", "ACTIVE") == "ACTIVE":
                 members.add(account_id)
             policy_ids[account_id] = tuple(item.data.get("PolicyIds") or ())
+            path = item.data.get("ParentPath")
+            if isinstance(path, list) and path:
+                parent_paths[account_id] = tuple(
+                    str(p.get("Name") or p.get("Id") or "") for p in path if isinstance(p, dict)
+                )
         else:
             content = item.data.get("Content")
             policies[str(item.data.get("Id", item.resource_id))] = (
@@ -256,4 +269,5 @@ def org_context_for_estate() -> EstateOrg:
         policies=policies,
         policy_ids_by_account=policy_ids,
         coverage=org_coverage(management),
+        parent_paths=parent_paths,
     )

@@ -1,8 +1,8 @@
 """The registry and AWS: Organizations discovery, and access checks of the read role.
 
 **Discovery** reads the organisation from its management account and brings the registry in line:
-accounts new to the registry are created (environment suggested from the name or OU when obvious,
-"org-root" for the management account); existing ones get only their AWS-owned fields updated
+accounts new to the registry are created (environment guessed from the name or OU when obvious and
+recorded as a guess, "org-root" for the management account); existing ones get only their AWS-owned fields updated
 (name, AWS email, OU, status, SCPs, joined date; ``discovered_at`` the first time); accounts that
 are no longer in the organisation are marked "not in organisation", never deleted. What people
 wrote (description, owner, environment, notes, read role, ExternalId...) is never touched. Every
@@ -222,7 +222,13 @@ def apply_organization(organization: Organization, now: dt.datetime | None = Non
                     else guess_environment(values["name"], values["org_unit"])
                 )
                 created = AwsAccount(
-                    account_id=org_account.id, environment=environment, discovered_at=now, **values
+                    account_id=org_account.id,
+                    environment=environment,
+                    # a name says what an account is for only as a guess: the security team decides
+                    # (the management account is AWS's fact, not a guess)
+                    environment_guessed=not management,
+                    discovered_at=now,
+                    **values,
                 )
                 try:
                     # AWS's email is what it is: the registry shows it, it does not send to it

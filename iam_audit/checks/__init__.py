@@ -28,6 +28,6 @@ from iam_audit.checks.baseline import BASELINE_ITEMS, BASELINE_OFF_BY_DEFAULT, b
 
 # Checks that read only AccountFacts / OrgContext (no resource types), whose completeness the engine
 # owns; every other check declares the resource types it reads.
-CONTEXT_ONLY_CHECKS = frozenset({"org.member", "org.scp_guardrails"})
+CONTEXT_ONLY_CHECKS = frozenset({"org.member", "org.scp_guardrails", "org.account_outside_ou"})
 
 __all__ = ["BASELINE_ITEMS", "BASELINE_OFF_BY_DEFAULT", "CONTEXT_ONLY_CHECKS", "baseline_checks"]

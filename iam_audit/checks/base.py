@@ -68,13 +68,18 @@ class OrgContext:
     org_id: str = ""
     management_account_id: str = ""
     member_account_ids: frozenset[str] = frozenset()
-    identity_account_ids: frozenset[str] = frozenset()  # accounts whose environment is "identity"
+    # accounts the security team designated as identity accounts (a guess from a name does not count);
+    # empty: none is designated, and which users are "outside" it cannot be said
+    identity_account_ids: frozenset[str] = frozenset()
     # organisation trails that are logging, as Items from the management account
     org_trails: tuple[Item, ...] = ()
     # GuardDuty organisation-wide: the regions where a delegated admin auto-enables members
     org_guardduty_regions: frozenset[str] = frozenset()
     # SCPs that apply to this account: (policy id, name, document)
     scps: tuple[tuple[str, str, Mapping[str, Any]], ...] = ()
+    # where the account sits: the names of the root and each OU down to its parent ("Root",
+    # "Workloads", "Prod"); None when not known
+    parent_path: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ class AccountFacts:
     account_id: str
     name: str = ""
     environment: str = "other"  # accounts.choices.Environment values
+    environment_guessed: bool = False  # guessed from the account / OU name, not set by a person
     status: str = "active"
     allowed_regions: tuple[str, ...] = ()  # empty = all
     partition: str = "aws"

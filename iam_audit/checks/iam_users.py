@@ -409,8 +409,15 @@ def user_direct_policy(snap: Snapshot) -> Iterator[Result]:
 
 # ----------------------------------------------------------------------------------- users outside identity
 def is_identity_account(snap: Snapshot) -> bool:
-    """The account's environment is "identity" (per the registry or the organisation context)."""
-    return snap.account.environment == "identity" or snap.account.account_id in snap.org.identity_account_ids
+    """The security team designated this account as an identity account (its environment is
+    "identity" and was set by a person, not guessed from its name)."""
+    designated_here = snap.account.environment == "identity" and not snap.account.environment_guessed
+    return designated_here or snap.account.account_id in snap.org.identity_account_ids
+
+
+def identity_designated(snap: Snapshot) -> bool:
+    """Some account of the estate (this one or another) is a designated identity account."""
+    return bool(snap.org.identity_account_ids) or is_identity_account(snap)
 
 
 @check(
@@ -419,8 +426,10 @@ def is_identity_account(snap: Snapshot) -> bool:
     service="IAM",
     scope="account",
     severity=Severity.MEDIUM,
-    description="IAM users exist in an account whose environment is not 'identity'. People sign in through "
-    "the identity account (or IAM Identity Center) and assume roles elsewhere.",
+    description="IAM users exist in an account other than the identity account the security team designated. "
+    "People sign in through the identity account (or IAM Identity Center) and assume roles elsewhere. Until an "
+    "account is designated (an environment guessed from a name does not count), an account with IAM users is "
+    "unknown, not failing.",
     risk="IAM users scattered across accounts carry long-lived credentials nobody reviews centrally.",
     remediation=(
         "1. Give each person a permission set (IAM Identity Center) or a role reachable from the identity account.\n"
@@ -438,12 +447,22 @@ def user_outside_identity(snap: Snapshot) -> Iterator[Result]:
     found = users(snap)
     evidence = {
         "environment": snap.account.environment,
+        "environment_guessed": snap.account.environment_guessed,
         "users": [
             {"user": u.name, "arn": u.arn, "console_password": has_console(u), "active_keys": len(keys(u))}
             for u in found
         ],
     }
-    if found:
+    if found and not identity_designated(snap):
+        # which account people should live in is the security team's decision, not a name's
+        yield account_result(
+            snap,
+            Status.UNKNOWN,
+            f"No identity account is designated: {plural(len(found), 'IAM user')} here cannot be judged "
+            "until the security team designates one",
+            {**evidence, "reason": "no identity account is designated"},
+        )
+    elif found:
         yield account_result(
             snap,
             Status.FAIL,

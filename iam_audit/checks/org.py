@@ -106,6 +106,52 @@ def member(snap: Snapshot) -> Iterator[Result]:
         )
 
 
+# ----------------------------------------------------------------------------------- organisation hygiene
+@check(
+    id="org.account_outside_ou",
+    title="Member accounts sit in an organisational unit",
+    service="Organizations",
+    scope="account",
+    severity=Severity.MEDIUM,
+    description="A member account is placed directly under the organisation root, outside every OU. "
+    "UNKNOWN when the organisation tree was not collected. The management account always sits under "
+    "the root and is not judged.",
+    risk="Guardrails are attached to OUs: an account left under the root escapes every OU's SCPs (region "
+    "allow-lists, deny lists) and the policies and automation the security team scopes by OU.",
+    remediation=(
+        "1. Pick the OU the account belongs in (its environment and owner).\n"
+        "2. aws organizations move-account --account-id <id> --source-parent-id <root-id> "
+        "--destination-parent-id <ou-id>\n"
+        "Console: AWS Organizations > AWS accounts > select the account > Actions > Move."
+    ),
+    references=(DOC_MGMT, DOC_SCP),
+    requires=(),
+)
+def account_outside_ou(snap: Snapshot) -> Iterator[Result]:
+    path = snap.org.parent_path
+    evidence: dict[str, Any] = {"parent_path": list(path) if path is not None else None}
+    if snap.account.status == "not-in-organisation":
+        yield account_result(snap, Status.NOT_APPLICABLE, "Account is not in the organisation", evidence)
+    elif is_management(snap):
+        yield account_result(
+            snap, Status.NOT_APPLICABLE, "The management account sits under the root by design", evidence
+        )
+    elif not org_known(snap) or not path:
+        yield account_result(
+            snap, Status.UNKNOWN, "Where the account sits in the organisation is not known", evidence
+        )
+    elif len(path) == 1:
+        evidence["scps"] = [name for _pid, name, _doc in snap.org.scps]
+        yield account_result(
+            snap,
+            Status.FAIL,
+            f"Account sits directly under {path[0]}, outside every OU: no OU's SCPs apply to it",
+            evidence,
+        )
+    else:
+        yield account_result(snap, Status.PASS, f"Account sits in {'/'.join(path)}", evidence)
+
+
 # ----------------------------------------------------------------------------------- management account
 def _is_workload(item: Item, log_bucket_names: set[str]) -> bool:
     data = as_dict(item.data)

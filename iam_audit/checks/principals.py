@@ -4,16 +4,20 @@ Used by the IAM checks (admin, privilege escalation, MFA-gated policies...). It 
 groups and attached managed policies to their documents (``iam:policy`` items), within one account
 only; the cross-account access graph lives in iam_audit/graph/. No Django.
 
-Approximations, on purpose and stated in evidence where they matter: conditional Deny statements are
-not subtracted (a conditional deny may not apply), SCPs and resource policies are not considered, and
-a permissions boundary is honoured when its document is in the snapshot.
+Whether a principal may do something ("is it an administrator", "may it assume any role") is
+decided by the access graph's evaluation (:func:`iam_audit.graph.graph.build_principals`), the one
+the access paths use: explicit denies, NotAction / NotResource, conditions, permissions boundaries
+and the account's SCPs. This module keeps the statements as written for the evidence. Conditional
+denies are not subtracted (a conditional deny may not apply); resource policies are not considered;
+the SCPs of a snapshot come as one list, so an allow-list SCP at one level counts for every level
+(lenient: the finding errs towards "may").
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iam_audit.checks.base import Item, Snapshot
 from iam_audit.checks.common import as_dict, dicts, text
@@ -34,6 +38,10 @@ _KNOWN_AWS_DOCUMENTS: dict[str, dict[str, Any]] = {
     },
 }
 SERVICE_LINKED_PATH = "/aws-service-role/"
+IAM_TYPES = ("iam:user", "iam:group", "iam:role", "iam:policy")
+
+if TYPE_CHECKING:
+    from iam_audit.graph.graph import AccessGraph
 
 
 def aws_managed_name(arn: str) -> str | None:
@@ -95,6 +103,8 @@ class Principal:
     boundary: PolicySource | None = None
     boundary_statements: list[Statement] | None = None  # None: no boundary, or document unknown
     groups: list[str] = dataclasses.field(default_factory=list)
+    # the same principal in the access graph's evaluation (None: not evaluated there)
+    graph: AccessGraph | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def arn(self) -> str:
@@ -145,6 +155,8 @@ class Principal:
         where = "*" if resource is None else resource
         if not found or self.denial(action, where) is not None:
             return []
+        if self.evaluated_allows(action, resource) is False:
+            return []
         if resource is None:
             if (
                 self.boundary is not None
@@ -156,12 +168,48 @@ class Principal:
             return []
         return found
 
+    def _node(self) -> Any:
+        if self.graph is None:
+            return None
+        return self.graph.principals.get(self.arn) or self.graph.principals.get(
+            str(as_dict(self.item.data).get("Arn") or "")
+        )
+
+    def evaluated_allows(self, action: str, resource: str | None = "*") -> bool | None:
+        """The full evaluation's answer (None: not evaluated): may the principal call ``action`` on
+        ``resource`` (``None``: on some resource)? Denies (NotAction included), boundary and SCPs apply."""
+        node = self._node()
+        if node is None:
+            return None
+        from iam_audit.graph.actions import universe
+
+        if resource is None:
+            bits = universe().patterns_mask((action.lower(),))
+            if not bits:
+                return None  # an action the action database does not know: no verdict
+            return bool(self.graph.effective(node).anywhere & bits) if self.graph is not None else None
+        if self.graph is None:
+            return None
+        return self.graph.decide(node, action, resource).allowed
+
+    def is_administrator(self) -> bool | None:
+        """Whether the full evaluation classifies the principal as an administrator (None: not evaluated)."""
+        node = self._node()
+        if node is None or self.graph is None:
+            return None
+        from iam_audit.graph.classify import Level
+
+        return self.graph.effective(node).privilege.level >= Level.ADMINISTRATOR
+
     def admin_grants(self) -> list[Grant]:
-        """Grants of ``*`` on ``*``, unless an unconditional Deny or a known boundary cuts them."""
+        """Grants of ``*`` on ``*`` that leave the principal an administrator once every Deny
+        (NotAction included), the permissions boundary and the SCPs are applied; else none."""
         found = [g for g in self.grants if grants_full_admin(g.statement)]
         if not found:
             return []
         if self.boundary_allows("*", "*") is False or self.denial("*", "*") is not None:
+            return []
+        if self.is_administrator() is False:
             return []
         return found
 
@@ -181,6 +229,7 @@ class IamView:
             name = as_dict(item.data).get("GroupName") or item.name
             if isinstance(name, str):
                 self.group_items[name] = item
+        self.graph = _evaluation(snap)
         self.users = [self._principal(i, "user") for i in snap.of("iam:user")]
         self.roles = [self._principal(i, "role") for i in snap.of("iam:role")]
         self.groups = [self._principal(i, "group") for i in snap.of("iam:group")]
@@ -242,7 +291,7 @@ class IamView:
             )
             found = self.policy_document(b_arn)
             boundary_statements = statements(found[0]) if found else None
-        return Principal(item, kind, grants, unknown, boundary, boundary_statements, groups)
+        return Principal(item, kind, grants, unknown, boundary, boundary_statements, groups, self.graph)
 
     def group(self, name: str) -> Principal | None:
         """The group principal called ``name``."""
@@ -250,3 +299,41 @@ class IamView:
             (g for g in self.groups if g.item.name == name or as_dict(g.item.data).get("GroupName") == name),
             None,
         )
+
+
+def _evaluation(snap: Snapshot) -> AccessGraph:
+    """The account's principals in the access graph's evaluation, with the SCPs that apply to it.
+
+    Built once per snapshot: several checks (admin, assume-any-role, escalation...) ask it.
+    """
+    cached = getattr(snap, "_iam_evaluation", None)
+    if cached is not None:
+        return cached
+    graph = _build_evaluation(snap)
+    setattr(snap, "_iam_evaluation", graph)  # noqa: B010 (a cache, not a field of the snapshot)
+    return graph
+
+
+def _build_evaluation(snap: Snapshot) -> AccessGraph:
+    from iam_audit.graph.graph import build_principals
+    from iam_audit.graph.model import from_items
+
+    account_id = snap.account.account_id
+    items = [i for t in IAM_TYPES for i in snap.of(t)]
+    known = {str(as_dict(i.data).get("Arn") or i.arn) for i in snap.of("iam:policy")}
+    for name, document in _KNOWN_AWS_DOCUMENTS.items():
+        # the published text stands in for an AWS-managed policy the snapshot lacks, as above
+        arn = f"arn:{snap.account.partition}:iam::aws:policy/{name}"
+        if arn not in known:
+            data = {"Arn": arn, "PolicyName": name, "AwsManaged": True, "Document": document}
+            items.append(Item("iam:policy", arn, name, name, "global", {}, data))
+    scps = [{"Id": pid, "Name": name, "Content": doc} for pid, name, doc in snap.org.scps]
+    estate = from_items(
+        {account_id: items},
+        {account_id: snap.account.environment},
+        snap.org.member_account_ids,
+        snap.org.management_account_id,
+        {account_id: scps} if scps else None,
+        org_id=snap.org.org_id,
+    )
+    return build_principals(estate)

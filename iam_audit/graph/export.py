@@ -2,7 +2,8 @@
 
 :func:`paths_as_rows` gives one dict per path. With ``flat=True`` every value is a string or a
 number (hops and conditions joined with " → " and "; "; a path from an account root lists the
-principals holding ``sts:AssumeRole`` on its first role today, or says that none does), ready for :class:`csv.DictWriter` with
+principals holding ``sts:AssumeRole`` on its first role today, or says that none does; a path an
+SCP stops is ``blocked``, with the SCPs in ``blocked_by``), ready for :class:`csv.DictWriter` with
 :data:`ROW_FIELDS`; otherwise hops and conditions stay lists of dicts (JSON).
 """
 
@@ -31,6 +32,8 @@ ROW_FIELDS = (
     "mfa_required",
     "outside_org",
     "assumes",
+    "blocked",
+    "blocked_by",
     "path",
 )
 
@@ -57,6 +60,9 @@ def path_row(path: Path, *, flat: bool = False) -> dict[str, Any]:
         "mfa_required": path.mfa_required,
         "outside_org": path.outside_org,
         "assumes": path.assumes,
+        # an SCP stops the path: shown, never counted as access; blocked_by names the SCPs
+        "blocked": path.blocked,
+        "blocked_by": list(path.blocked_by),
         "path": path.describe(),
     }
     if flat:
@@ -66,6 +72,8 @@ def path_row(path: Path, *, flat: bool = False) -> dict[str, Any]:
         row["conditions"] = "; ".join(dict.fromkeys(r.text for r in path.conditions))
         row["mfa_required"] = "yes" if path.mfa_required else "no"
         row["outside_org"] = "yes" if path.outside_org else "no"
+        row["blocked"] = "yes" if path.blocked else "no"
+        row["blocked_by"] = "; ".join(path.blocked_by)
     return row
 
 

@@ -10,8 +10,11 @@ no role twice), ending at a role whose effective permissions are classified.
 The AWS rules applied (see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 * an explicit Deny anywhere (identity policies, permission boundary, SCPs, trust policy) wins;
-* a caller's account SCPs must allow ``sts:AssumeRole`` at every level (not for the management
-  account), and the target account's SCPs limit what the role can then do;
+* a caller's account SCPs must allow ``sts:AssumeRole`` at every level — the root, each OU down
+  the way, the account itself — (not for the management account), and the target account's SCPs
+  limit what the role can then do. A path that the caller's identity policy and the role's trust
+  would open but an SCP closes is kept apart, in :attr:`AccessGraph.blocked_paths`, with the SCPs
+  named: it is not access, but the security team wants to see what the guardrail stops;
 * cross-account, both the caller's identity policy and the role's trust policy must allow; in the
   same account a trust policy naming the caller itself is enough (a trust naming the account root
   delegates to identity policies), though a role caller's permission boundary still applies;
@@ -194,6 +197,7 @@ class AssumeEdge:
     hops: tuple[Hop, ...]  # group/policy/statement hops (may be empty) then the assume hop
     requirements: tuple[Requirement, ...]
     direct_trust: bool  # the trust policy names the caller itself (no identity policy needed)
+    blocked_by: tuple[str, ...] = ()  # SCPs that stop the call (the edge is then not access)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -218,6 +222,12 @@ class Path:
     # as the account can authorise anyone tomorrow. None when the source is not an account root or
     # its account was not collected (its policies are unknown).
     holders: tuple[str, ...] | None = None
+    # SCPs that stop the last assume of the path: such a path is shown, never counted as access
+    blocked_by: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
 
     @property
     def kind(self) -> str:
@@ -251,6 +261,8 @@ class Path:
         line += f" [{'; '.join(conds)}]" if conds else ""
         if self.holders is not None:
             line += f" (whole account: {self.holders_text()})"
+        if self.blocked_by:
+            line += f" — blocked by SCP {', '.join(self.blocked_by)}"
         return line
 
     def holders_text(self, shown: int = 5) -> str:
@@ -285,6 +297,9 @@ class Decision:
     requirements: tuple[Requirement, ...]
     denied_by: Match | None = None
     reason: str = ""
+    # not allowed only because of SCPs: the SCPs, and the identity allow that would otherwise grant
+    scps: tuple[str, ...] = ()
+    would_allow: Match | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -344,6 +359,11 @@ def name_of(arn: str) -> str:
     return m.group("resource").rsplit("/", 1)[-1]
 
 
+def _principal_specific(stmt: Statement) -> bool:
+    """The statement's verdict depends on the exact caller (policy variables, principal keys)."""
+    return stmt.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in stmt.conditions)
+
+
 def _statement_mask(stmt: Statement) -> int:
     u = universe()
     m = u.patterns_mask(stmt.actions)
@@ -381,6 +401,8 @@ class AccessGraph:
         self.groups: dict[str, Principal] = {}
         self.edges: dict[str, list[AssumeEdge]] = {}
         self.paths: list[Path] = []
+        self.blocked_paths: list[Path] = []  # paths an SCP stops (see the module docstring)
+        self.blocked_edges: dict[str, list[AssumeEdge]] = {}
         self.truncated_sources: list[str] = []
         self.problems: list[str] = []
         self._by_target: dict[str, list[Path]] = defaultdict(list)
@@ -394,6 +416,7 @@ class AccessGraph:
         self._target_cache: dict[str, tuple[PrivilegeClass, tuple[str, ...]]] = {}
         self._scp_entries: dict[str, tuple[tuple[tuple[PolicyRef, Statement], ...], ...]] = {}
         self._scp_masks: dict[str, tuple[int, int]] = {}
+        self._scp_specific: dict[str, bool] = {}
         # trust index: who is named where
         self._trust_by_account: dict[str, set[str]] = defaultdict(set)
         self._trust_by_arn: dict[str, set[str]] = defaultdict(set)
@@ -403,7 +426,7 @@ class AccessGraph:
         self._trust_sensitive: set[str] = set()  # roles whose trust depends on the exact caller
 
     # ------------------------------------------------------------------ building
-    def _build(self) -> None:
+    def _build_nodes(self) -> None:
         aws_managed: dict[str, Any] = {}
         customer: dict[str, dict[str, Item]] = {}
         for account_id, acct in self.estate.accounts.items():
@@ -438,6 +461,9 @@ class AccessGraph:
                 )
         for p in list(self.principals.values()):
             self._prepare(p)
+
+    def _build(self) -> None:
+        self._build_nodes()
         for role in [p for p in self.principals.values() if p.kind == "role"]:
             self._index_trust(role)
         self._compute_edges()
@@ -602,10 +628,13 @@ class AccessGraph:
             # "anyone" stands for callers outside the organisation (ours are evaluated as themselves)
             ctx["aws:principalorgid"] = self.org.org_id if p.inside else ""
         p.context = ctx
+        # decisions are shared by principals with the same policies unless something depends on
+        # who exactly the caller is: its own statements, or its account's SCPs (at any level: an
+        # OU's "deny unless aws:PrincipalArn is the approver role" must not let the approver's
+        # verdict stand for its look-alikes)
         sensitive = any(
-            st.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions)
-            for _, st in (*p.entries, *p.boundary_entries)
-        )
+            _principal_specific(st) for _, st in (*p.entries, *p.boundary_entries)
+        ) or self._scp_principal_specific(p.account_id)
         sig = (
             p.account_id,
             tuple((ref.name, ref.arn, ref.via_group_arn, id(ref.doc)) for ref in p.policies),
@@ -630,6 +659,14 @@ class AccessGraph:
         p.assume_patterns = tuple(dict.fromkeys(patterns)) if filterable else None
 
     # ------------------------------------------------------------------ SCPs
+    def _scp_principal_specific(self, account_id: str) -> bool:
+        """Some SCP over the account decides by who the caller is (a principal key or a variable)."""
+        cached = self._scp_specific.get(account_id)
+        if cached is None:
+            cached = any(_principal_specific(st) for level in self._scp_levels(account_id) for _, st in level)
+            self._scp_specific[account_id] = cached
+        return cached
+
     def _scp_applies(self, account_id: str) -> bool:
         return account_id in self.org.scps and account_id != self.org.management_account_id
 
@@ -761,29 +798,36 @@ class AccessGraph:
 
     def _guards(
         self, p: Principal, action: str, resource: str, boundary_needed: bool
-    ) -> tuple[Match | None, tuple[Requirement, ...], str]:
-        """Denies and conditions from the boundary and the SCPs: (denied by, requirements, reason)."""
+    ) -> tuple[Match | None, tuple[Requirement, ...], str, tuple[str, ...]]:
+        """Denies and conditions from the boundary and the SCPs: (denied by, requirements, reason,
+        the SCPs that stop the call when SCPs are what stops it)."""
         reqs: list[Requirement] = []
         if p.boundary is not None:
             bev = evaluate(p.boundary_entries, action, resource, p.context, _where)
             if bev.denies:
-                return bev.denies[0], (), "explicit deny in the permission boundary"
+                return bev.denies[0], (), "explicit deny in the permission boundary", ()
             if boundary_needed:
                 if p.boundary.doc is None or not bev.allows:
-                    return None, (), "not allowed by the permission boundary"
+                    return None, (), "not allowed by the permission boundary", ()
                 best = bev.best_allow()
                 reqs.extend(best.requirements if best else ())
             reqs.extend(bev.deny_requirements())
+        # every level between the root and the account (the root, each OU, the account) must allow
         for level in self._scp_levels(p.account_id):
             sev = evaluate(level, action, resource, p.context, _where)
             if sev.denies:
-                return sev.denies[0], (), "explicit deny in a service control policy"
+                names = tuple(
+                    dict.fromkeys(m.source.name for m in sev.denies if isinstance(m.source, PolicyRef))
+                )
+                return sev.denies[0], (), "explicit deny in a service control policy", names
             if not sev.allows:
-                return None, (), "not allowed by the service control policies"
+                # none of the SCPs attached at this level allows the call: they are what stops it
+                names = tuple(dict.fromkeys(ref.name for ref, _ in level))
+                return None, (), "not allowed by the service control policies", names
             best = sev.best_allow()
             reqs.extend(best.requirements if best else ())
             reqs.extend(sev.deny_requirements())
-        return None, tuple(reqs), ""
+        return None, tuple(reqs), "", ()
 
     def _combine(
         self, p: Principal, ev: Evaluation, action: str, resource: str, identity_needed: bool
@@ -795,9 +839,9 @@ class AccessGraph:
             return Decision(False, None, (), None, "no identity policy allows it")
         # a role's boundary limits even what a trust policy grants it directly; a user's does not
         boundary_needed = identity_needed or p.kind == "role"
-        denied_by, guard_reqs, reason = self._guards(p, action, resource, boundary_needed)
+        denied_by, guard_reqs, reason, scps = self._guards(p, action, resource, boundary_needed)
         if denied_by is not None or reason:
-            return Decision(False, None, (), denied_by, reason)
+            return Decision(False, None, (), denied_by, reason, scps, best if scps else None)
         reqs = (*(best.requirements if best else ()), *ev.deny_requirements(), *guard_reqs)
         return Decision(True, best, tuple(dict.fromkeys(reqs)))
 
@@ -1033,7 +1077,9 @@ class AccessGraph:
         assume_hop = self._assume_hop(role, trust_stmt)
         if caller.kind == "account" and self._scp_applies(caller.account_id):
             # whoever the account authorises, its SCPs must let them call sts:AssumeRole
-            denied_by, scp_reqs, reason = self._guards(caller, ASSUME_ROLE, role.arn, False)
+            denied_by, scp_reqs, reason, scps = self._guards(caller, ASSUME_ROLE, role.arn, False)
+            if scps:
+                return AssumeEdge(role.arn, (assume_hop,), trust_reqs, direct, scps)
             if denied_by is not None or reason:
                 return None
             return AssumeEdge(role.arn, (assume_hop,), tuple(dict.fromkeys((*trust_reqs, *scp_reqs))), direct)
@@ -1041,17 +1087,17 @@ class AccessGraph:
             # we cannot see these callers' policies: the trust decides
             return AssumeEdge(role.arn, (assume_hop,), trust_reqs, direct)
         decision = self.decide(caller, ASSUME_ROLE, role.arn)
-        if not decision.allowed:
+        if not decision.allowed and not decision.scps:
             if not (same_account and direct) or decision.denied_by is not None:
                 return None
             # the trust names the caller: identity policies are not needed, but SCPs and (for a
             # role) the boundary still are
             ev = evaluate(caller.entries, ASSUME_ROLE, role.arn, caller.context, _where)
             decision = self._combine(caller, ev, ASSUME_ROLE, role.arn, identity_needed=False)
-            if not decision.allowed:
+            if not decision.allowed and not decision.scps:
                 return None
         hops: list[Hop] = []
-        m = decision.allow
+        m = decision.allow if decision.allowed else decision.would_allow
         if m is not None and isinstance(m.source, PolicyRef):
             ref: PolicyRef = m.source
             if ref.via_group_arn:
@@ -1073,7 +1119,7 @@ class AccessGraph:
             )
         hops.append(assume_hop)
         reqs = tuple(dict.fromkeys((*decision.requirements, *trust_reqs)))
-        return AssumeEdge(role.arn, tuple(hops), reqs, direct)
+        return AssumeEdge(role.arn, tuple(hops), reqs, direct, () if decision.allowed else decision.scps)
 
     def _assume_hop(self, role: Principal, st: Statement) -> Hop:
         return Hop(
@@ -1119,7 +1165,11 @@ class AccessGraph:
                 edge = self._service_edge(caller, role)
             else:
                 edge = self._edge(caller, role)
-            if edge is not None:
+            if edge is None:
+                continue
+            if edge.blocked_by:
+                self.blocked_edges.setdefault(caller.arn, []).append(edge)
+            else:
                 out.append(edge)
         self.edges[caller.arn] = out
         return out
@@ -1242,6 +1292,8 @@ class AccessGraph:
                     )
                     count += 1
             edges = self.edges.get(src.arn) or []
+            if src.arn in self.blocked_edges:
+                self._add_blocked(src, src, (), (), None)
             if not edges:
                 continue
             stack: list[
@@ -1297,9 +1349,50 @@ class AccessGraph:
                         )
                     )
                     count += 1
+                    if role.arn in self.blocked_edges:
+                        self._add_blocked(src, role, new_hops, new_conds, holders, seen | {role.arn})
                     # only roles that can go further are worth a stack entry (most are dead ends)
                     if depth + 1 < self.max_depth and self.edges.get(role.arn):
                         stack.append((role, new_hops, new_conds, seen | {role.arn}, depth + 1, holders))
+
+    def _add_blocked(
+        self,
+        src: Principal,
+        node: Principal,
+        hops: tuple[Hop, ...],
+        conds: tuple[Requirement, ...],
+        holders: tuple[str, ...] | None,
+        seen: frozenset[str] = frozenset(),
+    ) -> None:
+        """The paths an SCP stops one assume further than ``hops`` (kept apart: not access)."""
+        for edge in self.blocked_edges.get(node.arn, ()):
+            if edge.role_arn in seen or edge.role_arn == src.arn:
+                continue
+            role = self.principals[edge.role_arn]
+            privilege, grants = self._target_privilege(role)
+            if privilege.level == Level.NONE:
+                continue
+            if node is src and src.kind in ("account", "external") and src.arn.endswith(":root"):
+                holders = self.holders(src.account_id, role.arn)
+            self.blocked_paths.append(
+                Path(
+                    src.arn,
+                    src.kind,
+                    src.name,
+                    src.account_id,
+                    hops + edge.hops,
+                    role.arn,
+                    role.name,
+                    role.account_id,
+                    self.org.environment(role.account_id),
+                    privilege,
+                    grants,
+                    tuple(dict.fromkeys(conds + edge.requirements)),
+                    not src.inside,
+                    holders,
+                    edge.blocked_by,
+                )
+            )
 
     def _add_path(self, path: Path) -> None:
         self.paths.append(path)
@@ -1442,6 +1535,19 @@ class AccessGraph:
                 )
             )
         return out
+
+
+def build_principals(estate: EstateIam) -> AccessGraph:
+    """Only the principals of an estate with their policies, boundaries and SCPs: no edges, no paths.
+
+    What the per-account checks use to ask "may this principal do X" (:meth:`AccessGraph.decide`,
+    :meth:`AccessGraph.effective`) with the same evaluation as the access paths, at a fraction of
+    the cost of a full build.
+    """
+    graph = AccessGraph(estate)
+    with gc_paused():
+        graph._build_nodes()
+    return graph
 
 
 def build_graph(

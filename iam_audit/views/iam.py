@@ -726,7 +726,12 @@ def iam_panel_context(request: HttpRequest, account: AwsAccount) -> dict[str, An
     return {
         "iam": {k: int(v or 0) for k, v in counts.items()},
         "escalation_findings": escalation,
-        "users_expected": account.environment == Environment.IDENTITY,
+        # IAM users are expected in the designated identity account; with none designated, no
+        # account is told its users are out of place (iam.user_outside_identity is unknown too)
+        "users_expected": account.is_designated_identity
+        or not AwsAccount.objects.filter(
+            environment=Environment.IDENTITY, environment_guessed=False
+        ).exists(),
         "access_url": reverse("iam_audit:account_access", args=[account.pk]),
         "principals_url": f"{principals_url}?account={account.pk}",
         "users_url": f"{principals_url}?account={account.pk}&kind=user",

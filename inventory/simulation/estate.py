@@ -11,13 +11,17 @@ The organisation (account key -> OU path):
 
 - ``org-root`` (management; moto always names it "master"): the organisation, OUs, SCPs, the
   organisation CloudTrail trail and its CloudWatch CIS alarms. No workload resources.
-- ``identity`` (Root/Security): every IAM user and group of the company.
+- ``identity`` (Root/Security), named ``corp-directory``: every IAM user and group of the company.
 - ``operations`` (Root/Security): the log archive (CloudTrail, Config and flow-log buckets).
 - ``security`` (Root/Security): **Skyledger's home ("hub")**. Skyledger runs as the role
   ``SkyledgerHub`` of this account; :attr:`Estate.hub` holds that role's session credentials, which
   moto attributes to the security account (it picks the account from the access key).
 - ``dev``, ``staging`` (Root/Workloads/NonProd), ``prod`` (Root/Workloads/Prod), ``sandbox``
-  (Root/Sandbox), and ``spec.extra_accounts`` more workload accounts (clean, for scale).
+  (Root/Sandbox), ``shared-services`` (directly under Root, outside every OU), and
+  ``spec.extra_accounts`` more workload accounts (clean, for scale).
+- Policy edge cases and organisation shapes (a Deny with NotAction, an SCP on a nested OU, the
+  identity account under another name, an account outside every OU), each with a decoy: see
+  :mod:`inventory.simulation.seeding.org_cases`.
 
 Every account (the management account too) has the read role ``spec.read_role`` trusting the hub
 account (with an ``sts:ExternalId`` condition when ``spec.external_id`` is set), with the AWS
@@ -87,7 +91,12 @@ CORE_ACCOUNTS: dict[str, tuple[str, str]] = {
     "staging": ("staging", "Root/Workloads/NonProd"),
     "prod": ("prod", "Root/Workloads/Prod"),
     "sandbox": ("sandbox", "Root/Sandbox"),
+    # left directly under Root, outside every OU (org.account_outside_ou; see seeding/org_cases.py)
+    "shared-services": ("other", "Root"),
 }
+# Core accounts whose AWS name is not their key: the identity account is called otherwise, so nothing
+# can take it for the identity account by its name (the security team designates it).
+CORE_NAMES: dict[str, str] = {"identity": "corp-directory"}
 
 
 @dataclasses.dataclass(frozen=True)

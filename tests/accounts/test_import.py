@@ -435,3 +435,26 @@ def test_ten_thousand_rows_import_in_reasonable_time(security_user: Any) -> None
     assert AwsAccount.history.filter(history_change_reason="Spreadsheet import").count() == 10_000
     assert Team.objects.count() == 8
     assert elapsed < 120, f"10k rows took {elapsed:.1f}s"  # loose: the CI box may be busy
+
+
+def test_an_environment_from_the_file_is_a_persons_and_a_guessed_one_is_recorded_as_a_guess(
+    client: Client, security_user: Any
+) -> None:
+    guessed_before = AwsAccountFactory(account_id="100000000009", name="corp", environment="prod")
+    AwsAccount.objects.filter(pk=guessed_before.pk).update(environment_guessed=True)
+    client.force_login(security_user)
+    data = csv_bytes(
+        [
+            HEADER,
+            ["100000000003", "payments-prod", "", "", ""],  # no environment: guessed from the name
+            ["100000000004", "corp-directory", "", "", "identity"],  # the file says: a person's
+            ["100000000009", "corp", "", "", "identity"],  # an update setting it: a person's now
+        ]
+    )
+    preview_and_confirm(client, data)
+    guessed = AwsAccount.objects.get(account_id="100000000003")
+    assert (guessed.environment, guessed.environment_guessed) == ("prod", True)
+    chosen = AwsAccount.objects.get(account_id="100000000004")
+    assert chosen.is_designated_identity and not chosen.environment_guessed
+    guessed_before.refresh_from_db()
+    assert guessed_before.is_designated_identity

@@ -321,3 +321,47 @@ def test_django_admin_is_for_superusers_only(client: Client, flags: dict[str, bo
         assert reverse("admin:login") in response["Location"]
     change = client.get(reverse("admin:accounts_awsaccount_changelist"))
     assert (change.status_code == 200) is allowed
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_security_designates_the_identity_account(
+    as_role: Any, role: str, own_account: AwsAccount
+) -> None:
+    AwsAccount.objects.filter(pk=own_account.pk).update(environment="security", environment_guessed=True)
+    client = as_role(role)
+    url = reverse("accounts:designate_identity", args=[own_account.pk])
+    get = client.get(url)
+    post = client.post(url)
+    own_account.refresh_from_db()
+    if role == "anonymous":
+        assert_login_redirect(post)
+    elif role == "security":
+        assert get.status_code == 405 and post.status_code == 302
+        assert own_account.is_designated_identity
+        return
+    else:
+        assert post.status_code == 403
+    assert (own_account.environment, own_account.environment_guessed) == ("security", True)
+
+
+def test_the_security_teams_form_makes_a_guessed_environment_its_own(
+    client: Client, security_user: Any, own_account: AwsAccount
+) -> None:
+    AwsAccount.objects.filter(pk=own_account.pk).update(environment_guessed=True)
+    client.force_login(security_user)
+    url = reverse("accounts:account_edit", args=[own_account.pk])
+    data = {
+        "account_id": own_account.account_id,
+        "name": own_account.name,
+        "status": "active",
+        "collection_enabled": "on",
+        "owner": own_account.owner_id,
+    }
+    client.post(url, {**data, "environment": own_account.environment, "notes": "unrelated"})
+    own_account.refresh_from_db()
+    assert own_account.environment_guessed  # saving other fields confirms nothing
+    page = client.get(reverse("accounts:account_detail", args=[own_account.pk])).content.decode()
+    assert "guessed from the name" in page
+    client.post(url, {**data, "environment": "identity"})
+    own_account.refresh_from_db()
+    assert own_account.is_designated_identity

@@ -135,7 +135,7 @@ def test_demo_logins_refresh_in_the_browser_and_a_clean_stop(demo: Demo, browser
 
     # the first collection (in the background) ends before we refresh, so the click is not a no-op
     accounts = demo.query("SELECT COUNT(*) FROM accounts_awsaccount")[0][0]
-    assert accounts == 8
+    assert accounts == 9  # the simulated organisation: management, seven in OUs, one under Root
     demo.wait_for(
         "the first collection",
         lambda: (

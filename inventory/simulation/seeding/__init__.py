@@ -32,6 +32,7 @@ from inventory.simulation.seeding.base import (
 from inventory.simulation.seeding.baseline import BaselineMixin
 from inventory.simulation.seeding.exposures import ExposuresMixin
 from inventory.simulation.seeding.identity import IdentityMixin
+from inventory.simulation.seeding.org_cases import OrgCasesMixin
 from inventory.simulation.seeding.organization import OrganizationMixin
 from inventory.simulation.seeding.workloads import WorkloadsMixin
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ORG_MISSING_CIS", "PROD_PARTIAL_CIS", "Seeder"]
 
 
-class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin, ExposuresMixin):
+class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin, ExposuresMixin, OrgCasesMixin):
     """Builds one estate; ``run()`` returns its manifest. Use :func:`inventory.simulation.estate.seed`."""
 
     def run(self) -> Estate:
@@ -68,7 +69,8 @@ class Seeder(OrganizationMixin, BaselineMixin, IdentityMixin, WorkloadsMixin, Ex
         self._management_mistake()
         self._cis_alarm_gaps()
         self._recorder_gaps()
-        self._ways_in()  # last: it adds calls, and calls before it keep their ids
+        self._ways_in()  # after the rest: it adds calls, and calls before it keep their ids
+        self._org_cases()  # likewise, last
         hub = self._hub_credentials()
         seconds = round(time.monotonic() - started, 2)
         log.info(

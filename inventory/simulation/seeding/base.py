@@ -254,6 +254,18 @@ class SeederBase:
     def plant(self, check_id: str, acct: _Account, subject: str, note: str, region: str = "") -> None:
         self.planted.append(Planted(check_id, acct.id, subject, note, region))
 
+    def _refresh_scps(self) -> None:
+        """Each account's manifest entry lists the SCPs that apply to it now."""
+        for key, info in self.info.items():
+            self.info[key] = dataclasses.replace(info, scps=tuple(sorted(set(self._scps_applying(info)))))
+
+    def _scps_applying(self, info: AccountInfo) -> list[str]:
+        names = list(self.scp_targets.get(info.id, []))
+        parts = info.ou_path.split("/")
+        for depth in range(1, len(parts) + 1):
+            names += self.scp_targets.get(self.ous["/".join(parts[:depth])], [])
+        return names
+
     def _use_region(self, acct: _Account, region: str) -> None:
         self.used_regions.setdefault(acct.key, set()).add(region)
 

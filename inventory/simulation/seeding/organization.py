@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from inventory.simulation import documents as docs
 from inventory.simulation.estate import (
     CORE_ACCOUNTS,
+    CORE_NAMES,
     MANAGEMENT_DISPLAY_NAME,
     AccountInfo,
 )
@@ -56,7 +56,7 @@ class OrganizationMixin(SeederBase):
         )
 
         accounts: list[tuple[str, str, str, str]] = [
-            (k, k, env, ou) for k, (env, ou) in CORE_ACCOUNTS.items()
+            (k, CORE_NAMES.get(k, k), env, ou) for k, (env, ou) in CORE_ACCOUNTS.items()
         ]
         for n, key in enumerate(self._extra_keys()):
             env, ou = EXTRA_ENVS[n % len(EXTRA_ENVS)]
@@ -68,9 +68,10 @@ class OrganizationMixin(SeederBase):
             email = f"aws+{name}@{self.spec.email_domain}"
             status = org.create_account(AccountName=name, Email=email)["CreateAccountStatus"]
             account_id = status["AccountId"]
-            org.move_account(
-                AccountId=account_id, SourceParentId=root_id, DestinationParentId=self.ous[ou_path]
-            )
+            if ou_path != "Root":  # an account left under Root stays where Organizations creates it
+                org.move_account(
+                    AccountId=account_id, SourceParentId=root_id, DestinationParentId=self.ous[ou_path]
+                )
             self.scp_targets[account_id] = ["FullAWSAccess"]
             self.accts[key] = _Account(
                 self, key, account_id, self._assume(account_id, SEED_ROLE, mgmt.credentials)
@@ -115,12 +116,4 @@ class OrganizationMixin(SeederBase):
                 org.attach_policy(PolicyId=policy_id, TargetId=self.ous[path])
                 self.scp_targets.setdefault(self.ous[path], []).append(name)
 
-        for key, info in self.info.items():
-            self.info[key] = dataclasses.replace(info, scps=tuple(sorted(set(self._scps_applying(info)))))
-
-    def _scps_applying(self, info: AccountInfo) -> list[str]:
-        names = list(self.scp_targets.get(info.id, []))
-        parts = info.ou_path.split("/")
-        for depth in range(1, len(parts) + 1):
-            names += self.scp_targets.get(self.ous["/".join(parts[:depth])], [])
-        return names
+        self._refresh_scps()

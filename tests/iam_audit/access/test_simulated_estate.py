@@ -160,3 +160,40 @@ def test_management_account_reaches_every_member_through_organization_account_ac
     ]
     assert edge["privilege"] == "administrator" and role in edge["roles"]
     assert {"role": role, "known": True, "holders": []} in edge["whole_account"]
+
+
+def test_an_scp_on_a_nested_ou_blocks_a_path_and_names_itself_and_lets_its_exception_through(
+    simulated: Any,
+) -> None:
+    """dev sits in Root/Workloads/NonProd, whose SCP DenyReleaseDeployer denies sts:AssumeRole on
+    ReleaseDeployer roles to all but ReleaseApprover roles: ReleaseCi's path into staging is shown
+    blocked, with the SCP named, and is not access; ReleaseApprover's (the decoy) is effective."""
+    estate = simulated
+    _collect(estate)
+    access.invalidate()
+    ci = estate.resources["dev.role.release_ci"]
+    approver = estate.resources["dev.role.release_approver"]
+    deployer = estate.resources["staging.role.release_deployer"]
+    staging = estate.accounts["staging"].id
+    graph = access.current().graph
+
+    assert [p for p in graph.paths_from(ci) if p.target_arn == deployer] == []
+    assert staging not in graph.reachable_accounts(ci)
+    [blocked] = [p for p in graph.blocked_paths if p.source_arn == ci]
+    assert blocked.target_arn == deployer and blocked.blocked_by == ("DenyReleaseDeployer",)
+    assert [p for p in graph.blocked_paths if p.source_arn == approver] == []
+    [allowed] = [p for p in graph.paths_from(approver) if p.target_arn == deployer]
+    assert allowed.privilege.level == Level.WRITE and not allowed.blocked
+    # no other path of the estate is blocked: the other SCPs stop nothing that would be access
+    assert [p.source_arn for p in graph.blocked_paths] == [ci]
+
+    out = io.StringIO()
+    call_command("access_paths", "--format", "json", "--to-account", staging, stdout=out)
+    rows = {(r["source_arn"], r["target_role_arn"]): r for r in json.loads(out.getvalue())}
+    assert rows[(ci, deployer)]["blocked"] is True and rows[(ci, deployer)]["blocked_by"] == [
+        "DenyReleaseDeployer"
+    ]
+    assert rows[(approver, deployer)]["blocked"] is False
+    out = io.StringIO()
+    call_command("access_paths", "--format", "csv", "--from-principal", ci, stdout=out)
+    assert "DenyReleaseDeployer" in out.getvalue() and ",yes," in out.getvalue()

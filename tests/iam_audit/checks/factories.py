@@ -79,6 +79,7 @@ def make_org(
     org_trails: Sequence[Item] = (),
     guardduty_regions: Iterable[str] = (),
     scps: Sequence[tuple[str, str, Mapping[str, Any]]] = (),
+    parent_path: Sequence[str] | None = ("Root", "Workloads"),
 ) -> OrgContext:
     """A known organisation containing the test account."""
     return OrgContext(
@@ -89,6 +90,7 @@ def make_org(
         org_trails=tuple(org_trails),
         org_guardduty_regions=frozenset(guardduty_regions),
         scps=tuple(scps),
+        parent_path=tuple(parent_path) if parent_path is not None else None,
     )
 
 
@@ -97,6 +99,7 @@ def make_snapshot(
     *,
     account: str = ACCOUNT,
     environment: str = "prod",
+    environment_guessed: bool = False,
     status: str = "active",
     allowed_regions: Sequence[str] = (),
     read_role_name: str = READ_ROLE,
@@ -116,6 +119,7 @@ def make_snapshot(
             account_id=account,
             name="test",
             environment=environment,
+            environment_guessed=environment_guessed,
             status=status,
             allowed_regions=tuple(allowed_regions),
             read_role_name=read_role_name,

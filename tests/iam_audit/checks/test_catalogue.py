@@ -544,7 +544,10 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
             ]
         ),
     ),
-    "iam.user_outside_identity": (lambda: make_snapshot([]), lambda: make_snapshot([user("bob")])),
+    "iam.user_outside_identity": (
+        lambda: make_snapshot([], org=make_org(identity=[f.MEMBER])),
+        lambda: make_snapshot([user("bob")], org=make_org(identity=[f.MEMBER])),
+    ),
     "inventory.unexpected_region": (
         lambda: make_snapshot(
             [
@@ -602,6 +605,10 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
         ),
     ),
     "org.member": (lambda: make_snapshot([]), lambda: make_snapshot([], status="not-in-organisation")),
+    "org.account_outside_ou": (
+        lambda: make_snapshot([], org=make_org(parent_path=("Root", "Workloads", "Prod"))),
+        lambda: make_snapshot([], org=make_org(parent_path=("Root",))),
+    ),
     "org.root_has_resources": (
         lambda: make_snapshot(
             [trail("org", org_trail=True, account=MANAGEMENT), bucket("trail-logs")], **MGMT
@@ -940,6 +947,7 @@ REFERENCE: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "org.member": ("medium", ()),
+    "org.account_outside_ou": ("medium", ()),
     "org.root_has_resources": ("high", ()),
     "org.scp_guardrails": ("medium", ()),
     "inventory.unexpected_region": ("medium", ()),

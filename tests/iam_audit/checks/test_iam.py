@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from iam_audit.checks.base import Exposure, Status
+from iam_audit.checks.principals import IamView
 from tests.iam_audit.checks import factories as f
 from tests.iam_audit.checks.factories import (
     ACCOUNT,
@@ -192,8 +193,24 @@ def test_users_in_the_identity_account_are_expected() -> None:
     )
     via_org = make_snapshot([user("a")], org=make_org(identity=[ACCOUNT]))
     assert only(run("iam.user_outside_identity", via_org)).status == Status.NOT_APPLICABLE
-    r = only(run("iam.user_outside_identity", make_snapshot([user("a", console=True)])))
+    designated = make_org(identity=[MEMBER])
+    r = only(run("iam.user_outside_identity", make_snapshot([user("a", console=True)], org=designated)))
     assert r.status == Status.FAIL and r.evidence["users"][0]["console_password"] is True
+
+
+def test_users_are_unknown_until_the_security_team_designates_an_identity_account() -> None:
+    # no account designated: users cannot be "outside" it, whatever the names say
+    r = only(run("iam.user_outside_identity", make_snapshot([user("a")])))
+    assert r.status == Status.UNKNOWN and r.evidence["reason"] == "no identity account is designated"
+    assert "No identity account is designated" in r.summary
+    # an environment guessed from the name ("identity") designates nothing, here or elsewhere
+    guessed = make_snapshot([user("a")], environment="identity", environment_guessed=True)
+    assert only(run("iam.user_outside_identity", guessed)).status == Status.UNKNOWN
+    # an account without users has none outside any identity account
+    assert only(run("iam.user_outside_identity", make_snapshot([]))).status == Status.PASS
+    # once the security team designates another account, users here fail
+    designated = make_snapshot([user("a")], org=make_org(identity=[MEMBER]))
+    assert only(run("iam.user_outside_identity", designated)).status == Status.FAIL
 
 
 # ----------------------------------------------------------------------------------- admin & NotAction
@@ -214,6 +231,54 @@ def test_admin_cut_by_a_known_permissions_boundary_passes() -> None:
     )
     [r] = run("iam.admin_policy", snap)
     assert r.status == Status.PASS and r.evidence["cut_by"]
+
+
+S3_READS_ONLY = policy_doc(
+    {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Sid": "AllButS3Reads", "Effect": "Deny", "NotAction": ["s3:Get*", "s3:List*"], "Resource": "*"},
+)
+MFA_GATED_ADMIN = policy_doc(
+    {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+    {
+        "Sid": "NothingButMfaSetupWithoutMfa",
+        "Effect": "Deny",
+        "NotAction": ["iam:*MFADevice", "sts:GetSessionToken"],
+        "Resource": "*",
+        "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+    },
+)
+
+
+def test_a_deny_with_notaction_leaves_a_group_member_with_s3_reads_only() -> None:
+    readers = group("s3-readers", inline={"ReadS3Only": S3_READS_ONLY})
+    snap = make_snapshot([user("carol", groups=["s3-readers"]), readers])
+    [r] = run("iam.admin_policy", snap)
+    assert r.status == Status.PASS and r.evidence["cut_by"]
+    # the same evaluation answers the other "may it" questions: S3 reads stay, the rest is gone
+    carol = IamView(snap).users[0]
+    assert carol.evaluated_allows("s3:GetObject", "arn:aws:s3:::any-bucket/key") is True
+    assert carol.evaluated_allows("s3:PutObject", "arn:aws:s3:::any-bucket/key") is False
+    assert carol.evaluated_allows("iam:CreateUser", None) is False
+    assert carol.allows("iam:CreateUser") == []
+
+
+def test_a_notaction_deny_that_only_applies_without_mfa_leaves_the_administrator() -> None:
+    admins = group("admins", inline={"AdminWithMfa": MFA_GATED_ADMIN})
+    [r] = run("iam.admin_policy", make_snapshot([user("dave", groups=["admins"]), admins]))
+    assert r.status == Status.FAIL
+
+
+def test_an_scp_denying_all_but_reads_makes_an_administrator_role_no_administrator() -> None:
+    scp = policy_doc({"Effect": "Deny", "NotAction": ["s3:Get*", "s3:List*"], "Resource": "*"})
+    full = policy_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    org = make_org(scps=[("p-full", "FullAWSAccess", full), ("p-reads", "ReadsOnly", scp)])
+    admin = role("admin", attached=[aws_policy("AdministratorAccess")])
+    [r] = run("iam.admin_policy", make_snapshot([admin], org=org))
+    assert r.status == Status.PASS
+    [r] = run(
+        "iam.admin_policy", make_snapshot([admin], org=make_org(scps=[("p-full", "FullAWSAccess", full)]))
+    )
+    assert r.status == Status.FAIL
 
 
 def test_admin_uses_the_published_administrator_access_when_not_collected() -> None:

@@ -252,3 +252,22 @@ def test_the_benchmark_filter_patterns_are_recognised(cis: str, pattern: str) ->
     spec = next(s for s in CIS_ALARMS if s.cis == cis)
     normalised = normalise_pattern(pattern)
     assert all(pattern_has(normalised, t) for t in spec.tokens)
+
+
+# ----------------------------------------------------------------------------------- accounts outside every OU
+def test_an_account_directly_under_the_root_is_outside_every_ou() -> None:
+    outside = only(run("org.account_outside_ou", make_snapshot([], org=make_org(parent_path=("Root",)))))
+    assert outside.status == Status.FAIL and outside.evidence["parent_path"] == ["Root"]
+    nested = only(
+        run("org.account_outside_ou", make_snapshot([], org=make_org(parent_path=("Root", "A", "B"))))
+    )
+    assert nested.status == Status.PASS and "Root/A/B" in nested.summary
+
+
+def test_the_management_account_under_the_root_and_an_unknown_tree_are_not_failures() -> None:
+    mgmt = make_snapshot([], account=MANAGEMENT, environment="org-root", org=make_org(parent_path=("Root",)))
+    assert only(run("org.account_outside_ou", mgmt)).status == Status.NOT_APPLICABLE
+    unknown = make_snapshot([], org=make_org(parent_path=None))
+    assert only(run("org.account_outside_ou", unknown)).status == Status.UNKNOWN
+    no_org = make_org(org_id="", members=(), management="", parent_path=None)
+    assert only(run("org.account_outside_ou", make_snapshot([], org=no_org))).status == Status.UNKNOWN

@@ -14,12 +14,14 @@ from .factories import (
     STORY_POLICY,
     STORY_ROLE,
     STORY_USER,
+    allow,
     deny,
     doc,
     inline,
     managed,
     policy_arn,
     policy_item,
+    role_item,
     root,
     scp,
     story,
@@ -239,3 +241,72 @@ def test_story_rows_for_json_and_csv() -> None:
         "statement:CompanyAssumeRoleStagingReadOnly (statement AssumeStagingReadOnly) → assume:staging:CompanyReadOnly"
     )
     assert flat["conditions"] == "MFA required" and flat["mfa_required"] == "yes"
+
+
+def test_an_scp_on_an_ou_between_root_and_the_account_blocks_the_path_and_is_named() -> None:
+    s = story()
+    ou_deny = scp("DenyStagingReadOnly", doc(deny("sts:AssumeRole", "arn:aws:iam::*:role/CompanyReadOnly")))
+    # root, a nested OU holding the deny, another OU below it, then the account: all must allow
+    s.scps[IDENTITY] = [
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS), ou_deny],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+    ]
+    graph = s.graph()
+    assert _assume_paths(graph) == []
+    assert graph.reachable_accounts(STORY_USER).get(STAGING) is None  # not counted as access
+    [blocked] = [p for p in graph.blocked_paths if p.source_arn == STORY_USER]
+    assert blocked.blocked and blocked.blocked_by == ("DenyStagingReadOnly",)
+    assert blocked.target_arn == STORY_ROLE and blocked.privilege.level is Level.READ_ALL
+    assert [h.kind for h in blocked.hops][-1] == "assume"
+    assert "blocked by SCP DenyStagingReadOnly" in blocked.describe()
+    [row] = [r for r in paths_as_rows(graph.blocked_paths, flat=True) if r["source_arn"] == STORY_USER]
+    assert row["blocked"] == "yes" and row["blocked_by"] == "DenyStagingReadOnly"
+
+
+def test_an_ou_level_without_an_allow_names_its_scps_and_an_allowing_scp_blocks_nothing() -> None:
+    s = story()
+    s.scps[IDENTITY] = [
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("S3Only", doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))],
+    ]
+    graph = s.graph()
+    assert _assume_paths(graph) == []
+    assert {p.blocked_by for p in graph.blocked_paths if p.source_arn == STORY_USER} == {("S3Only",)}
+    # the decoy: an OU SCP that allows sts:AssumeRole leaves the path effective and nothing blocked
+    s.scps[IDENTITY] = [
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("AllowAssume", doc({"Effect": "Allow", "Action": ["sts:AssumeRole", "s3:*"], "Resource": "*"}))],
+    ]
+    graph = s.graph()
+    assert len(_assume_paths(graph)) == 1
+    assert graph.blocked_paths == []
+
+
+def test_an_ou_scp_excepting_one_role_by_arn_judges_each_look_alike_role_as_itself() -> None:
+    """Two roles with the same policies share decisions for speed, unless an SCP asks who the caller
+    is: the approver's exception must not let its look-alike through (the OU bug of issue 25)."""
+    s = story()
+    target = STORY_ROLE
+    grant = doc(allow("sts:AssumeRole", target))
+    for name in ("Approver", "Ci"):
+        s.add(IDENTITY, role_item(IDENTITY, name, trust(root(IDENTITY)), policies=[inline("Deploy", grant)]))
+    only_approver = {
+        "Effect": "Deny",
+        "Action": "sts:AssumeRole",
+        "Resource": target,
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{IDENTITY}:role/Approver"}},
+    }
+    s.scps[IDENTITY] = [
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS), scp("OnlyApprover", doc(only_approver))],
+        [scp("FullAWSAccess", FULL_AWS_ACCESS)],
+    ]
+    graph = s.graph()
+    approver, ci = (f"arn:aws:iam::{IDENTITY}:role/{n}" for n in ("Approver", "Ci"))
+    assert [p.target_arn for p in graph.paths_from(approver) if p.hops] == [target]
+    assert [p for p in graph.paths_from(ci) if p.hops] == []
+    assert [(p.source_arn, p.blocked_by) for p in graph.blocked_paths if p.source_arn == ci] == [
+        (ci, ("OnlyApprover",))
+    ]

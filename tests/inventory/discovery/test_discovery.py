@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.choices import AccountStatus, Environment
 from accounts.models import AwsAccount
+from accounts.services import guess_environment
 from inventory.aws.errors import ErrorKind
 from inventory.aws.organizations import OrgAccount, Organization, ScpRef
 from inventory.aws.session import Hub
@@ -36,7 +37,13 @@ def test_discovery_creates_every_account_with_environment_ou_and_scps(estate: Es
     registry = {a.account_id: a for a in AwsAccount.objects.all()}
     for info in estate.accounts.values():
         account = registry[info.id]
-        assert account.environment == info.env, info.key
+        # a new account's environment is guessed from its name or OU, and recorded as a guess (the
+        # identity account, called "corp-directory", reads as "security"); the management account's
+        # is AWS's fact
+        management = info.id == estate.management_account_id
+        expected = Environment.ORG_ROOT if management else guess_environment(info.aws_name, info.ou_path)
+        assert account.environment == expected, info.key
+        assert account.environment_guessed is not management, info.key
         assert account.org_unit == info.ou_path
         assert account.name == info.aws_name and account.email == info.email
         assert account.status == AccountStatus.ACTIVE

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import AwsAccount
 from inventory.management.commands.simulate_estate import env_file_text
-from inventory.simulation.estate import Estate
+from inventory.simulation.estate import CORE_ACCOUNTS, Estate
 from inventory.simulation.server import is_up
 from tests.inventory.simulation.support import TEST_SPEC
 
@@ -68,7 +68,7 @@ def test_detached_estate_repeats_every_id_registers_and_writes_private_files(
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
         assert AwsAccount.objects.count() == len(estate.accounts)  # --register ran discovery
-        assert "8 new" in out.getvalue()
+        assert f"{len(estate.accounts)} new" in out.getvalue()
     finally:
         _stop(pid)
 
@@ -83,7 +83,10 @@ def test_env_file_quotes_values_a_shell_would_split(estate: Estate) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--accounts", "3"], "at least 8"), (["--regions", "us-east-1"], "at least two distinct regions")],
+    [
+        (["--accounts", "3"], f"at least {len(CORE_ACCOUNTS) + 1}"),
+        (["--regions", "us-east-1"], "at least two distinct regions"),
+    ],
 )
 def test_impossible_estates_are_refused_before_anything_starts(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):

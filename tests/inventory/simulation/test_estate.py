@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from inventory.simulation.estate import (
     CORE_ACCOUNTS,
+    CORE_NAMES,
     OUTSIDE_ACCOUNT_ID,
     Estate,
     EstateSpec,
@@ -70,7 +71,8 @@ def test_manifest_names_every_account_with_its_environment_and_ou(estate: Estate
     assert set(estate.accounts) == {"org-root", *CORE_ACCOUNTS}
     for key, (env, ou) in CORE_ACCOUNTS.items():
         info = estate.account(key)
-        assert (info.env, info.ou_path, info.name) == (env, ou, key)
+        # the identity account is called otherwise: nothing may take it for the identity account by name
+        assert (info.env, info.ou_path, info.name) == (env, ou, CORE_NAMES.get(key, key))
         assert len(info.id) == 12 and info.id.isdigit()
     root = estate.account("org-root")
     assert (root.name, root.aws_name, root.env, root.id) == (
@@ -86,6 +88,25 @@ def test_manifest_names_every_account_with_its_environment_and_ou(estate: Estate
 
 
 # --------------------------------------------------------------------------------- organisation
+def test_issue_25_shapes_are_in_the_organisation(estate: Estate, account_client: Any) -> None:
+    org = account_client("org-root", "organizations")
+    root = estate.ous["Root"]
+    shared = estate.account("shared-services")
+    assert [p["Id"] for p in org.list_parents(ChildId=shared.id)["Parents"]] == [root]
+    planted = estate.planted_for("org.account_outside_ou")
+    assert [(p.account_id, p.subject) for p in planted] == [(shared.id, shared.id)]
+    nonprod = estate.ous["Root/Workloads/NonProd"]
+    targets = org.list_targets_for_policy(PolicyId=estate.scps["DenyReleaseDeployer"])["Targets"]
+    assert [t["TargetId"] for t in targets] == [nonprod]
+    assert "DenyReleaseDeployer" in estate.account("dev").scps
+    assert "DenyReleaseDeployer" not in estate.account("prod").scps
+    assert estate.account("identity").aws_name == "corp-directory"
+    iam = account_client("identity", "iam")
+    assert [u["UserName"] for u in iam.get_group(GroupName="S3Readers")["Users"]] == ["s3.auditor"]
+    # its NotAction deny leaves it S3 reads: nothing is planted on it (iam.admin_policy must stay quiet)
+    assert not [p for p in estate.planted if "s3.auditor" in p.subject or "S3Readers" in p.subject]
+
+
 def test_hub_credentials_act_in_the_security_account(estate: Estate) -> None:
     hub = estate.hub
     sts = boto3.client(
@@ -587,7 +608,7 @@ def test_every_planted_check_id_is_in_the_catalogue_and_each_mistake_is_planted(
         "cloudtrail.kms", "config.recorder", "guardduty.enabled", "securityhub.enabled", "kms.rotation",
         "cloudwatch.cis_alarms", "inventory.unexpected_region", "lambda.public_policy", "lambda.public_url",
         "sqs.public_policy", "sns.public_policy", "kms.public_policy", "ecr.public_policy",
-        "secretsmanager.public_policy",
+        "secretsmanager.public_policy", "org.account_outside_ou",
     }  # fmt: skip
     assert {p.check_id for p in estate.planted} == catalogue
     identity = estate.account("identity").id
