@@ -2,6 +2,7 @@
 #   make demo   creates .venv, installs, migrates, starts a simulated AWS organisation, collects it,
 #               runs the checks and serves the dashboard on http://127.0.0.1:8000 (prints the logins)
 #   make test   installs (idempotently) and runs the whole suite
+#   make test-shifted-clock   the same suite with the clock a year ahead (needs libfaketime)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,7 @@ PORT ?= 8000
 export SKYLEDGER_DEV ?= 1
 export DEBUG ?= 1
 
-.PHONY: install lock demo demo-stop dev worker beat test lint typecheck check clean
+.PHONY: install lock demo demo-stop dev worker beat test test-shifted-clock lint typecheck check clean
 
 # Installs exactly the locked set (requirements/dev.txt: every package pinned, with hashes), then
 # the project itself without touching its dependencies. `make lock` refreshes the lock files.
@@ -55,6 +56,24 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The suite with the wall clock a year ahead, in pytest and in everything it starts (moto server,
+# celery worker, web servers, Chromium): no test may depend on today's date. The monotonic clock
+# stays real: faked, Python's timed waits on locks hang. With it real, libfaketime <= 0.9.10 (Debian
+# 12's) needs FAKETIME_FORCE_MONOTONIC_FIX=0 or it cuts monotonic condition waits short (Chromium
+# stalls, the GIL spins), and tests/shifted_clock/sitecustomize.py for time.sleep. The date check
+# makes sure the shift reaches Python.
+SHIFT ?= +365d
+FAKETIME := FAKETIME_FORCE_MONOTONIC_FIX=0 faketime --exclude-monotonic -f '$(SHIFT)'
+test-shifted-clock: $(STAMP)
+	@command -v faketime >/dev/null || \
+	  { echo "make test-shifted-clock needs faketime (libfaketime): apt-get install -y faketime" >&2; exit 1; }
+	@today='import datetime as d; print(d.datetime.now(d.UTC).date())'; \
+	  real=$$($(PY) -c "$$today"); shifted=$$($(FAKETIME) $(PY) -c "$$today"); \
+	  echo "today is $$real; the suite runs on $$shifted ($(SHIFT))"; \
+	  test "$$shifted" != "$$real" || { echo "faketime did not move Python's clock" >&2; exit 1; }
+	PYTHONPATH=$(CURDIR)/tests/shifted_clock$${PYTHONPATH:+:$$PYTHONPATH} \
+	  $(FAKETIME) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

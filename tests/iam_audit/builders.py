@@ -15,7 +15,9 @@ from iam_audit.models import CheckResult, Finding, FindingEvent, finding_key
 from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
 from inventory.services.ingest import ingest
 
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+# Midnight (UTC) a week before the tests started: inside every "last N days" view (the home page's
+# trend counts 30), with room on both sides for times a test places before or after it.
+T0 = dt.datetime.combine(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7), dt.time.min, tzinfo=dt.UTC)
 _counter = itertools.count(1)
 
 

@@ -14,7 +14,7 @@ from iam_audit import engine
 from iam_audit.choices import FindingStatus
 from iam_audit.models import CheckResult, Finding
 from tests.factories import AwsAccountFactory
-from tests.iam_audit.builders import make_finding, store
+from tests.iam_audit.builders import T0, make_finding, store
 from tests.iam_audit.engine.test_wiring import SG_CHECK, SG_TYPES, open_sg
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_findings_as_json_is_a_list_ordered_by_priority(findings: dict[str, Find
     assert (
         first["check_id"] == SG_CHECK and first["account_id"] == "200000000001" and first["status"] == "open"
     )
-    assert first["first_seen"].startswith("2026-11-01") and first["resource_id"] == ""
+    assert first["first_seen"].startswith(T0.date().isoformat()) and first["resource_id"] == ""
     assert (
         json.loads(run("findings", "--status", "open", "--account", "200000000001")[0])[0]["title"]
         == "Open one"

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.context_processors import _nav
 from iam_audit import engine
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = "iam_audit:finding_list"
 XSS = '<script>alert("x")</script>'
+TODAY = timezone.now().date()  # the triage form's "today" (UTC)
 
 
 @pytest.fixture
@@ -117,8 +119,16 @@ def test_picking_statuses_shows_suppressed_and_resolved_ones(viewer: Client, pro
         ("q=haystack", {"low"}),  # in the summary
         ("q=NEEDLE-ARN", {"crit"}),  # in the subject, case-insensitive
         ("q=Bucket+policy", {"bucket"}),  # in the title
-        ("first_seen_after=2026-10-01&first_seen_before=2026-10-31", {"old"}),
-        ("first_seen_after=2026-11-01", {"crit", "low", "bucket", "sandbox"}),
+        # around T0, the builders' first_seen (a week ago); named, or the ids would change every day
+        pytest.param(
+            f"first_seen_after={T0.date() - dt.timedelta(days=31)}"
+            f"&first_seen_before={T0.date() - dt.timedelta(days=1)}",
+            {"old"},
+            id="first_seen_in_the_month_before_T0",
+        ),
+        pytest.param(
+            f"first_seen_after={T0.date()}", {"crit", "low", "bucket", "sandbox"}, id="first_seen_after_T0"
+        ),
     ],
 )
 def test_filters_narrow_the_list(
@@ -135,7 +145,7 @@ def test_filters_narrow_the_list(
             region="ap-southeast-2",
         ),
         "sandbox": make_finding(sandbox_account),
-        "old": make_finding(prod_account, first_seen=dt.datetime(2026, 10, 15, tzinfo=dt.UTC)),
+        "old": make_finding(prod_account, first_seen=T0 - dt.timedelta(days=17)),
     }
     names = {f.pk: name for name, f in made.items()}
     response = viewer.get(reverse(LIST) + "?" + query)
@@ -269,7 +279,11 @@ def test_bulk_suppress_records_reason_justification_expiry_and_who(
         ({"reason": "accepted-risk", "justification": ""}, "justification is required"),
         ({"reason": "", "justification": "why"}, "accepted risk or false positive"),
         ({"reason": "made-up", "justification": "why"}, "Select a valid choice"),
-        ({"reason": "false-positive", "justification": "why", "until": "2020-01-01"}, "after today"),
+        (
+            {"reason": "false-positive", "justification": "why", "until": str(TODAY - dt.timedelta(days=1))},
+            "after today",
+        ),
+        ({"reason": "false-positive", "justification": "why", "until": str(TODAY)}, "after today"),
         ({"reason": "false-positive", "justification": "x" * 2001}, "at most 2000"),
     ],
 )

@@ -129,7 +129,8 @@ def test_scheduled_refresh_all_collects_every_account_through_a_real_worker(
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "AWS_ENDPOINT_URL": moto_endpoint,
-        "PYTHONPATH": str(ROOT),
+        # the repository first, then what the caller had (make test-shifted-clock adds its sitecustomize)
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     worker = _spawn(
         ["worker", "--pool=threads", "-c", "2", "-Q", private_queue, "-n", f"{private_queue}@%h",
