@@ -59,7 +59,8 @@ class Demo:
             "DEBUG": "1",
             "DATABASE_URL": f"sqlite:///{self.db}",
             "SKYLEDGER_DEMO_DIR": str(self.dir),
-            "PYTHONPATH": str(ROOT),
+            # the repository first, then the caller's (the shifted-clock run adds its sitecustomize there)
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         }
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -38,6 +38,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _real_clock_env() -> dict[str, str]:
+    """The environment without libfaketime: Redis is a service like PostgreSQL, on the real clock
+    (under ``make test-shifted-clock`` it would otherwise inherit the shift and fail to start)."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 class PrivateRedis:
     def __init__(self, tmp: Path) -> None:
         binary = shutil.which("redis-server")
@@ -55,6 +61,7 @@ class PrivateRedis:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL,
+            env=_real_clock_env(),
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
