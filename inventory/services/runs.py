@@ -341,15 +341,19 @@ def _default_enqueue(queue: str | None = None) -> Enqueue:
 
 
 def send_task(run: CollectionRun, queue: str | None = None) -> None:
-    """Hand the run's task to the broker, recording its task id, queue and when it was sent.
+    """Hand the run's task to the broker, recording its task id and queue.
 
-    The task id stays the run's for every send, so a redelivered or re-sent task is recognised as
-    the run's own (:func:`claim_run`).
+    Every send has a task id of its own: whichever copy reaches a worker first claims the queued run
+    (and the run takes that task's id), and any other copy then finds it taken and does nothing.
+    Reusing one id would let a second copy take over a run another worker is still collecting
+    (:func:`claim_run` lets a run's own task take it up again, for a redelivery after its worker died).
     """
     from inventory.tasks import refresh_account as task
 
-    task_id = run.celery_task_id or str(uuid.uuid4())
-    CollectionRun.objects.filter(pk=run.pk).update(celery_task_id=task_id, queue=queue or "")
+    task_id = str(uuid.uuid4())
+    CollectionRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+        celery_task_id=task_id, queue=queue or ""
+    )
     run.celery_task_id, run.queue = task_id, queue or ""
     options: dict[str, Any] = {"queue": queue} if queue else {}
     task.apply_async(

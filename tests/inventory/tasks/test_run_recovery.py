@@ -108,6 +108,24 @@ def test_a_refresh_asked_again_resends_a_queued_run_unless_just_sent(
     assert CollectionRun.objects.count() == 1
 
 
+def test_each_send_has_its_own_task_id_so_a_late_copy_cannot_take_over_a_running_run(
+    account: AwsAccount, monkeypatch: Any
+) -> None:
+    from inventory.tasks import refresh_account
+
+    ids: list[str] = []
+    monkeypatch.setattr(refresh_account, "apply_async", lambda *a, task_id="", **k: ids.append(task_id))
+    run = runs.create_run(account)
+    runs.send_task(run)
+    runs.send_task(run)  # sent again: the broker may have lost the first copy, or not
+    assert len(set(ids)) == 2 and run.celery_task_id == ids[1]
+    assert runs.claim_run(run, task_id=ids[0])  # the first copy arrives and takes the run
+    assert not runs.claim_run(run, task_id=ids[1])  # the second finds it taken and does nothing
+    run.refresh_from_db()
+    assert (run.state, run.celery_task_id, run.attempts) == (RunState.RUNNING, ids[0], 1)
+    assert runs.claim_run(run, task_id=ids[0])  # while its own task may take it up again (redelivery)
+
+
 @override_settings(SKYLEDGER_RUN_STALE_MINUTES=2)
 def test_runs_waiting_a_whole_stale_limit_are_resent_once_by_one_process(account: AwsAccount) -> None:
     other = AwsAccount.objects.create(account_id="444455556666", name="dev")
