@@ -20,7 +20,7 @@ from inventory import hooks
 from inventory.models import RunState
 from inventory.services.collect import AwsAccess, collect_account
 from inventory.services.runs import create_run
-from tests.inventory.simulation.support import make_hub, shared_estate
+from tests.inventory.simulation.support import make_hub, register_accounts, shared_estate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 
@@ -46,18 +46,7 @@ def _estate() -> Any:
 
 
 def _register(estate: Any) -> list[AwsAccount]:
-    return [
-        AwsAccount.objects.create(
-            account_id=info.id,
-            name=info.name,
-            environment=info.env,
-            org_unit=info.ou_path,
-            read_role=estate.spec.read_role,
-            external_id=estate.spec.external_id,
-            allowed_regions=list(estate.spec.regions),
-        )
-        for info in estate.accounts.values()
-    ]
+    return register_accounts(estate)
 
 
 def _named_in(finding: Finding, arn: str) -> bool:

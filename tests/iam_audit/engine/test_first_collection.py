@@ -10,11 +10,8 @@ again for the whole estate (``manage.py run_checks --all``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from accounts.models import AwsAccount
 from iam_audit import access, engine
 from iam_audit.choices import EventKind, FindingStatus
 from iam_audit.models import CheckResult, Finding, FindingEvent
@@ -28,29 +25,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 ORG_TRAIL_CHECKS = ("cloudtrail.multi_region", "cloudwatch.cis_alarms")
 
 
-def _register(estate: Any) -> list[AwsAccount]:
-    management = estate.management_account_id
-    infos = sorted(estate.accounts.values(), key=lambda info: info.id == management)  # management last
-    return [
-        AwsAccount.objects.create(
-            account_id=info.id,
-            name=info.name,
-            environment=info.env,
-            org_unit=info.ou_path,
-            read_role=estate.spec.read_role,
-            external_id=estate.spec.external_id,
-            allowed_regions=list(estate.spec.regions),
-        )
-        for info in infos
-    ]
-
-
 def test_the_first_collection_never_resolves_a_finding_it_opened() -> None:
-    from tests.inventory.simulation.support import make_hub, shared_estate
+    from tests.inventory.simulation.support import make_hub, register_accounts, shared_estate
 
     _, estate = shared_estate()
     hub = make_hub(estate)
-    accounts = _register(estate)
+    accounts = register_accounts(estate, management_last=True)
     members = [a for a in accounts if a.account_id != estate.management_account_id]
     access.invalidate()
 

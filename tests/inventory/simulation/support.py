@@ -43,6 +43,31 @@ def stop_shared() -> None:
         _shared["server"].stop()
 
 
+def register_accounts(estate: Estate, *, management_last: bool = False) -> list[Any]:
+    """The estate's accounts in the registry, as discovery and the security team would set them up
+    (environment, OU, read role, ExternalId, the estate's regions as the allowed list).
+
+    ``management_last``: the management account comes last, as in ``make demo``'s first collection.
+    """
+    from accounts.models import AwsAccount
+
+    infos = list(estate.accounts.values())
+    if management_last:
+        infos.sort(key=lambda info: info.id == estate.management_account_id)
+    return [
+        AwsAccount.objects.create(
+            account_id=info.id,
+            name=info.name,
+            environment=info.env,
+            org_unit=info.ou_path,
+            read_role=estate.spec.read_role,
+            external_id=estate.spec.external_id,
+            allowed_regions=list(estate.spec.regions),
+        )
+        for info in infos
+    ]
+
+
 def credentials(access_key_id: str, secret: str, token: str = "") -> dict[str, str]:
     values = {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret}
     if token:

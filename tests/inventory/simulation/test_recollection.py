@@ -17,6 +17,7 @@ from inventory.models import Resource, ResourceRevision, RunState
 from inventory.services.collect import AwsAccess, collect_account
 from inventory.services.runs import create_run
 from inventory.simulation.estate import Estate
+from tests.inventory.simulation.support import register_accounts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 
@@ -31,17 +32,7 @@ def test_two_back_to_back_collections_of_an_unchanged_estate_record_no_change(
     estate: Estate, hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hooks, "_RECEIVERS", [])  # inventory alone: no checks after each collection
-    accounts = [
-        AwsAccount.objects.create(
-            account_id=info.id,
-            name=info.name,
-            environment=info.env,
-            read_role=estate.spec.read_role,
-            external_id=estate.spec.external_id,
-            allowed_regions=list(estate.spec.regions),
-        )
-        for info in estate.accounts.values()
-    ]
+    accounts = register_accounts(estate)
     for account in accounts:
         _collect(account, hub)
     read_roles = Resource.objects.filter(type="iam:role", name=estate.spec.read_role)
