@@ -7,13 +7,14 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
 
+from accounts.limits import CHANGE_REASON_MAX, MaxCharsValidator, max_upload_bytes, size_text
 from accounts.models import REGION_RE, AwsAccount, Team
 
 # The AWS console shows IDs as 1234-5678-9012; people paste that.
 DASHED_ACCOUNT_ID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}$")
 REGION_SPLIT_RE = re.compile(r"[\s,;]+")
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
 def normalise_account_id(value: str) -> str:
@@ -79,13 +80,37 @@ class RegionListField(forms.CharField):
             return True
 
 
-class ChangeReasonMixin(forms.Form):
+def bound_text_fields(form: forms.BaseForm) -> None:
+    """Give every bounded text field of ``form`` the one "at most N characters" message.
+
+    Django's own check says "Ensure this value has at most 2000 characters (it has 40000)."; ours
+    names the field and formats the numbers ("Description is at most 2,000 characters (you entered
+    40,000)."). The browser's maxlength attribute stays, but the server decides.
+    """
+    for name, field in form.fields.items():
+        limit = getattr(field, "max_length", None)
+        if not isinstance(field, forms.CharField) or not limit:
+            continue
+        label = str(field.label or name.replace("_", " ").capitalize())
+        field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+        field.validators.append(MaxCharsValidator(limit, label))
+
+
+class BoundedTextMixin:
+    """Forms whose text fields report over-long input with :func:`bound_text_fields`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bound_text_fields(self)  # type: ignore[arg-type]
+
+
+class ChangeReasonMixin(BoundedTextMixin, forms.Form):
     """An optional "why" that goes into the history next to the change."""
 
     change_reason = forms.CharField(
         label="Reason for the change",
         required=False,
-        max_length=100,
+        max_length=CHANGE_REASON_MAX,
         help_text="Optional; shown in the history.",
     )
 
@@ -204,14 +229,40 @@ class ImportUploadForm(forms.Form):
 
     file = forms.FileField(
         label="Spreadsheet",
-        help_text="CSV (UTF-8) or XLSX, up to 10 MB. Columns: account ID and name, and optionally "
+        help_text="CSV (UTF-8) or XLSX. Columns: account ID and name, and optionally "
         "description, owner, environment, email, role and the other registry columns.",
     )
 
+    def __init__(
+        self, *args: Any, refused_size: int | None = None, refused: bool = False, **kwargs: Any
+    ) -> None:
+        """``refused``: the upload handler stopped receiving the file at the size bound
+        (``refused_size``: the request's declared size, if known)."""
+        super().__init__(*args, **kwargs)
+        if refused:
+            limit = max_upload_bytes()
+            about = (
+                f" (the upload was {size_text(refused_size)})"
+                if refused_size and refused_size > limit
+                else ""
+            )
+            self.fields["file"].error_messages["required"] = (
+                f"The file is larger than {size_text(limit)}{about}; an import takes at most "
+                f"{size_text(limit)}. Split it into smaller files."
+            )
+        self.fields["file"].help_text = (
+            f"CSV (UTF-8) or XLSX, up to {size_text(max_upload_bytes())}. Columns: account ID and name, "
+            "and optionally description, owner, environment, email, role and the other registry columns."
+        )
+
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError("The file is larger than 10 MB; split it into smaller files.")
+        limit = max_upload_bytes()
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {size_text(upload.size)}; an import takes at most {size_text(limit)}. "
+                "Split it into smaller files."
+            )
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
         return upload

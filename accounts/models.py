@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from accounts.choices import AccessStatus, AccountStatus, Environment
+from accounts.limits import (
+    ACCOUNT_NAME_MAX,
+    DESCRIPTION_MAX,
+    EXTERNAL_ID_MAX,
+    NOTES_MAX,
+    ORG_UNIT_MAX,
+    READ_ROLE_MAX,
+    TEAM_NAME_MAX,
+    MaxCharsValidator,
+)
 
 # ASCII only and anchored with \Z: "\d" would accept other scripts' digits and "$" a trailing newline.
 ACCOUNT_ID_RE = re.compile(r"^\d{12}\Z", re.ASCII)
@@ -40,12 +53,24 @@ def validate_regions(value: list[str]) -> None:
         raise ValidationError("Not region names: %(bad)s.", params={"bad": ", ".join(map(str, bad))})
 
 
+def bounded_text(label: str, limit: int, **kwargs: Any) -> models.TextField[str, str]:
+    """A free-text field people write: at most ``limit`` characters (form, model validation, database)."""
+    return models.TextField(max_length=limit, validators=[MaxCharsValidator(limit, label)], **kwargs)
+
+
+def length_check(model_label: str, field: str, limit: int) -> models.CheckConstraint:
+    """A database CHECK that ``field`` holds at most ``limit`` characters (for writes that skip validation)."""
+    return models.CheckConstraint(
+        condition=LessThanOrEqual(Length(field), limit), name=f"{model_label}_{field}_max_{limit}"
+    )
+
+
 class Team(models.Model):
     """An owner of accounts: a team with a contact address and member users."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=TEAM_NAME_MAX, unique=True)
     contact_email = models.EmailField(blank=True)
-    description = models.TextField(blank=True)
+    description = bounded_text("Description", DESCRIPTION_MAX, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -54,6 +79,7 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [length_check("team", "description", DESCRIPTION_MAX)]
 
     def __str__(self) -> str:
         return self.name
@@ -72,8 +98,8 @@ class AwsAccount(models.Model):
         validators=[validate_account_id],
         help_text="The 12-digit AWS account ID.",
     )
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=ACCOUNT_NAME_MAX)
+    description = bounded_text("Description", DESCRIPTION_MAX, blank=True)
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.OTHER)
     # Who decided the environment: False when a person did (the security team's form, an import with
     # an environment column, the designate action) or AWS did (the management account); True when
@@ -86,16 +112,19 @@ class AwsAccount(models.Model):
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts")
     contact_email = models.EmailField(blank=True)
     org_unit = models.CharField(
-        "organisational unit", max_length=300, blank=True, help_text="OU path, e.g. Root/Workloads/Prod"
+        "organisational unit",
+        max_length=ORG_UNIT_MAX,
+        blank=True,
+        help_text="OU path, e.g. Root/Workloads/Prod",
     )
     status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
     read_role = models.CharField(
-        max_length=600,
+        max_length=READ_ROLE_MAX,
         blank=True,
         validators=[validate_read_role],
         help_text="Role name or ARN to assume; empty uses the estate default (SKYLEDGER_READ_ROLE).",
     )
-    external_id = models.CharField("ExternalId", max_length=1224, blank=True)
+    external_id = models.CharField("ExternalId", max_length=EXTERNAL_ID_MAX, blank=True)
     allowed_regions = models.JSONField(
         default=list,
         blank=True,
@@ -112,7 +141,7 @@ class AwsAccount(models.Model):
         help_text="Regions Skyledger does not look at in this account (cost), besides the estate-wide "
         "SKYLEDGER_COLLECTION_EXCLUDED_REGIONS. Every page about the account names them.",
     )
-    notes = models.TextField(blank=True)
+    notes = bounded_text("Notes", NOTES_MAX, blank=True)
 
     # Owned by AWS Organizations discovery (people do not edit these).
     email = models.EmailField("AWS account email", blank=True)
@@ -147,6 +176,11 @@ class AwsAccount(models.Model):
         ordering = ["name"]
         verbose_name = "AWS account"
         indexes = [models.Index(fields=["environment"]), models.Index(fields=["status"])]
+        # Migration 0004 shortened older over-long text (the full text stays in the history).
+        constraints = [
+            length_check("awsaccount", "description", DESCRIPTION_MAX),
+            length_check("awsaccount", "notes", NOTES_MAX),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"

@@ -9,15 +9,16 @@ from django import forms
 from django.utils import timezone
 
 from accounts.choices import Environment
+from accounts.forms import BoundedTextMixin
+from accounts.limits import JUSTIFICATION_MAX
 from iam_audit.checks import BASELINE_ITEMS
 from iam_audit.choices import SuppressionReason
 from iam_audit.models import Finding
 
-JUSTIFICATION_MAX = 2000
 MAX_TRIAGE = 1000  # findings per bulk action (the list shows 50 a page)
 
 
-class TriageForm(forms.Form):
+class TriageForm(BoundedTextMixin, forms.Form):
     """Suppress (accepted risk / false positive, with a justification and an optional end date) or lift."""
 
     SUPPRESS = "suppress"

@@ -7,7 +7,8 @@ from django.db import models
 from django.urls import reverse
 
 from accounts.choices import Environment
-from accounts.models import AwsAccount
+from accounts.limits import JUSTIFICATION_MAX
+from accounts.models import AwsAccount, bounded_text, length_check
 from iam_audit.choices import CheckState, EventKind, FindingStatus, Severity, SuppressionReason
 
 
@@ -49,7 +50,7 @@ class Finding(models.Model):
     not_evaluated_since = models.DateTimeField(null=True, blank=True)
 
     suppression_reason = models.CharField(max_length=20, choices=SuppressionReason.choices, blank=True)
-    suppression_justification = models.TextField(blank=True)
+    suppression_justification = bounded_text("Justification", JUSTIFICATION_MAX, blank=True)
     suppressed_until = models.DateTimeField(null=True, blank=True)
     suppressed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -66,6 +67,7 @@ class Finding(models.Model):
             models.Index(fields=["first_seen"], name="finding_first_seen"),
             models.Index(fields=["region"], name="finding_region"),
         ]
+        constraints = [length_check("finding", "suppression_justification", JUSTIFICATION_MAX)]
 
     def __str__(self) -> str:
         return f"{self.check_id} {self.subject}"
