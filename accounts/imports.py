@@ -20,6 +20,8 @@ and a leading ``'`` that our own export added to neutralise a formula is removed
 from __future__ import annotations
 
 import base64
+import codecs
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -30,24 +32,44 @@ import re
 import zipfile
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import AccountStatus, Environment
 from accounts.forms import normalise_account_id, parse_regions
+from accounts.limits import (
+    ACCOUNT_NAME_MAX,
+    DESCRIPTION_MAX,
+    EMAIL_MAX,
+    EXTERNAL_ID_MAX,
+    IMPORT_MAX_BLANK_ROWS,
+    IMPORT_MAX_COLUMNS,
+    IMPORT_MAX_LINE_CHARS,
+    IMPORT_MAX_TEXT_CHARS,
+    NOTES_MAX,
+    ORG_UNIT_MAX,
+    READ_ROLE_MAX,
+    TEAM_NAME_MAX,
+    XLSX_MAX_MEMBERS,
+    XLSX_MAX_RATIO,
+    XLSX_MAX_UNCOMPRESSED,
+    XLSX_RATIO_MIN_SIZE,
+    max_import_rows,
+    max_upload_bytes,
+    size_text,
+    too_long_message,
+)
 from accounts.models import ACCOUNT_ID_RE, AwsAccount, Team, validate_read_role
 from accounts.services import choice_value, environment_choices_text, guess_environment, status_choices_text
 
 CHANGE_REASON = "Spreadsheet import"
-MAX_ROWS = 50_000
-MAX_COLUMNS = 60
-MAX_XLSX_UNCOMPRESSED = 300 * 1024 * 1024  # refuse zip bombs before openpyxl expands them
+MAX_COLUMNS = IMPORT_MAX_COLUMNS  # the other bounds: accounts.limits
 BATCH_SIZE = 500
 
 # Field → (label, header spellings). Headers match case-insensitively, ignoring spaces and punctuation.
@@ -96,6 +118,9 @@ class Sheet:
     headers: list[str]  # the header text of those columns, as written in the file
     ignored: list[str]  # headers we did not understand
     rows: list[tuple[int, list[str]]]  # (line or row number in the file, one text per field)
+    # Cells longer than their column's bound: (row number, field, length). Their rows are rejected;
+    # the rows keep only the first characters of such a cell.
+    overlong: list[tuple[int, str, int]] = dataclasses.field(default_factory=list)
 
     def dumps(self) -> str:
         """A compact, compressed text form to keep in the session between preview and confirm."""
@@ -106,6 +131,7 @@ class Sheet:
     def loads(cls, text: str) -> Sheet:
         data = json.loads(zlib.decompress(base64.b64decode(text)))
         data["rows"] = [(int(n), [str(v) for v in values]) for n, values in data["rows"]]
+        data["overlong"] = [(int(n), str(f), int(length)) for n, f, length in data.get("overlong", [])]
         return cls(**data)
 
 
@@ -135,65 +161,174 @@ def _clean_text(value: str) -> str:
     return value
 
 
-def _decode_csv(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export: UTF-16 with a byte-order mark is unambiguous, so read it.
+def _stream_size(stream: BinaryIO) -> int:
+    position = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(position)
+    return size
+
+
+def _bad_utf8(stream: BinaryIO) -> tuple[int, int]:
+    """The first byte that is not UTF-8 and its line number, reading the file again in chunks."""
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes of the file before the current chunk
+    lines = 1
+    while chunk := stream.read(65536):
+        pending = decoder.getstate()[0]
         try:
-            return data.decode("utf-16")
+            decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise ImportFileError("The file starts like UTF-16 text but is not valid UTF-16.") from exc
-    if b"\x00" in data[:65536]:
+            data = pending + chunk
+            return data[exc.start], lines + data[: exc.start].count(b"\n")
+        lines += chunk.count(b"\n")
+        offset += len(chunk)
+    return 0, lines
+
+
+def _csv_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV, read line by line from the uploaded file (never the whole text at once)."""
+    stream.seek(0)
+    head = stream.read(65536)
+    stream.seek(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark is unambiguous, so read it.
+        encoding = "utf-16"
+    elif b"\x00" in head:
         raise ImportFileError(
             "This does not look like a CSV file: it contains binary data (or UTF-16 text without a "
             "byte-order mark). Upload a CSV saved as UTF-8, or an XLSX workbook."
         )
+    else:
+        encoding = "utf-8-sig"
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    line_number = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal line_number
+        while line := text.readline(IMPORT_MAX_LINE_CHARS + 1):
+            line_number += 1
+            if len(line.rstrip("\r\n")) > IMPORT_MAX_LINE_CHARS:
+                raise ImportFileError(
+                    f"Line {line_number:,} is longer than {IMPORT_MAX_LINE_CHARS:,} characters; no registry "
+                    "row is that long. Check that this is the right file."
+                )
+            yield line
+
     try:
-        return data.decode("utf-8-sig")
+        first_line = ""
+        for line in lines():
+            if line.strip():
+                first_line = line
+                break
+        # Excel writes ";" in locales with a decimal comma, and tabs for "Unicode text".
+        delimiter = max([",", ";", "\t"], key=first_line.count)
+        text.seek(0)
+        line_number = 0
+        reader = csv.reader(lines(), delimiter=delimiter)
+        try:
+            for row in reader:
+                yield line_number, row
+        except csv.Error as exc:
+            raise ImportFileError(f"The CSV cannot be parsed near line {line_number:,}: {exc}.") from exc
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        if encoding == "utf-16":
+            raise ImportFileError("The file starts like UTF-16 text but is not valid UTF-16.") from exc
+        byte, bad_line = _bad_utf8(stream)
         raise ImportFileError(
-            f"The file is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); it was probably "
+            f"The file is not UTF-8 text (byte 0x{byte:02X} on line {bad_line:,}); it was probably "
             "saved as Latin-1/Windows-1252. In Excel choose “CSV UTF-8 (comma delimited)”, or upload "
             "the XLSX workbook instead."
         ) from exc
+    finally:
+        if not stream.closed:
+            text.detach()  # leave the uploaded file open: it belongs to the request
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    text = _decode_csv(data)
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Excel writes ";" in locales with a decimal comma, and tabs for "Unicode text".
-    delimiter = max([",", ";", "\t"], key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+XLSX_CONTENT_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+OTHER_OFFICE_TYPES = {
+    b"wordprocessingml": "a Word document",
+    b"presentationml": "a PowerPoint presentation",
+    b"ms-visio": "a Visio drawing",
+}
+
+
+def _check_workbook_archive(stream: BinaryIO) -> None:
+    """Refuse zip bombs, macros and zips that are not workbooks, before anything is decompressed.
+
+    Only the zip's directory is read here (and ``[Content_Types].xml``, once its declared size is
+    known to be small). Python's zipfile never returns more than a member declares, so the declared
+    sizes bound what openpyxl can expand later.
+    """
     try:
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise ImportFileError(f"The CSV cannot be parsed near line {reader.line_num}: {exc}.") from exc
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(UNREADABLE_XLSX) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > XLSX_MAX_MEMBERS:
+            raise ImportFileError(
+                f"The workbook holds {len(infos):,} parts; a spreadsheet of accounts has a few dozen at most "
+                f"(limit {XLSX_MAX_MEMBERS:,}). Save the sheet alone as a new workbook, or as CSV UTF-8."
+            )
+        total = sum(info.file_size for info in infos)
+        if total > XLSX_MAX_UNCOMPRESSED:
+            raise ImportFileError(
+                f"The workbook expands to {size_text(total)} when unpacked; an import takes at most "
+                f"{size_text(XLSX_MAX_UNCOMPRESSED)} unpacked. Split it into smaller files."
+            )
+        for info in infos:
+            if info.file_size > XLSX_RATIO_MIN_SIZE and info.file_size > XLSX_MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                raise ImportFileError(
+                    f"The workbook part “{info.filename[:80]}” expands {info.file_size // max(info.compress_size, 1):,} "
+                    f"times (from {size_text(info.compress_size)} to {size_text(info.file_size)}); a real "
+                    f"spreadsheet expands less than {XLSX_MAX_RATIO} times. The file was refused unread."
+                )
+        names = {info.filename.lower(): info for info in infos}
+        content_types = names.get("[content_types].xml")
+        if content_types is None or content_types.file_size > 1024 * 1024:
+            raise ImportFileError(
+                "The file is a zip archive but not an XLSX workbook. Upload a workbook (.xlsx) or CSV UTF-8."
+            )
+        declared = archive.read(content_types).lower()
+    if any(name.endswith("vbaproject.bin") for name in names) or b"macroenabled" in declared:
+        raise ImportFileError(
+            "The workbook contains macros (.xlsm); they are never run here, and such files are not "
+            "accepted. Save it as “Excel Workbook (.xlsx)” or as CSV UTF-8."
+        )
+    if XLSX_CONTENT_TYPE not in declared:
+        kind = next((what for marker, what in OTHER_OFFICE_TYPES.items() if marker in declared), None)
+        raise ImportFileError(
+            f"The file is {kind or 'an Office file but not an Excel workbook'}, not a spreadsheet. "
+            "Upload a workbook (.xlsx) or CSV UTF-8."
+        )
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+UNREADABLE_XLSX = (
+    "The file looks like an XLSX workbook but cannot be read (it may be damaged, encrypted or "
+    "not really a workbook). Save it again from your spreadsheet program, or upload CSV UTF-8."
+)
+
+
+def _xlsx_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """The rows of the first worksheet, streamed (openpyxl's read-only mode), as text."""
     from openpyxl import load_workbook
 
+    _check_workbook_archive(stream)
+    stream.seek(0)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
-                raise ImportFileError(
-                    "The workbook expands to more than 300 MB; split it into smaller files."
-                )
         # data_only=False: a formula cell gives its formula text; nothing is ever evaluated.
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except ImportFileError:
-        raise
+        workbook = load_workbook(stream, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types on malformed archives
-        raise ImportFileError(
-            "The file looks like an XLSX workbook but cannot be read (it may be damaged, encrypted or "
-            "not really a workbook). Save it again from your spreadsheet program, or upload CSV UTF-8."
-        ) from exc
+        raise ImportFileError(UNREADABLE_XLSX) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
             raise ImportFileError("The workbook has no worksheet.")
-        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+        # One column past the bound, so a row using it is refused; cells further right are never read.
+        for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1), start=1):
             yield number, [_cell_text(value) for value in row]
     except ImportFileError:
         raise
@@ -205,60 +340,147 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         workbook.close()
 
 
-def read_spreadsheet(filename: str, data: bytes) -> Sheet:
-    """Read an uploaded CSV or XLSX into a :class:`Sheet`; :class:`ImportFileError` says what is wrong."""
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError("This is an old Excel 97–2003 (.xls) file; save it as .xlsx or as CSV UTF-8.")
-    if data.startswith(b"PK\x03\x04"):
-        source: Iterable[tuple[int, list[str]]] = _xlsx_rows(data)
+# The most characters one cell of each column may hold: the registry's bound for the field, or what
+# any sensible value of the column needs. A longer cell rejects its row, naming row and column.
+CELL_LIMITS: dict[str, int] = {
+    "account_id": 40,
+    "name": ACCOUNT_NAME_MAX,
+    "description": DESCRIPTION_MAX,
+    "owner": TEAM_NAME_MAX,
+    "environment": 40,
+    "email": EMAIL_MAX,
+    "contact_email": EMAIL_MAX,
+    "read_role": READ_ROLE_MAX,
+    "external_id": EXTERNAL_ID_MAX,
+    "org_unit": ORG_UNIT_MAX,
+    "status": 40,
+    "allowed_regions": 2_000,
+    "collection_enabled": 20,
+    "notes": NOTES_MAX,
+}
+HEADER_SHOWN = 60  # characters of a header kept to show on the preview
+
+
+def read_spreadsheet(filename: str, data: bytes | BinaryIO) -> Sheet:
+    """Read an uploaded CSV or XLSX into a :class:`Sheet`; :class:`ImportFileError` says what is wrong.
+
+    ``data`` is the file's bytes or a seekable binary file (an upload). It is read row by row and
+    reading stops at the first bound it passes (size, rows, columns, line length, total text); only
+    the cells of the columns the registry knows are kept, each at most its column's bound
+    (:data:`CELL_LIMITS`; a longer cell is noted in ``Sheet.overlong`` and rejects its row).
+    """
+    stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    size = _stream_size(stream)
+    limit = max_upload_bytes()
+    if size > limit:
+        raise ImportFileError(
+            f"The file is {size_text(size)}; an import takes at most {size_text(limit)}. "
+            "Split it into smaller files."
+        )
+    stream.seek(0)
+    magic = stream.read(4)
+    stream.seek(0)
+    if magic == b"\xd0\xcf\x11\xe0":
+        raise ImportFileError(
+            "This is an old Excel 97–2003 (.xls) file or a password-protected workbook; save it as "
+            ".xlsx without a password, or as CSV UTF-8."
+        )
+    if magic == b"PK\x03\x04":
+        source: Iterator[tuple[int, list[str]]] = _xlsx_rows(stream)
     elif filename.lower().endswith((".xlsx", ".xlsm")):
         raise ImportFileError("The file is named .xlsx but is not an XLSX workbook.")
     else:
-        source = _csv_rows(data)
+        source = _csv_rows(stream)
+    with contextlib.closing(iter(source)) as rows_in_file:  # type: ignore[type-var]
+        return _read_rows(filename, rows_in_file)
 
+
+def _read_rows(filename: str, source: Iterator[tuple[int, list[str]]]) -> Sheet:
+    """The :class:`Sheet` of a file's rows (see :func:`read_spreadsheet`)."""
+    max_rows = max_import_rows()
     header: list[str] | None = None
     fields: list[str] = []
     positions: list[int] = []
     ignored: list[str] = []
     rows: list[tuple[int, list[str]]] = []
+    overlong: list[tuple[int, str, int]] = []
+    kept_chars = 0
+    blank = 0
     for number, raw in source:
-        cells = [_clean_text(str(value)) for value in raw[:MAX_COLUMNS]]
-        if not any(cells):
+        width = len(raw)
+        while width and not raw[width - 1].strip():
+            width -= 1
+        if width > MAX_COLUMNS:
+            raise ImportFileError(
+                f"Row {number:,} has a value in column {width:,}; a registry file has at most "
+                f"{MAX_COLUMNS} columns. Remove the extra columns, or check that this is the right file."
+            )
+        if not width:
+            blank += 1
+            if blank > IMPORT_MAX_BLANK_ROWS:
+                raise ImportFileError(
+                    f"The file has more than {IMPORT_MAX_BLANK_ROWS:,} blank rows (reached at row {number:,}); "
+                    "remove them, or check that this is the right file."
+                )
             continue
         if header is None:
-            header = cells
+            header = [_clean_text(value) for value in raw[:width]]
             seen: dict[str, str] = {}
-            for position, title in enumerate(cells):
+            for position, title in enumerate(header):
                 field = HEADER_ALIASES.get(_normalise_header(title))
                 if field is None:
                     if title:
-                        ignored.append(title)
+                        ignored.append(_short(title, HEADER_SHOWN))
                     continue
                 if field in seen:
                     raise ImportFileError(
-                        f"Two columns mean the same thing ({COLUMNS[field][0]}): “{seen[field]}” and “{title}”. "
-                        "Remove one of them."
+                        f"Two columns mean the same thing ({COLUMNS[field][0]}): “{_short(seen[field])}” and "
+                        f"“{_short(title)}”. Remove one of them."
                     )
                 seen[field] = title
                 fields.append(field)
                 positions.append(position)
             missing = [COLUMNS[f][0] for f in REQUIRED_COLUMNS if f not in fields]
             if missing:
-                found = ", ".join(f"“{t[:40]}”" for t in cells if t) or "none"
+                found = ", ".join(f"“{_short(t)}”" for t in header if t) or "none"
                 raise ImportFileError(
                     f"No column for {' and '.join(missing)}. The first row must hold the column names "
                     f"(e.g. Account ID, Name, Description, Owner); found: {found}."
                 )
             continue
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
-        rows.append((number, [cells[p] if p < len(cells) else "" for p in positions]))
+        if len(rows) >= max_rows:
+            raise ImportFileError(
+                f"The file has more than {max_rows:,} accounts (row {number:,} is one too many); an import "
+                f"takes at most {max_rows:,} rows. Split it into smaller files."
+            )
+        cells: list[str] = []
+        for field, position in zip(fields, positions, strict=True):
+            text = _clean_text(raw[position]) if position < width else ""
+            cell_limit = CELL_LIMITS[field]
+            if len(text) > cell_limit:
+                overlong.append((number, field, len(text)))
+                text = text[:cell_limit]  # kept only to show the row; the row is rejected
+            kept_chars += len(text)
+            cells.append(text)
+        if kept_chars > IMPORT_MAX_TEXT_CHARS:
+            raise ImportFileError(
+                f"The file holds more than {IMPORT_MAX_TEXT_CHARS:,} characters of registry text (reached "
+                f"at row {number:,}); split it into smaller files."
+            )
+        rows.append((number, cells))
     if header is None:
         raise ImportFileError("The file has no rows at all.")
     if not rows:
         raise ImportFileError("The file has column names but no rows below them.")
-    headers = [header[p] for p in positions]
-    return Sheet(filename=filename[:200], fields=fields, headers=headers, ignored=ignored, rows=rows)
+    headers = [_short(header[p], HEADER_SHOWN) for p in positions]
+    return Sheet(
+        filename=filename[:200],
+        fields=fields,
+        headers=headers,
+        ignored=ignored,
+        rows=rows,
+        overlong=overlong,
+    )
 
 
 # --- step 2: plan -------------------------------------------------------------------------------
@@ -343,13 +565,19 @@ def _check_account_id(raw: str) -> tuple[str, str | None]:
     return value, f"Account ID “{_short(raw)}” is not 12 digits."
 
 
-def _parse_row(fields: list[str], cells: list[str]) -> tuple[dict[str, Any], str | None, list[str]]:
-    """Typed values for the non-empty cells of one row, the owner name, and the reasons it is invalid."""
+def _parse_row(
+    fields: list[str], cells: list[str], overlong: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], str | None, list[str]]:
+    """Typed values for the non-empty cells of one row, the owner name, and the reasons it is invalid.
+
+    ``overlong``: the fields whose cell was longer than its bound (the row is rejected for that;
+    their clipped text is not judged again).
+    """
     values: dict[str, Any] = {}
     owner: str | None = None
     reasons: list[str] = []
     for field, text in zip(fields, cells, strict=True):
-        if field in {"account_id", "name"} or not text:
+        if field in {"account_id", "name"} or field in overlong or not text:
             continue  # empty cells leave the registry's value as it is
         if field == "owner":
             owner = " ".join(text.split())
@@ -389,11 +617,7 @@ def _parse_row(fields: list[str], cells: list[str]) -> tuple[dict[str, Any], str
             if word not in TRUE_WORDS | FALSE_WORDS:
                 reasons.append(f"Collection “{_short(text)}” is not yes or no.")
             values[field] = word in TRUE_WORDS
-        else:
-            model_field = AwsAccount._meta.get_field(field)
-            max_length = model_field.max_length if isinstance(model_field, models.Field) else None
-            if max_length and len(text) > max_length:
-                reasons.append(f"{COLUMNS[field][0]} is longer than {max_length} characters.")
+        else:  # free text, bounded when the file was read (Sheet.overlong)
             values[field] = text
     return values, owner, reasons
 
@@ -420,18 +644,28 @@ def build_plan(sheet: Sheet) -> ImportPlan:
     parsed: list[tuple[int, str, str, dict[str, Any], str | None, list[str]]] = []
     id_pos = sheet.fields.index("account_id")
     name_pos = sheet.fields.index("name")
+    header_of = dict(zip(sheet.fields, sheet.headers, strict=True))
+    too_long: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for line, field, length in sheet.overlong:
+        too_long[line].append((field, length))
     for line, cells in sheet.rows:
+        cut = too_long.get(line, [])
+        cut_fields = frozenset(field for field, _length in cut)
         account_id, id_problem = _check_account_id(cells[id_pos])
         name = " ".join(cells[name_pos].split())
-        values, owner, reasons = _parse_row(sheet.fields, cells)
-        if id_problem:
+        values, owner, reasons = _parse_row(sheet.fields, cells, cut_fields)
+        if id_problem and "account_id" not in cut_fields:
             reasons.insert(0, id_problem)
-        else:
+        elif not id_problem:
             ids_seen[account_id].append(line)
-        if not name:
+        if not name and "name" not in cut_fields:
             reasons.insert(0, "Name is missing.")
-        elif len(name) > 100:
-            reasons.insert(0, "Name is longer than 100 characters.")
+        for field, length in reversed(cut):
+            reasons.insert(
+                0,
+                f"Row {line:,}, column “{header_of[field]}”: "
+                + too_long_message(COLUMNS[field][0], CELL_LIMITS[field], length),
+            )
         parsed.append((line, account_id, name, values, owner, reasons))
 
     existing: dict[str, AwsAccount] = {}

@@ -37,7 +37,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import imports
+from accounts import imports, uploads
 from accounts.choices import Environment
 from accounts.filtersets import AwsAccountFilterSet, TeamFilterSet
 from accounts.forms import (
@@ -342,11 +342,21 @@ def team_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     """Step 1: upload a file; it is read and kept in the session, then the preview shows."""
     require(is_security(request.user))
-    form = ImportUploadForm(_data(request), request.FILES if request.method == "POST" else None)
+    if request.method == "POST":
+        form = ImportUploadForm(
+            request.POST,
+            request.FILES,
+            refused="file" in uploads.refused_fields(request),
+            refused_size=uploads.declared_size(request),
+        )
+    else:
+        form = ImportUploadForm()
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            sheet = imports.read_spreadsheet(upload.name or "upload", upload.read())
+            # The upload's own file (in memory up to FILE_UPLOAD_MAX_MEMORY_SIZE, else a temporary
+            # file): read row by row, never copied into one bytes object.
+            sheet = imports.read_spreadsheet(upload.name or "upload", upload.file)
         except imports.ImportFileError as exc:
             form.add_error("file", str(exc))
         else:

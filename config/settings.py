@@ -130,8 +130,20 @@ STORAGES = {
     },
 }
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads (accounts.limits): a spreadsheet import takes at most SKYLEDGER_IMPORT_MAX_BYTES and
+# SKYLEDGER_IMPORT_MAX_ROWS accounts; a bigger upload stops being received at the limit (the upload
+# handler below) and the form says why. Form posts other than files: 2 MB is far above the largest
+# legitimate one (an account form with every field at its bound is ~15 kB). Uploaded files over 1 MB
+# are spooled to a temporary file, not kept in memory.
+SKYLEDGER_IMPORT_MAX_BYTES = env_int("SKYLEDGER_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+SKYLEDGER_IMPORT_MAX_ROWS = env_int("SKYLEDGER_IMPORT_MAX_ROWS", 5_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "accounts.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DJANGO_TABLES2_TEMPLATE = "includes/table.html"
 DJANGO_TABLES2_PAGE_RANGE = 8
 

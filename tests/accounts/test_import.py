@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
 
-from accounts import imports
+from accounts import imports, limits
 from accounts.models import AwsAccount, Team
 from accounts.services import history_entries
 from tests.accounts.helpers import csv_bytes, xlsx_bytes
@@ -409,9 +408,10 @@ def test_an_exported_registry_imports_back_without_changes(client: Client, secur
 
 
 @pytest.mark.slow
-def test_ten_thousand_rows_import_in_reasonable_time(security_user: Any) -> None:
+def test_the_largest_allowed_import_plans_and_commits_every_row(security_user: Any) -> None:
+    """5,000 rows (the bound), 1,000 of them updates; its time and memory are bench/imports' business."""
     TeamFactory(name="Payments")
-    existing = [AwsAccount(account_id=f"{900000000000 + i}", name=f"old-{i}") for i in range(2000)]
+    existing = [AwsAccount(account_id=f"{900000000000 + i}", name=f"old-{i}") for i in range(1000)]
     AwsAccount.objects.bulk_create(existing)
     rows = [HEADER] + [
         [
@@ -421,20 +421,17 @@ def test_ten_thousand_rows_import_in_reasonable_time(security_user: Any) -> None
             "Payments" if i % 2 else "Team " + str(i % 7),
             "prod" if i % 3 else "dev",
         ]
-        for i in range(10_000)
+        for i in range(limits.max_import_rows())
     ]
-    started = time.monotonic()
     sheet = imports.read_spreadsheet("big.csv", csv_bytes(rows))
     restored = imports.Sheet.loads(sheet.dumps())  # what the session keeps between the steps
     plan = imports.build_plan(restored)
-    assert (len(plan.creates), len(plan.updates), len(plan.rejected)) == (8000, 2000, 0)
+    assert (len(plan.creates), len(plan.updates), len(plan.rejected)) == (4000, 1000, 0)
     result = imports.commit_plan(plan, security_user, create_teams=True)
-    elapsed = time.monotonic() - started
-    assert (result.created, result.updated) == (8000, 2000)
-    assert AwsAccount.objects.count() == 10_000
-    assert AwsAccount.history.filter(history_change_reason="Spreadsheet import").count() == 10_000
+    assert (result.created, result.updated) == (4000, 1000)
+    assert AwsAccount.objects.count() == 5_000
+    assert AwsAccount.history.filter(history_change_reason="Spreadsheet import").count() == 5_000
     assert Team.objects.count() == 8
-    assert elapsed < 120, f"10k rows took {elapsed:.1f}s"  # loose: the CI box may be busy
 
 
 def test_an_environment_from_the_file_is_a_persons_and_a_guessed_one_is_recorded_as_a_guess(
