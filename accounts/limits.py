@@ -29,6 +29,11 @@ EMAIL_MAX = 254  # RFC 5321 (Django's EmailField default)
 CHANGE_REASON_MAX = 100  # "Reason for the change" (django-simple-history's column is 100)
 JUSTIFICATION_MAX = 2_000  # a finding's suppression justification (and its triage event's note)
 
+# Characters of one old or new value a history entry shows (older records may predate the bounds).
+HISTORY_VALUE_SHOWN = 500
+# Characters of one value the import preview shows per changed field.
+PREVIEW_VALUE_SHOWN = 300
+
 # --- spreadsheet import ------------------------------------------------------------------------
 
 IMPORT_MAX_BYTES_DEFAULT = 5 * 1024 * 1024

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.text import capfirst
 
 from accounts.choices import ENVIRONMENT_HINTS, AccountStatus, Environment
+from accounts.limits import HISTORY_VALUE_SHOWN, shorten
 from accounts.models import AwsAccount, Team
 
 HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
@@ -154,8 +155,10 @@ def _entries(
                 FieldChange(
                     field=field.name,
                     label=capfirst(str(field.verbose_name)),
-                    old=display_value(field, old, team_names) if older is not None else "—",
-                    new=display_value(field, new, team_names),
+                    old=shorten(display_value(field, old, team_names), HISTORY_VALUE_SHOWN)
+                    if older is not None
+                    else "—",
+                    new=shorten(display_value(field, new, team_names), HISTORY_VALUE_SHOWN),
                 )
             )
         if members is not None and record.history_type != "-":
@@ -165,8 +168,10 @@ def _entries(
                     FieldChange(
                         field="members",
                         label="Members",
-                        old=(", ".join(before) or "—") if older is not None else "—",
-                        new=", ".join(now) or "—",
+                        old=shorten(", ".join(before) or "—", HISTORY_VALUE_SHOWN)
+                        if older is not None
+                        else "—",
+                        new=shorten(", ".join(now) or "—", HISTORY_VALUE_SHOWN),
                     )
                 )
         user = record.history_user

@@ -48,6 +48,7 @@ from accounts.forms import (
     OwnerAccountForm,
     TeamForm,
 )
+from accounts.limits import PREVIEW_VALUE_SHOWN
 from accounts.models import AwsAccount, Team
 from accounts.panels import notices, panels
 from accounts.permissions import can_edit_account, is_security, require
@@ -392,6 +393,7 @@ def _render_preview(
         "plan": plan,
         "form": form,
         "limit": PREVIEW_LIMIT,
+        "shown": PREVIEW_VALUE_SHOWN,
         "creates": plan.creates[:PREVIEW_LIMIT],
         "updates": plan.updates[:PREVIEW_LIMIT],
         "rejected": plan.rejected[:PREVIEW_LIMIT],

@@ -68,7 +68,7 @@ class TriageForm(BoundedTextMixin, forms.Form):
         if data.get("action") == self.SUPPRESS:
             if not data.get("reason"):
                 self.add_error("reason", "Say why: accepted risk or false positive.")
-            if not (data.get("justification") or "").strip():
+            if "justification" not in self.errors and not (data.get("justification") or "").strip():
                 self.add_error("justification", "A justification is required to suppress.")
         return data
 

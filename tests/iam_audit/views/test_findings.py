@@ -284,7 +284,10 @@ def test_bulk_suppress_records_reason_justification_expiry_and_who(
             "after today",
         ),
         ({"reason": "false-positive", "justification": "why", "until": str(TODAY)}, "after today"),
-        ({"reason": "false-positive", "justification": "x" * 2001}, "at most 2000"),
+        (
+            {"reason": "false-positive", "justification": "x" * 2001},
+            "Justification is at most 2,000 characters (you entered 2,001)",
+        ),
     ],
 )
 def test_suppressing_needs_a_reason_a_justification_and_a_future_date(
