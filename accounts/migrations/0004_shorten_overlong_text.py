@@ -51,9 +51,10 @@ def shorten_overlong(apps, schema_editor):
             if model_name == "Team":
                 # The team's history compares members record by record: carry them over.
                 Members = apps.get_model("accounts", "HistoricalTeam_members")
+                Through = Model.members.through
                 Members.objects.bulk_create(
-                    Members(history=record, team_id=obj.pk, user_id=user_id)
-                    for user_id in obj.members.values_list("pk", flat=True)
+                    Members(id=row_id, history=record, team_id=obj.pk, user_id=user_id)
+                    for row_id, user_id in Through.objects.filter(team_id=obj.pk).values_list("pk", "user_id")
                 )
 
 
