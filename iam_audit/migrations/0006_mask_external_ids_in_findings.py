@@ -16,7 +16,7 @@ from accounts.secrets import Redactor
 CHUNK = 2000
 
 
-def mask_stored_external_ids(apps: Any, schema_editor: Any = None) -> int:
+def mask_stored_external_ids(apps: Any) -> int:
     """Mask ExternalIds in findings' evidence and summaries, events' notes and checks' details;
     returns how many rows changed."""
     AwsAccount = apps.get_model("accounts", "AwsAccount")
@@ -53,10 +53,14 @@ def mask_stored_external_ids(apps: Any, schema_editor: Any = None) -> int:
     return changed
 
 
+def forwards(apps: Any, schema_editor: Any) -> None:
+    mask_stored_external_ids(apps)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_environment_guessed"),
         ("iam_audit", "0005_finding_not_evaluated"),
     ]
 
-    operations = [migrations.RunPython(mask_stored_external_ids, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
