@@ -386,3 +386,28 @@ def test_history_of_a_viewer_says_changed_without_values(
     client.force_login(UserFactory(username="sec2", security=True))
     html = client.get(reverse("accounts:account_history", args=[account.pk])).content.decode()
     assert "first-secret-1" in html and "second-secret-2" in html
+
+
+def test_assume_role_errors_and_log_lines_never_carry_the_external_id() -> None:
+    import logging
+
+    from botocore.exceptions import ClientError
+
+    from accounts.secrets import RedactingFormatter, remember
+    from inventory.aws.errors import classify, without_secret
+    from inventory.aws.session import Target
+
+    secret = "echoed-xid-T4m9Vb2Kc"
+    echoed = ClientError(
+        {
+            "Error": {"Code": "ValidationError", "Message": f"Value '{secret}' at 'externalId' failed"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "AssumeRole",
+    )
+    classified = without_secret(classify(echoed, "AssumeRole", assuming_role=True, external_id=True), secret)
+    assert secret not in classified.message + classified.detail and MASK in classified.message
+    assert secret not in repr(Target("123456789012", "arn:aws:iam::123456789012:role/R", secret))
+    remember(secret)
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "assume failed: %s", (secret,), None)
+    assert RedactingFormatter("%(message)s").format(record) == f"assume failed: {MASK}"
