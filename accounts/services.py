@@ -16,8 +16,11 @@ from django.utils.text import capfirst
 from accounts.choices import ENVIRONMENT_HINTS, AccountStatus, Environment
 from accounts.limits import HISTORY_VALUE_SHOWN, shorten
 from accounts.models import AwsAccount, Team
+from accounts.secrets import PASS_THROUGH, Redactor
 
 HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
+# fields whose values only the security team sees: other users read "changed", never the value
+SECRET_FIELDS = frozenset({"external_id"})
 
 
 @cache
@@ -45,12 +48,17 @@ def guess_environment(*texts: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class FieldChange:
-    """One field of one history entry: its label, and the old and new values as display text."""
+    """One field of one history entry: its label, and the old and new values as display text.
+
+    ``hidden``: a secret field (an ExternalId) shown to someone who may not see it: ``old`` and
+    ``new`` are empty and the page says only that it changed.
+    """
 
     field: str
     label: str
     old: str
     new: str
+    hidden: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,19 +102,25 @@ def display_value(field: models.Field[Any, Any], value: Any, team_names: dict[in
     return str(value)
 
 
-def history_entries(records: Sequence[Any], previous: Any | None = None) -> list[HistoryEntry]:
+def history_entries(
+    records: Sequence[Any], previous: Any | None = None, redactor: Redactor = PASS_THROUGH
+) -> list[HistoryEntry]:
     """Turn historical AwsAccount records (newest first) into entries with per-field changes.
 
     ``previous`` is the record just older than the last one given (for a paginated slice), so its
     first change can still be diffed. Runs one query, for the names of teams the records mention.
+    With an active ``redactor`` (anyone but the security team) the ExternalId's changes carry no
+    values, and known ExternalIds are masked in every other value and reason.
     """
     chain = [*records, previous] if previous is not None else list(records)
     team_ids = {r.owner_id for r in chain if getattr(r, "owner_id", None)}
     team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name")) if team_ids else {}
-    return _entries(AwsAccount, records, chain, team_names)
+    return _entries(AwsAccount, records, chain, team_names, redactor=redactor)
 
 
-def team_history_entries(records: Sequence[Any], previous: Any | None = None) -> list[HistoryEntry]:
+def team_history_entries(
+    records: Sequence[Any], previous: Any | None = None, redactor: Redactor = PASS_THROUGH
+) -> list[HistoryEntry]:
     """Like :func:`history_entries`, for historical Team records; the members are compared too.
 
     Two queries: the membership rows recorded with these records, and the usernames (a member
@@ -127,7 +141,7 @@ def team_history_entries(records: Sequence[Any], previous: Any | None = None) ->
         history_id: sorted(names.get(uid, f"(deleted user #{uid})") for uid in ids)
         for history_id, ids in member_ids.items()
     }
-    return _entries(Team, records, chain, {}, members)
+    return _entries(Team, records, chain, {}, members, redactor=redactor)
 
 
 def _entries(
@@ -136,9 +150,10 @@ def _entries(
     chain: Sequence[Any],
     team_names: dict[int, str],
     members: dict[int, list[str]] | None = None,
+    redactor: Redactor = PASS_THROUGH,
 ) -> list[HistoryEntry]:
     """Entries for ``records``; ``chain`` is them plus the record just older, if any.
-    ``members``: usernames by history id (teams)."""
+    ``members``: usernames by history id (teams). ``redactor``: see :func:`history_entries`."""
     fields = tracked_fields(model)
     entries = []
     for index, record in enumerate(records):
@@ -151,14 +166,21 @@ def _entries(
                 continue  # the first record lists the values it set, not every empty field
             if older is not None and old == new:
                 continue
+            if redactor and field.name in SECRET_FIELDS:
+                changes.append(
+                    FieldChange(
+                        field=field.name, label=capfirst(str(field.verbose_name)), old="", new="", hidden=True
+                    )
+                )
+                continue
             changes.append(
                 FieldChange(
                     field=field.name,
                     label=capfirst(str(field.verbose_name)),
-                    old=shorten(display_value(field, old, team_names), HISTORY_VALUE_SHOWN)
+                    old=shorten(redactor.text(display_value(field, old, team_names)), HISTORY_VALUE_SHOWN)
                     if older is not None
                     else "—",
-                    new=shorten(display_value(field, new, team_names), HISTORY_VALUE_SHOWN),
+                    new=shorten(redactor.text(display_value(field, new, team_names)), HISTORY_VALUE_SHOWN),
                 )
             )
         if members is not None and record.history_type != "-":
@@ -181,7 +203,7 @@ def _entries(
                 when=record.history_date,
                 user=user.get_username() if user is not None else "system",
                 kind=HISTORY_TYPES.get(record.history_type, record.history_type),
-                reason=record.history_change_reason or "",
+                reason=redactor.text(record.history_change_reason or ""),
                 changes=changes,
             )
         )

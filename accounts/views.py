@@ -18,7 +18,9 @@ not collected, owner, read role...) gets 403 and changes nothing, rather than be
 
 Export is open to every logged-in user because it shows exactly what the list shows them.
 History is readable by everyone logged in for the same reason: it is the record of the fields the
-account page already displays, and seeing who changed what is the point of keeping it.
+account page already displays, and seeing who changed what is the point of keeping it. The
+ExternalId is the exception on both pages: only the security team sees its values; everyone else
+reads that it changed (``accounts.secrets``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from accounts.limits import PREVIEW_VALUE_SHOWN
 from accounts.models import AwsAccount, Team
 from accounts.panels import notices, panels
 from accounts.permissions import can_edit_account, is_security, require
+from accounts.secrets import Redactor, redactor_for
 from accounts.services import history_entries, team_history_entries
 from accounts.tables import AwsAccountTable, TeamTable
 from accounts.ui import ObjectListView, url_or_none
@@ -94,19 +97,19 @@ def _data(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _recent_history(account: AwsAccount, limit: int = 5) -> tuple[list[Any], bool]:
+def _recent_history(account: AwsAccount, redactor: Redactor, limit: int = 5) -> tuple[list[Any], bool]:
     records = list(
         account.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1]
     )
     shown = records[:limit]
     previous = records[limit] if len(records) > limit else None
-    return history_entries(shown, previous), previous is not None
+    return history_entries(shown, previous, redactor), previous is not None
 
 
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(AwsAccount.objects.select_related("owner"), pk=pk)
     security = is_security(request.user)
-    history, more_history = _recent_history(account)
+    history, more_history = _recent_history(account, redactor_for(request.user))
     context = {
         "account": account,
         "can_edit": can_edit_account(request.user, account),
@@ -211,7 +214,7 @@ def _history(
     request: HttpRequest,
     model: type[AwsAccount] | type[Team],
     pk: int,
-    entries_of: Callable[[list[Any], Any], list[Any]],
+    entries_of: Callable[[list[Any], Any, Redactor], list[Any]],
     noun: str,
 ) -> HttpResponse:
     """A history page: every change to one record, newest first, 50 a page; still readable after
@@ -233,7 +236,7 @@ def _history(
         "current": current,
         "noun": noun,
         "latest": latest,
-        "entries": entries_of(shown, previous),
+        "entries": entries_of(shown, previous, redactor_for(request.user)),
         "page": page,
         "deleted": current is None,
     }

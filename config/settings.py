@@ -227,7 +227,13 @@ SKYLEDGER_UNUSED_DAYS = env_int("SKYLEDGER_UNUSED_DAYS", 90)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # the formatter masks every ExternalId the process has sent (accounts.secrets): logs never carry one
+    "formatters": {
+        "plain": {
+            "()": "accounts.secrets.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},

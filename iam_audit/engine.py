@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import secrets
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
 from iam_audit import priority, snapshots
@@ -276,6 +277,19 @@ def _state_of(results: Sequence[checks.Result]) -> tuple[str, dict[str, int], st
     return state, {s.value: n for s, n in counts.items()}, detail
 
 
+def _without_secrets(result: checks.Result, redactor: secrets.Redactor) -> checks.Result:
+    """``result`` with known ExternalIds (and any ``sts:ExternalId`` condition value) masked in its
+    summary and evidence: what is stored is shown to everyone. Passing results keep theirs (only
+    their count is stored)."""
+    if result.status == checks.Status.PASS:
+        return result
+    summary = redactor.text(result.summary)
+    evidence = redactor.data(result.evidence)
+    if summary == result.summary and evidence == result.evidence:
+        return result
+    return dataclasses.replace(result, summary=summary, evidence=evidence)
+
+
 def _store(
     account: AwsAccount,
     meta: dict[str, checks.Check],
@@ -295,8 +309,11 @@ def _store(
     check_rows: list[CheckResult] = []
     # findings not failing now, with their subject's results and all of their check's results
     quiet: list[tuple[Finding, list[checks.Result], list[checks.Result]]] = []
+    # evidence quotes policies: an ExternalId in a trust condition is kept out of it for everyone
+    redactor = secrets.everyone()
 
     for check_id, results in results_by_check.items():
+        results = [_without_secrets(r, redactor) for r in results]
         state, counts, detail = _state_of(results)
         check_rows.append(
             CheckResult(

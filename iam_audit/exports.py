@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from accounts.secrets import everyone
 from iam_audit import engine
 from iam_audit.models import Finding
 
@@ -58,9 +59,11 @@ def finding_records(queryset: QuerySet[Finding]) -> Iterator[dict[str, Any]]:
     """One JSON-ready dict per finding of ``queryset`` (in its order), streamed from the database.
 
     Adds to the flat columns: ``evidence``, ``remediation``, ``risk``, ``references`` (from the check
-    catalogue) and ``resources`` (see the module docstring).
+    catalogue) and ``resources`` (see the module docstring). ExternalIds are masked in the
+    evidence and summary (findings stored before the engine masked them may still hold one).
     """
     catalogue = engine.catalogue()
+    redactor = everyone()  # evidence never carries an ExternalId, whoever asks (accounts.secrets)
     paths = [path for _, path in COLUMNS]
     rows = queryset.values_list(*paths, "evidence", "resource_id")
     for values in rows.iterator(chunk_size=EXPORT_CHUNK):
@@ -70,7 +73,8 @@ def finding_records(queryset: QuerySet[Finding]) -> Iterator[dict[str, Any]]:
             record[key] = record[key].isoformat() if record[key] else None
         record["resource_id"] = record["resource_id"] or ""
         check = catalogue.get(record["check_id"])
-        record["evidence"] = evidence if evidence is not None else {}
+        record["evidence"] = redactor.data(evidence) if evidence is not None else {}
+        record["summary"] = redactor.text(record["summary"] or "")
         record["remediation"] = check.remediation if check else ""
         record["risk"] = check.risk if check else ""
         record["references"] = list(check.references) if check else []

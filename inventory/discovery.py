@@ -37,7 +37,7 @@ from accounts.choices import AccessStatus, AccountStatus, Environment
 from accounts.models import ACCOUNT_ID_RE, AwsAccount
 from accounts.services import guess_environment
 from inventory.aws.access import AccessResult, check_access
-from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
+from inventory.aws.errors import AwsError, Classified, ErrorKind, classify, without_secret
 from inventory.aws.organizations import OrgAccount, Organization, describe_organization, read_organization
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def read_from_aws(
         session = hub.assume(target)
     except Exception as exc:  # noqa: BLE001
         classified = classify(exc, "AssumeRole", assuming_role=True, external_id=bool(target.external_id))
-        raise DiscoveryError(classified) from exc
+        raise DiscoveryError(without_secret(classified, target.external_id)) from exc
     try:
         return read_organization(session.client("organizations"))
     except Exception as exc:  # noqa: BLE001

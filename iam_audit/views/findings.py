@@ -33,6 +33,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import is_security, require
+from accounts.secrets import everyone
 from accounts.ui import ObjectListView, safe_filename, url_or_none
 from iam_audit import engine, priority
 from iam_audit.exports import finding_records
@@ -209,17 +210,23 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     check = engine.catalogue().get(finding.check_id)
     security = is_security(request.user)
+    # nobody reads an ExternalId in evidence (the engine masks it; older findings may predate that)
+    redactor = everyone()
+    finding.summary = redactor.text(finding.summary)
+    events = list(finding.events.select_related("user").order_by("-at", "-pk"))
+    for event in events:
+        event.note = redactor.text(event.note)
     context: dict[str, Any] = {
         "finding": finding,
         "check": check,
-        "evidence": evidence_blocks(finding.evidence),
+        "evidence": evidence_blocks(redactor.data(finding.evidence)),
         "remediation": remediation_blocks(check.remediation) if check else [],
         "references": reference_links(check.references) if check else {},
         "resource_url": url_or_none("inventory:resource_detail", finding.resource_id)
         if finding.resource_id
         else None,
         "priority_sentence": priority.explain(finding.priority_explanation, finding.priority),
-        "events": list(finding.events.select_related("user").order_by("-at", "-pk")),
+        "events": events,
         "can_triage": security,
         "findings_url": reverse("iam_audit:finding_list"),
     }

@@ -35,6 +35,7 @@ from django.utils.html import format_html
 from accounts.choices import Environment
 from accounts.filtersets import BOOLEAN_SELECT, SEARCH_MAX_LENGTH, SearchFilterSet
 from accounts.models import AwsAccount
+from accounts.secrets import redactor_for
 from accounts.tables import (
     EMPTY,
     AccountColumn,
@@ -372,7 +373,8 @@ def account_access(request: HttpRequest, pk: int) -> HttpResponse:
     export = reverse("iam_audit:access_paths_export") + f"?to_account={account.account_id}"
     context = {
         "account": account,
-        "groups": shown_groups,
+        # trust statements and conditions carry ExternalIds: masked for anyone but the security team
+        "groups": redactor_for(request.user).data(shown_groups),
         "form": form,
         "filtered": filtered,
         "stats": [
@@ -541,21 +543,24 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     }
                 )
     export = reverse("iam_audit:access_paths_export")
+    # policies, the trust policy, paths and routes quote statements: their ExternalIds are masked
+    # for anyone but the security team
+    redact = redactor_for(request.user).data
     context = {
         "principal": principal,
         "node": node,
-        "policies": policies,
-        "boundary": boundary,
+        "policies": redact(policies),
+        "boundary": redact(boundary),
         "missing_policies": list(node.missing_policies),
-        "trust": trust,
+        "trust": redact(trust),
         "groups": groups,
         "members": members,
-        "path_groups": path_groups,
+        "path_groups": redact(path_groups),
         "path_count": len(rows),
         "paths_hidden": max(0, len(rows) - len(shown)),
-        "inbound": inbound,
+        "inbound": redact(inbound),
         "findings": findings,
-        "routes": routes,
+        "routes": redact(routes),
         "escalation_unknown": not Finding.objects.filter(
             account=principal.account, check_id=ESCALATION
         ).exists(),
@@ -670,7 +675,8 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     """Every access path (or those into ``to_account`` / from ``from_principal``) as CSV or JSON.
 
     The CSV has one row per path with hops and conditions joined in text (cells neutralised for
-    spreadsheets); the JSON keeps hops, statements and conditions as objects. Streamed.
+    spreadsheets); the JSON keeps hops, statements and conditions as objects. Streamed. Anyone but
+    the security team gets ExternalIds masked (in trust statements and their conditions).
     """
     fmt = request.GET.get("format", "csv")
     to_account = request.GET.get("to_account", "").strip()
@@ -681,13 +687,14 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse("to_account must be a 12-digit account ID", status=400, content_type="text/plain")
     if len(from_principal) > 2048:
         return HttpResponse("from_principal is too long", status=400, content_type="text/plain")
+    redact = redactor_for(request.user).data
     state = access.current()
     paths = access.filter_paths(state, to_account=to_account, from_principal=from_principal)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     name = safe_filename("access-paths" + (f"-to-{to_account}" if to_account else "") + f"-{stamp}")
     if fmt == "json":
         response = StreamingHttpResponse(
-            _json_stream(path_row(p) for p in paths), content_type="application/json; charset=utf-8"
+            _json_stream(redact(path_row(p)) for p in paths), content_type="application/json; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.json"'
         return response
@@ -695,7 +702,7 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     def lines() -> Iterator[list[Any]]:
         yield list(ROW_FIELDS)
         for p in paths:
-            row = path_row(p, flat=True)
+            row = redact(path_row(p, flat=True))
             yield [row[f] for f in ROW_FIELDS]
 
     return csv_response(name, lines())

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from inventory.aws.errors import Classified, ErrorKind, classify
+from inventory.aws.errors import Classified, ErrorKind, classify, without_secret
 from inventory.aws.regions import enabled_regions
 from inventory.aws.session import Hub, Target
 
@@ -43,5 +43,6 @@ def check_access(hub: Hub, target: Target, allowed_regions: Sequence[str] = ()) 
             return AccessResult(False, identity_arn, [], error, checked_at)
         regions = enabled_regions(session, allowed_regions)
     except Exception as exc:  # noqa: BLE001 (the point is to report any failure, classified)
-        return AccessResult(False, identity_arn, [], classify(exc), checked_at)
+        error = without_secret(classify(exc), target.external_id)  # AWS may echo it back
+        return AccessResult(False, identity_arn, [], error, checked_at)
     return AccessResult(True, identity_arn, regions, None, checked_at)

@@ -32,6 +32,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
+from accounts.secrets import TextRedactor
 from inventory.collectors.base import Coverage
 
 
@@ -238,6 +239,19 @@ def classify(
     return Classified(
         ErrorKind.OTHER, type(exc).__name__, f"Unexpected error in {op}: {_shorten(str(exc))}", operation
     )
+
+
+def without_secret(classified: Classified, secret: str | None) -> Classified:
+    """``classified`` with ``secret`` (the ExternalId that was sent) masked in its message and
+    detail: AWS echoes a rejected parameter's value in some validation errors, and these texts are
+    stored on runs and accounts and shown to everyone."""
+    if not secret:
+        return classified
+    redact = TextRedactor([secret], min_length=1)
+    message, detail = redact(classified.message), redact(classified.detail)
+    if message == classified.message and detail == classified.detail:
+        return classified
+    return dataclasses.replace(classified, message=message, detail=detail)
 
 
 def not_implemented(operation: str, code: str = "NotImplemented") -> Classified:

@@ -35,6 +35,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.retries.quota import RetryQuota
 from botocore.utils import parse_timestamp
 
+from accounts.secrets import remember
 from inventory.aws.clientcost import (
     CLASSES_SLOT,
     MODELS_SLOT,
@@ -43,7 +44,7 @@ from inventory.aws.clientcost import (
     no_proxies_configured,
     shared_loader,
 )
-from inventory.aws.errors import AccessError, Classified, ErrorKind, classify
+from inventory.aws.errors import AccessError, Classified, ErrorKind, classify, without_secret
 from inventory.aws.stats import CallStats
 
 __all__ = [
@@ -87,7 +88,7 @@ class Target:
 
     account_id: str
     role_arn: str
-    external_id: str | None = None
+    external_id: str | None = dataclasses.field(default=None, repr=False)  # a secret: never in a repr
     session_name: str = "skyledger"  # e.g. "skyledger-run-42": shows in the account's CloudTrail
     duration_seconds: int = 3600
 
@@ -343,6 +344,7 @@ class _RoleAssumer:
         self.target = target
         self.session_name = role_session_name(target.session_name)
         self.count = 0
+        remember(target.external_id)  # masked in every log line from now on
         self._lock = threading.Lock()
 
     def __call__(self) -> dict[str, str]:
@@ -358,7 +360,7 @@ class _RoleAssumer:
             answer = self.hub.client("sts").assume_role(**params)
         except Exception as exc:
             classified = classify(exc, "AssumeRole", assuming_role=True, external_id=bool(target.external_id))
-            raise AccessError(classified) from exc
+            raise AccessError(without_secret(classified, target.external_id)) from exc
         try:
             creds = answer["Credentials"]
             expiration = creds["Expiration"]

@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from accounts.models import AwsAccount
 from inventory import hooks
-from inventory.aws.errors import AwsError, Classified, ErrorKind, classify
+from inventory.aws.errors import AwsError, Classified, ErrorKind, classify, without_secret
 from inventory.aws.session import Target
 from inventory.collectors.base import (
     GLOBAL_REGION,
@@ -665,6 +665,7 @@ def collect_account(
             if isinstance(exc, AwsError)
             else classify(exc, "AssumeRole", assuming_role=True, external_id=bool(external_id))
         )
+        classified = without_secret(classified, external_id)
         entry = _classified_error(account.account_id, classified, "sts", home_region)
         if classified.kind in TRANSIENT_KINDS and not final_attempt:
             _update_run(run, state=RunState.QUEUED, message=f"Will retry: {classified.message}"[:500])

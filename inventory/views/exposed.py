@@ -17,6 +17,7 @@ attribute, escaped: every string in it comes from AWS and may be written by an a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
+from accounts.secrets import redactor_for
 from accounts.tables import EMPTY, AccountColumn, BaseTable
 from accounts.ui import object_list, url_or_none
 from inventory import exposure_service as service
@@ -298,6 +300,9 @@ def exposed(request: HttpRequest) -> HttpResponseBase:
             vector=cleaned.get("vector") or (),
         )
         service.attach_findings(rows)
+        redactor = redactor_for(request.user)
+        if redactor:  # a trust statement's ExternalId condition is the security team's to read
+            rows = [dataclasses.replace(r, exposure=redactor.data(r.exposure)) for r in rows]
     params = request.GET
     return object_list(
         request,
@@ -344,6 +349,8 @@ def account_panel(request: HttpRequest | None, account: AwsAccount) -> dict[str,
     """The account page's exposure panel: how many ways in (by vector), the first few, links."""
     exposure = service.account_exposure(account)
     top = [{**x, "url": service.resource_url(x.get("resource_pk"))} for x in top_exposed(exposure.exposed)]
+    if request is not None:
+        top = redactor_for(request.user).data(top)
     exposed_url = url_or_none("inventory:exposed")
     map_url = url_or_none("inventory:map")
     by_vector = [

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
+from accounts.secrets import redactor_for
 from accounts.ui import ObjectListView, url_or_none
 from inventory.collectors.base import GLOBAL_REGION
 from inventory.filtersets import ResourceFilterSet
@@ -200,20 +201,28 @@ def findings_query(resource: Resource) -> str:
 
 
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One resource: where it lives, its tags, its metadata, and what changed when."""
+    """One resource: where it lives, its tags, its metadata, and what changed when.
+
+    Anyone but the security team gets the metadata, tags and changes with ExternalIds masked (a
+    role's trust policy carries one in its ``sts:ExternalId`` condition).
+    """
     resource = get_object_or_404(Resource.objects.select_related("account"), pk=pk)
     revisions = list(
         resource.revisions.defer("previous").order_by("-collected_at", "-pk")[: REVISIONS_SHOWN + 1]
     )
+    redactor = redactor_for(request.user)
+    data = redactor.data(resource.data)
+    for revision in revisions:
+        revision.changes = redactor.data(revision.changes)
     findings_url = url_or_none("iam_audit:finding_list")
-    raw_json, raw_truncated = pretty_json(resource.data)
+    raw_json, raw_truncated = pretty_json(data)
     context = {
         "resource": resource,
         "account": resource.account,
         "type_title": type_title(resource.type),
         "is_global": resource.region == GLOBAL_REGION,
-        "tags": tag_items(resource.tags),
-        "metadata": metadata_entries(resource.data),
+        "tags": redactor.data(tag_items(resource.tags)),
+        "metadata": metadata_entries(data),
         "raw_json": raw_json,
         "raw_truncated": raw_truncated,
         "revisions": revision_entries(revisions[:REVISIONS_SHOWN]),
