@@ -44,6 +44,7 @@ from inventory.aws.clientcost import (
     shared_loader,
 )
 from inventory.aws.errors import AccessError, Classified, ErrorKind, classify
+from inventory.aws.permissions import HUB, declare
 from inventory.aws.stats import CallStats
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 USER_AGENT = "skyledger"
+# Skyledger's own credentials assume the read roles; a session asks who it is (the access check)
+CALLS = declare(__name__, "sts", "AssumeRole", principal=HUB) + declare(__name__, "sts", "GetCallerIdentity")
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 
