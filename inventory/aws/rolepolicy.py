@@ -30,6 +30,7 @@ DEPLOY_DIR = "deploy/aws"
 HUB_ROLE_ARN_PLACEHOLDER = "arn:aws:iam::HUB_ACCOUNT_ID:role/SkyledgerHub"
 EXTERNAL_ID_PLACEHOLDER = "YOUR-EXTERNAL-ID"
 
+READ_POLICY_NAME = "SkyledgerRead"  # the read role's inline policy
 POLICY_FILE = "read-role-policy.json"
 TRUST_FILE = "read-role-trust-policy.json"
 HUB_POLICY_FILE = "hub-policy.json"
@@ -126,7 +127,7 @@ def _role_resource(policy: dict[str, Any]) -> dict[str, Any]:
             "Description": "Skyledger: read-only audit of this account (configuration, never data)",
             "MaxSessionDuration": 3600,
             "AssumeRolePolicyDocument": trust,
-            "Policies": [{"PolicyName": "SkyledgerRead", "PolicyDocument": policy}],
+            "Policies": [{"PolicyName": READ_POLICY_NAME, "PolicyDocument": policy}],
             "Tags": [{"Key": "managed-by", "Value": "skyledger"}],
         },
     }

@@ -388,6 +388,13 @@ class _RoleAssumer:
 _ACTING: ContextVar[AccountSession | None] = ContextVar("skyledger_acting_session", default=None)
 
 
+def acting_account() -> str | None:
+    """The account whose session is making the current call in this thread (``None`` for the hub's
+    own calls): for instrumentation registered with :meth:`Hub.on_every_account_client`."""
+    session = _ACTING.get()
+    return session.account_id if session is not None else None
+
+
 def _acting_stats() -> CallStats | None:
     session = _ACTING.get()
     return session.stats if session is not None else None
