@@ -125,7 +125,12 @@ def _called_names(module: object) -> set[str]:
 
 MODULES = sorted(
     {type(c).__module__ for c in collectors()}
-    | {"inventory.aws.regions", "inventory.aws.session", "inventory.aws.organizations"}
+    | {
+        "inventory.aws.regions",
+        "inventory.aws.session",
+        "inventory.aws.organizations",
+        "inventory.aws.access",
+    }
 )
 
 
