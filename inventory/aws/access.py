@@ -128,7 +128,7 @@ def _explained(classified: Classified) -> Classified:
     """A failure with what to do about it, for the kinds the read role's set-up decides."""
     if classified.kind in (ErrorKind.ROLE_MISSING, ErrorKind.EXTERNAL_ID_MISMATCH):
         return dataclasses.replace(classified, message=f"{classified.message} {FIX_TRUST}")
-    if classified.kind is ErrorKind.ACCESS_DENIED:
+    if classified.kind is ErrorKind.ACCESS_DENIED and "deploy/aws/" not in classified.message:
         service = "ec2" if classified.operation == "DescribeRegions" else ""
         action = action_in_message(classified.detail) or (
             actions_for(service, classified.operation)[0] if service else ""
