@@ -37,6 +37,11 @@ urlpatterns += [
     ),
 ]
 
+# onboarding: the accounts Skyledger cannot read yet, and what to deploy (security team only)
+from inventory.views import onboarding as onboarding_views  # noqa: E402
+
+urlpatterns += [path("accounts/onboarding/", onboarding_views.onboarding, name="onboarding")]
+
 # collection runs: list, one run with live progress, and its progress as JSON (polled)
 from inventory.views import runs as run_views  # noqa: E402
 

@@ -33,6 +33,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
 from accounts.secrets import TextRedactor
+from inventory.aws.permissions import action_in_message
 from inventory.collectors.base import Coverage
 
 
@@ -215,6 +216,12 @@ def classify(
         message = _MESSAGES[kind].format(op=op, status=status or code)
         if kind is ErrorKind.OTHER:
             message = f"{message} {code}" + (f": {_shorten(detail)}" if detail else "")
+        missing = action_in_message(detail) if kind is ErrorKind.ACCESS_DENIED else ""
+        if missing:
+            message = (
+                f"{message} It lacks {missing}: deploy the current read role policy "
+                "(deploy/aws/read-role-policy.json, see docs/aws-setup.md)."
+            )
         detail = "" if _looks_like_html(detail) else _shorten(detail)
         return Classified(kind, code, message, operation, detail)
     if isinstance(exc, ResponseParserError):

@@ -21,6 +21,21 @@ from botocore.utils import parse_timestamp
 
 from inventory.aws.calls import paginate
 from inventory.aws.errors import Classified, classify
+from inventory.aws.permissions import HUB, declare
+
+# Discovery: the hub's own credentials find the management account (DescribeOrganization answers in
+# any member account); the read role there (or SKYLEDGER_DISCOVERY_ROLE_ARN) reads the organisation.
+CALLS = declare(__name__, "organizations", "DescribeOrganization", principal=HUB) + declare(
+    __name__,
+    "organizations",
+    "DescribeOrganization",
+    "ListAccounts",
+    "ListAccountsForParent",
+    "ListOrganizationalUnitsForParent",
+    "ListPolicies",
+    "ListRoots",
+    "ListTargetsForPolicy",
+)
 
 SCP = "SERVICE_CONTROL_POLICY"
 DIRECT = "account"  # ScpRef.via for a policy attached to the account itself

@@ -6,7 +6,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from inventory.aws.permissions import declare
 from inventory.aws.session import AccountSession
+
+CALLS = declare(__name__, "ec2", "DescribeRegions")
 
 # Regions of the other partitions answer only to that partition's credentials and endpoints.
 _PARTITION_PREFIXES = (

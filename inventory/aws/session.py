@@ -45,6 +45,7 @@ from inventory.aws.clientcost import (
     shared_loader,
 )
 from inventory.aws.errors import AccessError, Classified, ErrorKind, classify, without_secret
+from inventory.aws.permissions import HUB, declare
 from inventory.aws.stats import CallStats
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 USER_AGENT = "skyledger"
+# Skyledger's own credentials assume the read roles; a session asks who it is (the access check)
+CALLS = declare(__name__, "sts", "AssumeRole", principal=HUB) + declare(__name__, "sts", "GetCallerIdentity")
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 
@@ -385,6 +388,13 @@ class _RoleAssumer:
 
 
 _ACTING: ContextVar[AccountSession | None] = ContextVar("skyledger_acting_session", default=None)
+
+
+def acting_account() -> str | None:
+    """The account whose session is making the current call in this thread (``None`` for the hub's
+    own calls): for instrumentation registered with :meth:`Hub.on_every_account_client`."""
+    session = _ACTING.get()
+    return session.account_id if session is not None else None
 
 
 def _acting_stats() -> CallStats | None:

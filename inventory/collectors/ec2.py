@@ -5,8 +5,37 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from inventory.aws.permissions import declare
 from inventory.collectors.base import CollectContext, Record, register
 from inventory.collectors.common import Guard, api_name, arn, parse_policy, record, with_unavailable
+
+# The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
+CALLS = declare(
+    __name__,
+    "ec2",
+    "DescribeAddresses",
+    "DescribeFlowLogs",
+    "DescribeImageAttribute",
+    "DescribeImages",
+    "DescribeInstances",
+    "DescribeInternetGateways",
+    "DescribeManagedPrefixLists",
+    "DescribeNatGateways",
+    "DescribeNetworkAcls",
+    "DescribeNetworkInterfaces",
+    "DescribeRouteTables",
+    "DescribeSecurityGroups",
+    "DescribeSnapshotAttribute",
+    "DescribeSnapshots",
+    "DescribeSubnets",
+    "DescribeVolumes",
+    "DescribeVpcEndpoints",
+    "DescribeVpcPeeringConnections",
+    "DescribeVpcs",
+    "GetEbsEncryptionByDefault",
+    "GetInstanceMetadataDefaults",
+    "GetManagedPrefixListEntries",
+)
 
 # (type, describe method, result key, id key, ARN resource kind) for the plain listings: the item is
 # recorded as returned, keyed by its id.

@@ -5,8 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from inventory.aws.permissions import declare
 from inventory.collectors.base import CollectContext, Record, register
 from inventory.collectors.common import Guard, chunks, record, with_unavailable
+
+# The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
+CALLS = declare(
+    __name__,
+    "elbv2",
+    "DescribeListeners",
+    "DescribeLoadBalancers",
+    "DescribeTags",
+    "DescribeTargetGroups",
+    "DescribeTargetHealth",
+)
 
 _TAG_BATCH = 20  # describe_tags accepts at most 20 ARNs per call
 

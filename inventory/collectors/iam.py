@@ -8,8 +8,33 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from inventory.aws.permissions import declare
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, Record, register
 from inventory.collectors.common import Guard, error_code, json_safe, parse_policy, record, with_unavailable
+
+# The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
+CALLS = declare(
+    __name__,
+    "iam",
+    "GenerateCredentialReport",
+    "GetAccessKeyLastUsed",
+    "GetAccountAuthorizationDetails",
+    "GetAccountPasswordPolicy",
+    "GetAccountSummary",
+    "GetCredentialReport",
+    "GetLoginProfile",
+    "GetOpenIDConnectProvider",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListAccessKeys",
+    "ListAccountAliases",
+    "ListInstanceProfiles",
+    "ListMFADevices",
+    "ListOpenIDConnectProviders",
+    "ListSAMLProviders",
+    "ListUsers",
+    "ListVirtualMFADevices",
+)
 
 # The credential report is generated asynchronously; wait this long for it, polling at this interval.
 REPORT_WAIT_SECONDS = 20.0

@@ -8,8 +8,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from inventory.aws.permissions import declare
 from inventory.collectors.base import GLOBAL_REGION, CollectContext, Coverage, Record, register
 from inventory.collectors.common import Guard, error_code, parse_policy, record, with_unavailable
+
+# The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
+CALLS = declare(
+    __name__,
+    "organizations",
+    "DescribeOrganization",
+    "DescribePolicy",
+    "ListAccounts",
+    "ListAccountsForParent",
+    "ListOrganizationalUnitsForParent",
+    "ListPolicies",
+    "ListRoots",
+    "ListTargetsForPolicy",
+)
 
 _SCP = "SERVICE_CONTROL_POLICY"
 _TYPES = ("organizations:organization", "organizations:account", "organizations:ou", "organizations:policy")

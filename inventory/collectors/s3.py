@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from inventory.aws.permissions import declare
 from inventory.collectors.base import UNKNOWN_REGION, CollectContext, Record, register
 from inventory.collectors.common import (
     Guard,
@@ -14,6 +15,23 @@ from inventory.collectors.common import (
     record,
     with_unavailable,
 )
+
+# The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
+CALLS = declare(
+    __name__,
+    "s3",
+    "GetBucketAcl",
+    "GetBucketEncryption",
+    "GetBucketLocation",
+    "GetBucketLogging",
+    "GetBucketOwnershipControls",
+    "GetBucketPolicy",
+    "GetBucketPolicyStatus",
+    "GetBucketTagging",
+    "GetBucketVersioning",
+    "GetPublicAccessBlock",
+    "ListBuckets",
+) + declare(__name__, "s3control", "GetPublicAccessBlock")
 
 # get_bucket_location answers these legacy spellings for two regions
 _LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}

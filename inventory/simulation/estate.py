@@ -24,10 +24,13 @@ The organisation (account key -> OU path):
   :mod:`inventory.simulation.seeding.org_cases`.
 
 Every account (the management account too) has the read role ``spec.read_role`` trusting the hub
-account (with an ``sts:ExternalId`` condition when ``spec.external_id`` is set), with the AWS
-managed policies ``SecurityAudit`` and ``ViewOnlyAccess``: a security tool needs configuration, not
-data, and ``ReadOnlyAccess`` would let it read objects and items (and is itself a finding,
-``iam.blanket_managed_policy``).
+account (with an ``sts:ExternalId`` condition when ``spec.external_id`` is set), with the inline
+policy ``SkyledgerRead``: exactly the actions Skyledger's code declares it calls
+(:func:`inventory.aws.rolepolicy.read_role_policy`, the policy committed as
+``deploy/aws/read-role-policy.json``), all List/Read, no data-plane read. A security tool needs
+configuration, not data: ``ReadOnlyAccess`` would let it read objects and items (and is itself a
+finding, ``iam.blanket_managed_policy``), and even ``SecurityAudit`` + ``ViewOnlyAccess`` grant
+hundreds of actions Skyledger never calls.
 
 Every member has ``OrganizationAccountAccessRole``, trusting the management account's root with
 ``AdministratorAccess``, as Organizations creates it (moto creates the role without the policy:

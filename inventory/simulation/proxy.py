@@ -33,6 +33,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
+from inventory.simulation import enforcing
+
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
@@ -154,7 +156,11 @@ def error_response(
     )
     out = {"x-amzn-RequestId": request_id}
     is_query = bool(request.params.get("Action")) and not headers.get("X-Amz-Target")
-    if headers.get("X-Amz-Target"):  # JSON protocol
+    if enforcing._RPC_V2.match(urlsplit(request.path).path):  # Smithy RPC v2 CBOR (CloudWatch)
+        out["Content-Type"] = "application/cbor"
+        out["smithy-protocol"] = "rpc-v2-cbor"
+        body = enforcing.cbor_map({"__type": code, "message": message})
+    elif headers.get("X-Amz-Target"):  # JSON protocol
         out["Content-Type"] = "application/x-amz-json-1.1"
         body = json.dumps({"__type": code, "message": message}).encode()
     elif is_query and request.service == "ec2":
@@ -265,7 +271,13 @@ class _Handler(BaseHTTPRequestHandler):
         if wait > 0 and proxy.stopping.wait(wait):
             self.close_connection = True
             return
-        if rule is not None and rule.status is not None:
+        refusal = proxy.refusal(seen) if rule is None or rule.status is None else None
+        if refusal is not None:
+            seen = dataclasses.replace(seen, injected=True)
+            json_protocol = bool(self.headers.get("X-Amz-Target"))
+            code = enforcing.denied_code(seen.service, json_protocol)
+            status, headers, payload = error_response(seen, self.headers, 403, code, refusal[1])
+        elif rule is not None and rule.status is not None:
             seen = dataclasses.replace(seen, injected=True)
             if rule.html:
                 status, headers, payload = html_error_response(rule.status)
@@ -309,6 +321,10 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.requests: collections.deque[SeenRequest] = collections.deque(maxlen=record)
         self.accounts: dict[str, str] = {}  # access key -> account id, learned from AssumeRole
+        self.principals: dict[str, str] = {}  # access key -> assumed-role session ARN
+        # account -> the permission policies of the role assumed there (see enforce())
+        self.policies: dict[str, list[dict[str, Any]]] = {}
+        self.denied: list[tuple[str, str, str]] = []  # (account, operation, action) refused
         self.forwarded = 0
         self.injected = 0
         self.stopping = threading.Event()
@@ -363,6 +379,36 @@ class FaultProxy:
         with self._lock:
             self.rules.clear()
 
+    def enforce(self, account: str, *policies: dict[str, Any]) -> None:
+        """From now on, calls made with a role assumed in ``account`` must be allowed by
+        ``policies`` (identity-based, see :mod:`inventory.simulation.enforcing`), or get AWS's
+        AccessDenied. ``sts:GetCallerIdentity`` is always allowed, as in AWS."""
+        with self._lock:
+            self.policies[account] = [dict(p) for p in policies]
+
+    def stop_enforcing(self, account: str | None = None) -> None:
+        with self._lock:
+            if account is None:
+                self.policies.clear()
+            else:
+                self.policies.pop(account, None)
+
+    def refusal(self, request: SeenRequest) -> tuple[str, str] | None:
+        """(code, message) when an enforced policy does not allow ``request``, else None."""
+        with self._lock:
+            policies = self.policies.get(request.account or "")
+            principal = self.principals.get(request.access_key, "")
+        if policies is None or request.operation == "GetCallerIdentity":
+            return None
+        actions = enforcing.required_actions(request.service, request.operation, request.path)
+        for action in actions:
+            if not enforcing.allows(policies, action):
+                principal = principal or f"arn:aws:sts::{request.account}:assumed-role/unknown/unknown"
+                with self._lock:
+                    self.denied.append((request.account or "", request.operation, action))
+                return "", enforcing.denied_message(principal, action)
+        return None
+
     def take_rule(self, request: SeenRequest) -> Rule | None:
         with self._lock:
             for rule in self.rules:
@@ -396,10 +442,15 @@ class FaultProxy:
             return
         arn = request.params.get("RoleArn", "")
         key = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", payload)
-        account = re.match(r"arn:[^:]+:iam::(\d{12}):", arn)
+        account = re.match(r"arn:([^:]+):iam::(\d{12}):role/(?:.*/)?([^/]+)$", arn)
         if key and account:
+            partition, account_id, role = account.groups()
+            session = request.params.get("RoleSessionName", "")
             with self._lock:
-                self.accounts[key.group(1).decode()] = account.group(1)
+                self.accounts[key.group(1).decode()] = account_id
+                self.principals[key.group(1).decode()] = (
+                    f"arn:{partition}:sts::{account_id}:assumed-role/{role}/{session}"
+                )
 
     # ------------------------------------------------------------------ forwarding
     def forward(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:

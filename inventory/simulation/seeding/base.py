@@ -38,7 +38,6 @@ AMI = "ami-0c02fb55956c7d316"  # any id: moto accepts it without default AMIs lo
 OLD_DAYS = 400  # age of the "old" access key
 
 MANAGED = "arn:aws:iam::aws:policy/"
-READ_ROLE_POLICIES = (MANAGED + "SecurityAudit", MANAGED + "job-function/ViewOnlyAccess")
 SUPPORT_POLICY = MANAGED + "AWSSupportAccess"
 LAMBDA_BASIC = MANAGED + "service-role/AWSLambdaBasicExecutionRole"
 # CIS filters (and alarms) of prod's own single-region legacy trail: not a finding (a single-region

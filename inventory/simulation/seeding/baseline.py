@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inventory.aws.rolepolicy import READ_POLICY_NAME, read_role_policy
 from inventory.simulation import documents as docs
 from inventory.simulation.estate import (
     HUB_ACCOUNT_KEY,
@@ -11,7 +12,6 @@ from inventory.simulation.estate import (
     HubCredentials,
 )
 from inventory.simulation.seeding.base import (
-    READ_ROLE_POLICIES,
     SUPPORT_POLICY,
     SeederBase,
     _Account,
@@ -63,7 +63,8 @@ class BaselineMixin(SeederBase):
         iam = acct.client("iam")
         hub_id = self.accts[HUB_ACCOUNT_KEY].id
         self._role(
-            acct, spec.read_role, docs.trust_account(hub_id, spec.external_id), READ_ROLE_POLICIES,
+            acct, spec.read_role, docs.trust_account(hub_id, spec.external_id),
+            inline={READ_POLICY_NAME: read_role_policy()},
             description="Skyledger: read-only audit of this account",
         )  # fmt: skip
         sandbox = acct.key == "sandbox"

@@ -255,3 +255,17 @@ def test_unknown_errors_keep_awss_code_and_message_and_malformed_answers_do_not_
     assert classify(ValueError("boom"), "Parse").message == "Unexpected error in Parse: boom"
     known = Classified(ErrorKind.THROTTLED, "Throttling", "slow down", "Op")
     assert classify(AwsError(known)) is known
+
+
+def test_access_denied_names_the_missing_action_from_aws_message() -> None:
+    message = (
+        "User: arn:aws:sts::111122223333:assumed-role/SkyledgerReadOnly/run-1 is not authorized to perform: "
+        "kms:GetKeyPolicy because no identity-based policy allows the kms:GetKeyPolicy action"
+    )
+    exc = ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, "GetKeyPolicy")
+
+    result = classify(exc)
+
+    assert result.kind is ErrorKind.ACCESS_DENIED
+    assert "It lacks kms:GetKeyPolicy" in result.message
+    assert "deploy/aws/read-role-policy.json" in result.message

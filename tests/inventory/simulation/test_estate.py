@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from inventory.aws.rolepolicy import READ_POLICY_NAME, read_role_policy
 from inventory.simulation.estate import (
     CORE_ACCOUNTS,
     CORE_NAMES,
@@ -159,11 +160,12 @@ def test_every_account_has_the_read_role_trusting_the_hub(estate: Estate, accoun
         assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{estate.hub_account_id}:root"}, (
             key
         )
-        attached = {
-            p["PolicyName"]
-            for p in iam.list_attached_role_policies(RoleName=estate.spec.read_role)["AttachedPolicies"]
-        }
-        assert attached == {"SecurityAudit", "ViewOnlyAccess"}, key
+        attached = iam.list_attached_role_policies(RoleName=estate.spec.read_role)["AttachedPolicies"]
+        assert attached == [], key  # no managed policy: least privilege, made from the declared calls
+        inline = iam.get_role_policy(RoleName=estate.spec.read_role, PolicyName=READ_POLICY_NAME)
+        document = inline["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        assert document == read_role_policy(), key
 
 
 # --------------------------------------------------------------------------------- the IAM story
