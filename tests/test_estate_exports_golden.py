@@ -1,0 +1,115 @@
+"""The simulated estate's findings, access paths, exposure and inventory exports, compared with the
+committed reference in ``tests/golden/``.
+
+Restructuring must not change what Skyledger reports. This test seeds the simulated estate (its
+account and resource ids are repeatable: the moto server is seeded), collects every account through
+the real access layer, runs every check, writes the four exports as JSON and compares them with the
+reference after taking out what differs from run to run (times, database ids, run ids, durations).
+
+A change in behaviour that is meant updates the reference in the same commit::
+
+    SKYLEDGER_UPDATE_GOLDEN=1 pytest tests/test_estate_exports_golden.py
+
+and the diff of ``tests/golden/`` shows reviewers exactly what changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from iam_audit import engine
+from iam_audit.checks import BASELINE_OFF_BY_DEFAULT
+from iam_audit.models import BaselineSetting
+from inventory import hooks
+from inventory.models import RunState
+from inventory.services.collect import AwsAccess, collect_account
+from inventory.services.runs import create_run
+from tests.inventory.simulation.support import make_hub, register_accounts, shared_estate
+
+pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
+
+GOLDEN = Path(__file__).parent / "golden"
+EXPORTS = {
+    "findings": ("findings", ["--format", "json"]),
+    "access_paths": ("access_paths", ["--format", "json"]),
+    "exposure": ("exposure", ["--format", "json"]),
+    "inventory": ("inventory", ["--format", "json", "--include-deleted"]),
+}
+# Values that differ between two runs on the same estate: when things happened, database keys, runs.
+_VOLATILE_KEY = re.compile(
+    r"(^|_)(at|on|seen|time|timestamp|date|created|updated|changed|modified|since|started|finished|"
+    r"duration|elapsed|id|pk|run|runs|url|link)$"
+)
+_KEEP_KEYS = {"account_id", "resource_id", "check_id", "principal_id", "key_id", "region_id"}
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+_DAYS = re.compile(r"\b\d+ days?\b")
+
+
+def _normalise(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _normalise(v, k)
+            for k, v in sorted(value.items())
+            if k in _KEEP_KEYS or not _VOLATILE_KEY.search(k)
+        }
+    if isinstance(value, list):
+        items = [_normalise(v) for v in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
+    if isinstance(value, str):
+        return _DAYS.sub("N days", _ISO_TIME.sub("<time>", value))
+    return value
+
+
+def _export(command: str, args: list[str]) -> Any:
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return _normalise(json.loads(out.getvalue()))
+
+
+def _collect_estate() -> None:
+    _, estate = shared_estate()
+    hub = make_hub(estate)
+    accounts = register_accounts(estate)
+    for env, ids in BASELINE_OFF_BY_DEFAULT.items():
+        for check_id in ids:
+            BaselineSetting.objects.create(check_id=check_id, environment=env, enabled=True)
+    from iam_audit.apps import run_checks_after_collection
+
+    hooks.disconnect(run_checks_after_collection)
+    try:
+        for account in accounts:
+            run = collect_account(account, create_run(account), access=AwsAccess(hub), region_workers=2)
+            assert run.state in (RunState.DONE, RunState.PARTIAL), (account.name, run.message)
+    finally:
+        hooks.on_after_collection(run_checks_after_collection)
+    engine.run_all()
+
+
+def test_estate_exports_match_the_reference() -> None:
+    _collect_estate()
+    update = os.environ.get("SKYLEDGER_UPDATE_GOLDEN") == "1"
+    failures = []
+    for name, (command, args) in sorted(EXPORTS.items()):
+        actual = _export(command, args)
+        assert actual, f"the {name} export is empty: the estate was not collected"
+        path = GOLDEN / f"estate_{name}.json"
+        text = json.dumps(actual, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        if update:
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"{path} is missing: run with SKYLEDGER_UPDATE_GOLDEN=1 to write it"
+        reference = path.read_text(encoding="utf-8")
+        if json.loads(reference) != actual:
+            diff = difflib.unified_diff(
+                reference.splitlines(), text.splitlines(), "reference", "now", lineterm="", n=2
+            )
+            failures.append(f"the {name} export differs from {path.name}:\n" + "\n".join(list(diff)[:60]))
+    assert not failures, "\n\n".join(failures)
