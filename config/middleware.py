@@ -13,14 +13,26 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
-# Every page draws with our own static files only. Plotly draws its charts with SVG attributes and
-# the CSSOM (element.style / insertRule), which style-src does not govern, so 'unsafe-inline' is not
-# needed for styles; the browser journeys (tests/e2e) fail on any violation the browser reports.
+# Style attributes plotly.js sets with setAttribute, each allowed by the hash of its exact value
+# (CSP3 'unsafe-hashes': no other value passes, so markup injected into a page still cannot style
+# anything): "" (emptied on the heat map's colour-bar fills) and the image-rendering declarations of
+# its probe for pixelated heat maps (plotly.js src/constants/pixelated_image.js STYLE).
+PLOTLY_STYLE_ATTRIBUTE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",
+)
+
+# Every page draws with our own static files only, with no 'unsafe-inline' anywhere. Plotly's own
+# style sheets, which it would add as <style> elements, are static files
+# (templates/includes/plotly_styles.html); it otherwise styles through the CSSOM (element.style),
+# which style-src does not govern, and the two style attributes above. The browser journeys
+# (tests/e2e) fail on any violation the browser reports.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
+        "style-src-attr 'unsafe-hashes' " + " ".join(PLOTLY_STYLE_ATTRIBUTE_HASHES),
         "img-src 'self' data:",
         "object-src 'none'",
         "base-uri 'none'",

@@ -4,6 +4,9 @@ what a logged-in user is shown (pages, exports), while static files keep theirs.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from config.middleware import CONTENT_SECURITY_POLICY
+from config.middleware import CONTENT_SECURITY_POLICY, PLOTLY_STYLE_ATTRIBUTE_HASHES
 from inventory.models import CollectionRun, RunState
 from tests.factories import AwsAccountFactory
 from tests.iam_audit.builders import make_finding
@@ -25,6 +28,9 @@ POLICY_PARTS = {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
+    # two exact style attribute values plotly.js sets (config/middleware.py), nothing else
+    "style-src-attr 'unsafe-hashes' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+    " 'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",
     "img-src 'self' data:",
     "object-src 'none'",
     "base-uri 'none'",
@@ -32,7 +38,9 @@ POLICY_PARTS = {
     "form-action 'self'",
 }
 # what a browser would run or apply from markup, which the policy refuses
-TEMPLATE_SYNTAX = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}", re.S)
+TEMPLATE_SYNTAX = re.compile(
+    r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}|\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}", re.S
+)
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href"}
 
 
@@ -264,3 +272,32 @@ def test_static_files_keep_their_caching_when_logged_in(client: Client, viewer_u
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
     assert b"Plotly.newPlot" in b"".join(response.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_the_style_attribute_hashes_are_those_of_plotlys_values() -> None:
+    # "" and plotly.js's pixelated-image probe, as written in static/js/plotly.min.js
+    bundle = (ROOT / "static" / "js" / "plotly.min.js").read_text()
+    declarations = re.search(r"CSS_DECLARATIONS=(\[\[.*?\]\]);", bundle)
+    assert declarations, "plotly.js no longer has its image-rendering probe: review the hashes"
+    probe = "".join(f"{name}: {value}; " for name, value in json.loads(declarations.group(1)))
+    assert '.attr("style",""' in bundle
+    expected = {
+        "'sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode() + "'"
+        for value in ("", probe)
+    }
+    assert set(PLOTLY_STYLE_ATTRIBUTE_HASHES) == expected
+
+
+def test_pages_with_plotly_link_its_style_sheets_under_the_ids_it_looks_for() -> None:
+    bundle = (ROOT / "static" / "js" / "plotly.min.js").read_text()
+    include = (ROOT / "templates" / "includes" / "plotly_styles.html").read_text()
+    assert 'id="plotly.js-style-global" class="no-inline-styles"' in include
+    assert '"plotly.js-style-"+' in bundle and 'matches(".no-inline-styles")' in bundle
+    for element_id in re.findall(r'document\.getElementById\("([0-9a-f]{64})"\)', bundle):
+        assert f'id="{element_id}"' in include
+    for path in template_files():
+        text = path.read_text()
+        tag = "<script src=\"{% static 'js/plotly.min.js' %}\""
+        if tag in text:
+            before = text.split(tag, 1)[0]
+            assert '{% include "includes/plotly_styles.html" %}' in before, path
