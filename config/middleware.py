@@ -8,31 +8,50 @@ settings format would add a dependency and a re-lock for what ``setdefault`` of 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
-# Style attributes plotly.js sets with setAttribute, each allowed by the hash of its exact value
-# (CSP3 'unsafe-hashes': no other value passes, so markup injected into a page still cannot style
-# anything): "" (emptied on the heat map's colour-bar fills) and the image-rendering declarations of
-# its probe for pixelated heat maps (plotly.js src/constants/pixelated_image.js STYLE).
-PLOTLY_STYLE_ATTRIBUTE_HASHES = (
-    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
-    "'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",
+# Style attribute values plotly.js sets itself with setAttribute, each allowed by the hash of its
+# exact value (CSP3 'unsafe-hashes'): no other value passes, so markup injected into a page still
+# cannot style anything, and these few declarations are harmless anywhere. They are: "" (emptied on
+# the heat map's colour-bar fills), the image-rendering declarations of its probe for pixelated heat
+# maps (src/constants/pixelated_image.js), and the styles its text renderer gives the tags it draws
+# in labels and hover text (<b> on the map and the trust graph; src/lib/svg_text_utils.js TAG_STYLES).
+PLOTLY_STYLE_ATTRIBUTES = (
+    "",
+    "image-rendering: optimizeSpeed; image-rendering: -moz-crisp-edges; image-rendering: -o-crisp-edges; "
+    "image-rendering: -webkit-optimize-contrast; image-rendering: optimize-contrast; "
+    "image-rendering: crisp-edges; image-rendering: pixelated; ",
+    "font-size:70%",
+    "text-decoration:line-through",
+    "text-decoration:underline",
+    "font-weight:bold",
+    "font-style:italic",
+    "cursor:pointer",
+    "font-style:italic;font-weight:bold",
 )
+
+
+def csp_hash(value: str) -> str:
+    """A CSP hash source for ``value``: 'sha256-<base64 of its SHA-256>'."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode() + "'"
+
 
 # Every page draws with our own static files only, with no 'unsafe-inline' anywhere. Plotly's own
 # style sheets, which it would add as <style> elements, are static files
 # (templates/includes/plotly_styles.html); it otherwise styles through the CSSOM (element.style),
-# which style-src does not govern, and the two style attributes above. The browser journeys
+# which style-src does not govern, and the style attribute values above. The browser journeys
 # (tests/e2e) fail on any violation the browser reports.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "style-src-attr 'unsafe-hashes' " + " ".join(PLOTLY_STYLE_ATTRIBUTE_HASHES),
+        "style-src-attr 'unsafe-hashes' " + " ".join(csp_hash(value) for value in PLOTLY_STYLE_ATTRIBUTES),
         "img-src 'self' data:",
         "object-src 'none'",
         "base-uri 'none'",

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from config.middleware import CONTENT_SECURITY_POLICY, PLOTLY_STYLE_ATTRIBUTE_HASHES
+from config.middleware import CONTENT_SECURITY_POLICY, PLOTLY_STYLE_ATTRIBUTES
 from inventory.models import CollectionRun, RunState
 from tests.factories import AwsAccountFactory
 from tests.iam_audit.builders import make_finding
@@ -28,9 +28,12 @@ POLICY_PARTS = {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    # two exact style attribute values plotly.js sets (config/middleware.py), nothing else
-    "style-src-attr 'unsafe-hashes' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
-    " 'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",
+    # the exact style attribute values plotly.js sets (config/middleware.py), nothing else
+    "style-src-attr 'unsafe-hashes' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' "
+    + " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode() + "'"
+        for value in PLOTLY_STYLE_ATTRIBUTES[1:]
+    ),
     "img-src 'self' data:",
     "object-src 'none'",
     "base-uri 'none'",
@@ -274,18 +277,17 @@ def test_static_files_keep_their_caching_when_logged_in(client: Client, viewer_u
     assert b"Plotly.newPlot" in b"".join(response.streaming_content)  # type: ignore[attr-defined]
 
 
-def test_the_style_attribute_hashes_are_those_of_plotlys_values() -> None:
-    # "" and plotly.js's pixelated-image probe, as written in static/js/plotly.min.js
+def test_the_allowed_style_attributes_are_plotlys_own() -> None:
+    # "", plotly.js's pixelated-image probe and its tag styles, as written in static/js/plotly.min.js
     bundle = (ROOT / "static" / "js" / "plotly.min.js").read_text()
     declarations = re.search(r"CSS_DECLARATIONS=(\[\[.*?\]\]);", bundle)
-    assert declarations, "plotly.js no longer has its image-rendering probe: review the hashes"
+    assert declarations, "plotly.js no longer has its image-rendering probe: review the allowed styles"
     probe = "".join(f"{name}: {value}; " for name, value in json.loads(declarations.group(1)))
+    tags = re.search(r"\{sup:\"font-size:70%\",[^}]*\}", bundle)
+    assert tags, "plotly.js no longer has its tag styles: review the allowed styles"
+    tag_styles = set(re.findall(r':"([^"]+)"', tags.group(0)))
     assert '.attr("style",""' in bundle
-    expected = {
-        "'sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode() + "'"
-        for value in ("", probe)
-    }
-    assert set(PLOTLY_STYLE_ATTRIBUTE_HASHES) == expected
+    assert set(PLOTLY_STYLE_ATTRIBUTES) == {"", probe} | tag_styles
 
 
 def test_pages_with_plotly_link_its_style_sheets_under_the_ids_it_looks_for() -> None:
