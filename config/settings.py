@@ -42,12 +42,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -129,6 +131,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# In development and the demo WhiteNoise serves static/ as it is (no collectstatic), DEBUG on or off:
+# the demo runs with DEBUG off so it shows Skyledger's own error pages (see iam_audit/.../demo.py).
+WHITENOISE_USE_FINDERS = DEBUG or DEV
+WHITENOISE_AUTOREFRESH = DEBUG or DEV
 
 # Uploads (accounts.limits): a spreadsheet import takes at most SKYLEDGER_IMPORT_MAX_BYTES and
 # SKYLEDGER_IMPORT_MAX_ROWS accounts; a bigger upload stops being received at the limit (the upload
@@ -160,7 +166,14 @@ if not (DEBUG or DEV):
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Preloading is hard to undo (browsers ship the list for months): only when asked for. Off, the
+    # deployment check's "not preloaded" warning is a decision, not an oversight, so it is silenced.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# X-Forwarded-Proto decides whether a request came over HTTPS only behind a proxy that sets it (and
+# strips a client's own): trusted blindly, any client could claim HTTPS.
+if env_bool("SKYLEDGER_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery (Redis). Tasks acknowledge late so a worker that dies mid-run lets another redo the job.
@@ -234,7 +247,14 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
+    # a refused request is one line (who, what, where), not a traceback: see config/logfilters.py
+    "filters": {"forbidden_one_line": {"()": "config.logfilters.ForbiddenOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_one_line"]},
+        "django.security.csrf": {"filters": ["forbidden_one_line"]},
+    },
 }

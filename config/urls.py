@@ -16,3 +16,7 @@ urlpatterns = [
     path("audit/", include("iam_audit.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# 400, 403 and 404 use Django's handlers with templates/400.html, 403.html and 404.html (rendered with
+# the request, so the layout shows the navigation); 500 must not depend on what may have failed.
+handler500 = views.server_error

@@ -1,8 +1,9 @@
 """Plotly charts of the findings part of the home page. Pure: plain aggregates in, an HTML fragment out.
 
-Fragments carry no plotly.js (the page loads ``static/js/plotly.min.js`` once). Labels that come
-from AWS or people (account names) are HTML-escaped, because plotly renders a subset of HTML in
-labels; plotly itself escapes ``</script>`` in the figure JSON.
+Fragments carry no plotly.js and no inline script: the figure travels as JSON beside an empty holder
+(:mod:`inventory.plotly_figure`), and the page loads ``static/js/plotly.min.js`` and
+``static/js/charts.js``, which draws it. Labels that come from AWS or people (account names) are
+HTML-escaped, because plotly renders a subset of HTML in labels; ``json_script`` escapes the JSON.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
-import plotly.io as pio
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from inventory.plotly_figure import figure_html
 from inventory.plotly_text import plotly_text
 
 SEVERITY_COLOURS = {
@@ -49,8 +50,7 @@ def _layout(fig: go.Figure, height: int, **kwargs: object) -> None:
 
 
 def _html(fig: go.Figure, div_id: str) -> SafeString:
-    # to_html escapes the figure JSON for a <script> element; the fragment is ours, so it is safe.
-    return mark_safe(pio.to_html(fig, include_plotlyjs=False, full_html=False, config=CONFIG, div_id=div_id))
+    return figure_html(fig, CONFIG, div_id)
 
 
 def severity_by_environment(

@@ -1,13 +1,15 @@
 """Plotly chart builders for the inventory pages: plain aggregates in, an HTML fragment out.
 
-No database here, so each builder is unit-tested on its own. The fragment is plotly's ``<div>`` plus
-its ``Plotly.newPlot`` call; the page loads plotly.js from our static files (never a CDN), then
-``js/inventory-charts.js`` makes clicks follow the URL carried in each point's ``customdata``.
+No database here, so each builder is unit-tested on its own. The fragment is an empty holder and
+the figure as JSON (:mod:`inventory.plotly_figure`: no inline script, for the Content-Security-
+Policy); the page loads plotly.js and ``js/charts.js`` from our static files (never a CDN), which
+draws it, then ``js/inventory-charts.js`` makes clicks follow the URL carried in each point's
+``customdata``.
 
 Labels are account names, tag-derived names, regions: attacker-controlled text. Plotly draws
 labels and hover text as a small HTML dialect (``<b>``, ``<a href>``...), so every string is
 escaped by :func:`inventory.plotly_text.plotly_text` before it reaches plotly, and
-plotly's own JSON encoding escapes ``<``, ``>`` and ``/`` inside the ``<script>``.
+``json_script`` escapes ``<``, ``>`` and ``&`` inside the JSON element.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-import plotly.io as pio
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from inventory.plotly_figure import figure_html
 from inventory.plotly_text import plotly_text
 
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
@@ -42,9 +44,7 @@ def _plural(n: int) -> str:
 
 
 def _fragment(fig: go.Figure, css: str = "") -> SafeString:
-    body = pio.to_html(fig, include_plotlyjs=False, full_html=False, config=PLOT_CONFIG)
-    # the div and script come from plotly with every data string JSON-escaped (see module docstring)
-    return format_html('<div class="chart chart-links {}">{}</div>', css, mark_safe(body))
+    return format_html('<div class="chart chart-links {}">{}</div>', css, figure_html(fig, PLOT_CONFIG))
 
 
 def empty(message: str = "No resources recorded yet.") -> SafeString:

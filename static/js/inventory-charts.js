@@ -26,6 +26,8 @@
     });
   }
 
+  // js/charts.js draws the figures from their JSON and then says so; wire what is drawn by now too
+  document.addEventListener("skyledger:charts-drawn", wire);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", wire);
   } else {

@@ -4,6 +4,10 @@
 ``login_as(page, user)`` logs in through the real login form. Tests skip with a reason when
 Chromium is missing, unless ``REQUIRE_SERVICES=1`` (then they fail).
 
+Every page runs under the enforced Content-Security-Policy (config/middleware.py): ``browser_page``
+collects what the browser reports (``securitypolicyviolation`` events and the console's "Refused
+to ..." errors) and the test fails on any violation, after its own assertions.
+
     @pytest.mark.browser
     @pytest.mark.django_db(transaction=True)
     def test_journey(browser_page, login_as, live_server):
@@ -74,17 +78,60 @@ def _only_loopback(route: Any) -> None:
         route.abort()
 
 
+CSP_PREFIX = "skyledger-csp-violation:"
+# Runs in every document before its own scripts (Playwright injects it, so the policy does not apply
+# to it) and reports each violation through the console, where watch_csp collects it.
+REPORT_VIOLATIONS = (
+    "document.addEventListener('securitypolicyviolation', function (e) {"
+    f"  console.error('{CSP_PREFIX} ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline')"
+    "    + ' in ' + e.documentURI + (e.sample ? ' (' + e.sample + ')' : ''));"
+    "}, true);"
+)
+
+
+def _is_violation(text: str) -> bool:
+    return text.startswith(CSP_PREFIX) or ("Content Security Policy" in text and "Refused to" in text)
+
+
+def watch_csp(context: Any) -> list[str]:
+    """Every Content-Security-Policy violation in ``context``'s pages, as they happen."""
+    violations: list[str] = []
+    context.add_init_script(REPORT_VIOLATIONS)
+
+    def on_console(message: Any) -> None:
+        if _is_violation(message.text):
+            violations.append(message.text)
+
+    context.on("console", on_console)
+    return violations
+
+
+def assert_no_csp_violation(violations: list[str]) -> None:
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
+
+
 @pytest.fixture
-def browser_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh laptop-sized page in its own context (own cookies), loopback-only."""
+def csp_violations() -> list[str]:
+    """What ``browser_page`` collected (a test may look; the fixture fails the test on any)."""
+    return []
+
+
+@pytest.fixture
+def browser_page(browser: Any, live_server: Any, csp_violations: list[str]) -> Iterator[Any]:
+    """A fresh laptop-sized page in its own context (own cookies), loopback-only; fails the test on
+    any Content-Security-Policy violation."""
     context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
     context.route("**/*", _only_loopback)
+    watched = watch_csp(context)
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
         yield page
     finally:
+        csp_violations.extend(watched)
         context.close()
+    assert_no_csp_violation(csp_violations)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LAPTOP, _only_loopback, chromium_path
+from tests.e2e.conftest import LAPTOP, _only_loopback, assert_no_csp_violation, chromium_path, watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.moto, pytest.mark.slow]
 
@@ -151,6 +151,7 @@ def test_demo_logins_refresh_in_the_browser_and_a_clean_stop(demo: Demo, browser
     base = f"http://127.0.0.1:{demo.port}"
     context = browser.new_context(base_url=base, viewport=LAPTOP)
     context.route("**/*", _only_loopback)
+    violations = watch_csp(context)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
@@ -172,10 +173,20 @@ def test_demo_logins_refresh_in_the_browser_and_a_clean_stop(demo: Demo, browser
             180,
         )[0]
         assert run[1] in ("done", "partial") and run[2], run  # collected by a Celery task, not in-process
-        page.goto(f"{base}/runs/{run[0]}/")
+        answer = page.goto(f"{base}/inventory/runs/{run[0]}/")
+        assert answer is not None and answer.status == 200
         assert "stalled-queue" not in page.content()
+        # the demo serves with DEBUG off: a wrong address shows our 404, not Django's pattern list
+        answer = page.goto(f"{base}/runs/{run[0]}/")
+        assert answer is not None and answer.status == 404
+        assert page.locator("h1").inner_text() == "There is no such page"
+        main = page.locator("main").inner_text()
+        assert "URLconf" not in page.content() and "inventory/runs/" not in main  # no pattern list
+        assert page.locator("link[href='/static/css/app.css']").count() == 1  # static files still served
+        assert page.evaluate("() => getComputedStyle(document.querySelector('.topbar')).display") == "flex"
     finally:
         context.close()
+    assert_no_csp_violation(violations)
 
     # Ctrl-C stops everything the demo started
     pids = demo.pids()

@@ -13,11 +13,22 @@ from iam_audit import charts
 XSS = "<img src=x onerror=alert(1)></script>"
 
 
-def figure_data(fragment: str) -> list[dict]:
-    """The traces plotly.newPlot receives (the first JSON array in the fragment's script)."""
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", fragment, re.S)
+def figure(fragment: str) -> dict:
+    """The figure charts.js draws: the JSON element the holder names (no inline script to run)."""
+    holder = re.search(
+        r'<div id="([^"]+)" class="plotly-graph-div" data-plotly-figure="([^"]+)"></div>', fragment
+    )
+    assert holder, fragment[:300]
+    match = re.search(
+        rf'<script id="{holder.group(2)}" type="application/json">(.*?)</script>', fragment, re.S
+    )
     assert match, fragment[:300]
     return json.loads(match.group(1))
+
+
+def figure_data(fragment: str) -> list[dict]:
+    """The traces Plotly.newPlot receives."""
+    return figure(fragment)["data"]
 
 
 def test_severity_by_environment_stacks_one_trace_per_severity_in_severity_order() -> None:
@@ -29,8 +40,11 @@ def test_severity_by_environment_stacks_one_trace_per_severity_in_severity_order
     assert [t["name"] for t in data] == ["Critical", "High", "Low"]
     assert data[0]["x"] == ["Production", "Development"]  # busiest environment first
     assert data[1]["y"] == [4, 0] and data[2]["y"] == [0, 2]
-    assert '"barmode":"stack"' in html
+    assert figure(html)["layout"]["barmode"] == "stack"
+    assert figure(html)["config"]["displaylogo"] is False
+    assert 'id="chart-findings-severity"' in html
     assert "plotly.min.js" not in html and "cdn" not in html.lower()
+    assert "Plotly.newPlot" not in html and "<script>" not in html  # nothing inline to run
 
 
 def test_charts_without_data_say_so_instead_of_drawing_nothing() -> None:
@@ -56,7 +70,7 @@ def test_compliance_puts_the_worst_account_first_and_clamps_percentages() -> Non
 
 def test_labels_from_aws_are_escaped_and_cannot_close_the_script() -> None:
     html = charts.compliance_by_account([(XSS, 50.0)])
-    assert XSS not in html and "</script>" not in html.split("<script", 1)[1].rsplit("</script>", 1)[0]
+    assert XSS not in html and "<img" not in html and html.count("</script>") == 1
     assert figure_data(html)[0]["y"] == ["&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;"]
     long = charts.severity_by_environment({("high", "x" * 500): 1})
     assert "x" * 100 not in long

@@ -210,6 +210,12 @@ class Command(BaseCommand):
             **aws_env,
             "CELERY_BROKER_URL": broker,
             "CELERY_BROKER_FOLDER": str(DEMO_DIR / "broker"),
+            # The demo is what the dashboard looks like in use: DEBUG off, so a missing page or an
+            # error shows Skyledger's own page, never Django's debug pages (which list every URL
+            # pattern, or the settings and a traceback). SKYLEDGER_DEV keeps plain HTTP and the
+            # development key, and WhiteNoise serves static/ without collectstatic.
+            "DEBUG": "0",
+            "SKYLEDGER_DEV": "1",
         }
         first_collection = (
             [sys.executable, "manage.py", "collect", "--all"],

@@ -12,10 +12,14 @@ PAYLOAD = '<img src=x onerror=alert(1)></script><script>alert("x")</script>'
 
 
 def figure(fragment: str) -> list[dict[str, Any]]:
-    """The data traces passed to Plotly.newPlot in a fragment."""
-    match = re.search(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', fragment, re.S)
-    assert match, "no Plotly.newPlot call"
-    return json.loads(match.group(1))
+    """The data traces charts.js passes to Plotly.newPlot: the JSON element the holder names."""
+    holder = re.search(r'class="plotly-graph-div" data-plotly-figure="([^"]+)"></div>', fragment)
+    assert holder, "no chart holder"
+    match = re.search(
+        rf'<script id="{holder.group(1)}" type="application/json">(.*?)</script>', fragment, re.S
+    )
+    assert match, "no figure JSON"
+    return json.loads(match.group(1))["data"]
 
 
 def test_heatmap_puts_regions_on_rows_services_on_columns_and_links_in_cells() -> None:
@@ -53,7 +57,7 @@ def test_heatmap_escapes_labels_and_hover_text() -> None:
 
 def test_bar_chart_in_given_order_with_links_and_escaped_labels() -> None:
     html = charts.bar([("ec2", 10), (PAYLOAD, 3)], links=["/a", "/b"], horizontal=True)
-    assert "<img" not in html and "</script><script>" not in html
+    assert "<img" not in html and "</script><script>" not in html and html.count("</script>") == 1
     (trace,) = figure(html)
     assert trace["type"] == "bar" and trace["orientation"] == "h"
     assert trace["x"] == [10, 3] and trace["y"][0] == "ec2" and trace["y"][1].startswith("&lt;img")
@@ -72,10 +76,11 @@ def test_long_labels_are_shortened() -> None:
 def test_nothing_to_draw_gives_a_note_not_an_empty_chart() -> None:
     assert "No resources recorded yet." in charts.heatmap({})
     assert "No resources recorded yet." in charts.heatmap({("eu-west-1", "ec2"): 0})
-    assert "Plotly" not in charts.bar([]) and "Plotly" not in charts.bar([("a", 0)])
+    assert "data-plotly-figure" not in charts.bar([]) and "data-plotly-figure" not in charts.bar([("a", 0)])
 
 
 def test_charts_never_embed_plotly_js_or_a_cdn() -> None:
     html = charts.heatmap({("eu-west-1", "ec2"): 1}) + charts.bar([("a", 1)])
     assert "cdn.plot.ly" not in html and "<script src" not in html
+    assert "Plotly.newPlot" not in html and "<script>" not in html  # only JSON elements, nothing to run
     assert len(html) < 20_000  # the figure only, not plotly.js (4 MB) nor its default template

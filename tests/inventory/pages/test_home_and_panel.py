@@ -53,8 +53,10 @@ def test_home_shows_totals_and_charts_to_every_role(
     assert [(a.name, n) for a, n, _ in inventory.top_accounts] == [("payments-prod", 5), ("sandbox-dev", 2)]
     page = response.content.decode()
     assert '<script src="/static/js/plotly.min.js">' in page
-    assert page.count("Plotly.newPlot") == 3  # by service, by region, by account
-    assert "\\u002finventory\\u002fresources\\u002f?service=ec2" in page  # bars link to the list
+    assert '<script src="/static/js/charts.js" defer>' in page  # draws the figures from their JSON
+    assert page.count('class="chart chart-links chart-bar"') == 3  # by service, by region, by account
+    assert "Plotly.newPlot" not in page  # no inline script
+    assert '"customdata": ["/inventory/resources/?service=ec2"' in page  # bars link to the list
 
 
 def test_home_refresh_all_button_only_for_security(
