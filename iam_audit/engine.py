@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts import secrets
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
-from iam_audit import priority, snapshots
+from iam_audit import lifecycle, priority, snapshots
 from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.graph import GRAPH_CHECKS
@@ -290,6 +290,235 @@ def _without_secrets(result: checks.Result, redactor: secrets.Redactor) -> check
     return dataclasses.replace(result, summary=summary, evidence=evidence)
 
 
+FINDING_UPDATE_FIELDS = [
+    "subject",
+    "region",
+    "resource_type",
+    "title",
+    "summary",
+    "service",
+    "severity",
+    "severity_rank",
+    "priority",
+    "priority_explanation",
+    "exposure",
+    "evidence",
+    "resource",
+    "last_seen",
+    "status",
+    "resolved_at",
+    "not_evaluated",
+    "not_evaluated_since",
+]
+
+# a finding not failing now, with its subject's results and all of its check's results
+Quiet = tuple[Finding, list[checks.Result], list[checks.Result]]
+
+
+def _stored(finding: Finding | None) -> lifecycle.Stored | None:
+    if finding is None:
+        return None
+    return lifecycle.Stored(finding.status, finding.suppression_reason or "", finding.suppressed_until)
+
+
+@dataclasses.dataclass
+class _Changes:
+    """What one run of the checks writes for an account: gathered here, written in batches by :meth:`write`.
+
+    Each finding's new state comes from :func:`iam_audit.lifecycle.decide`; this applies it.
+    """
+
+    now: dt.datetime
+    summary: EngineSummary
+    to_create: list[Finding] = dataclasses.field(default_factory=list)
+    to_update: list[Finding] = dataclasses.field(default_factory=list)
+    seen_only: list[int] = dataclasses.field(default_factory=list)  # still failing, nothing new
+    events: list[FindingEvent] = dataclasses.field(default_factory=list)
+    pending_events: list[tuple[Finding, str, str]] = dataclasses.field(default_factory=list)  # new findings'
+    check_rows: list[CheckResult] = dataclasses.field(default_factory=list)
+    quiet: list[Quiet] = dataclasses.field(default_factory=list)
+
+    def _count(self, outcome: lifecycle.Outcome) -> None:
+        if outcome is not lifecycle.Outcome.UNTOUCHED:
+            setattr(self.summary, outcome.value, getattr(self.summary, outcome.value) + 1)
+
+    def _apply(self, finding: Finding, decision: lifecycle.Decision) -> None:
+        if decision.status:
+            finding.status = decision.status
+        if decision.resolved_at is lifecycle.ResolvedAt.SET:
+            finding.resolved_at = self.now
+        elif decision.resolved_at is lifecycle.ResolvedAt.CLEAR:
+            finding.resolved_at = None
+        if decision.evaluated:
+            finding.not_evaluated, finding.not_evaluated_since = "", None
+        if decision.event is not None:
+            self.events.append(
+                FindingEvent(finding=finding, at=self.now, kind=decision.event, note=decision.note)
+            )
+
+    def failing(
+        self, account: AwsAccount, check_id: str, key: str, finding: Finding | None, fields: dict[str, Any]
+    ) -> None:
+        """A result failing now, for the stored ``finding`` of ``key`` (None: a new one)."""
+        decision = lifecycle.decide(_stored(finding), lifecycle.Seen.FAILING, fields["summary"], self.now)
+        self._count(decision.outcome)
+        if finding is None:
+            finding = Finding(
+                key=key,
+                check_id=check_id,
+                account=account,
+                first_seen=self.now,
+                status=decision.status,
+                **fields,
+            )
+            self.to_create.append(finding)
+            self.pending_events.append((finding, str(decision.event), decision.note))
+            return
+        status_before = finding.status
+        differs = any(
+            getattr(finding, name) != _comparable(value)
+            for name, value in fields.items()
+            if name != "last_seen"
+        )
+        for name, value in fields.items():
+            setattr(finding, name, value)
+        self._apply(finding, decision)
+        if differs or finding.status != status_before:
+            self.to_update.append(finding)
+        else:
+            self.seen_only.append(finding.pk)  # only last_seen moves
+
+    def not_failing(self, finding: Finding, resolves: bool, why: str) -> None:
+        """A stored finding its check does not fail now: resolved (``resolves``) or held for ``why``."""
+        seen = lifecycle.Seen.PASSING if resolves else lifecycle.Seen.UNEVALUATED
+        decision = lifecycle.decide(_stored(finding), seen, why, self.now)
+        self._count(decision.outcome)
+        if decision.outcome is lifecycle.Outcome.NOT_EVALUATED:
+            if _hold(finding, decision.note, self.now):
+                self.to_update.append(finding)
+        elif decision.outcome is not lifecycle.Outcome.UNTOUCHED:
+            self._apply(finding, decision)
+            self.to_update.append(finding)
+
+    def write(self) -> None:
+        Finding.objects.bulk_create(self.to_create, batch_size=BATCH)
+        for finding, kind, note in self.pending_events:
+            self.events.append(FindingEvent(finding=finding, at=self.now, kind=kind, note=note))
+        Finding.objects.bulk_update(self.to_update, FINDING_UPDATE_FIELDS, batch_size=BATCH)
+        # Most findings of a routine run are unchanged: one plain UPDATE per batch instead of a
+        # CASE/WHEN per field and row (bulk_update's cost grew to seconds per thousand findings).
+        for start in range(0, len(self.seen_only), BATCH):
+            Finding.objects.filter(pk__in=self.seen_only[start : start + BATCH]).update(last_seen=self.now)
+        FindingEvent.objects.bulk_create(self.events, batch_size=BATCH)
+        CheckResult.objects.bulk_create(
+            self.check_rows,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["account", "check_id"],
+            update_fields=[
+                "state",
+                "passed",
+                "failed",
+                "unknown",
+                "not_applicable",
+                "detail",
+                "evaluated_at",
+            ],
+        )
+
+
+def _check_row(
+    account: AwsAccount, check_id: str, state: str, counts: dict[str, int], detail: str, now: dt.datetime
+) -> CheckResult:
+    return CheckResult(
+        account=account,
+        check_id=check_id,
+        state=state,
+        passed=counts["pass"],
+        failed=counts["fail"],
+        unknown=counts["unknown"],
+        not_applicable=counts["not-applicable"],
+        detail=detail[:2000],
+        evaluated_at=now,
+    )
+
+
+def _finding_fields(
+    account: AwsAccount,
+    check_id: str,
+    chk: checks.Check | None,
+    result: checks.Result,
+    first_seen: dt.datetime,
+    arn_to_resource: dict[str, int],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """A failing result's finding fields, as evaluated now (priority weighs how long it has failed)."""
+    severity = str(chk.severity) if chk else str(result.evidence.get("severity", "medium"))
+    score, terms = priority.score(
+        severity,
+        account.environment,
+        str(result.exposure),
+        first_seen,
+        now,
+        reachable=result.evidence.get("reachable") if isinstance(result.evidence, dict) else None,
+    )
+    return {
+        "subject": result.subject[:2048],
+        "region": result.region,
+        "resource_type": result.resource_type,
+        "title": (chk.title if chk else check_id)[:300],
+        "summary": result.summary,
+        "service": chk.service if chk else check_id.split(".", 1)[0],
+        "severity": severity,
+        "severity_rank": SEVERITY_ORDER.get(severity, 4),
+        "priority": score,
+        "priority_explanation": terms,
+        "exposure": str(result.exposure),
+        "evidence": dict(result.evidence),
+        "resource_id": arn_to_resource.get(result.subject),
+        "last_seen": now,
+        "not_evaluated": "",  # evaluated now
+        "not_evaluated_since": None,
+    }
+
+
+def _store_failures(
+    account: AwsAccount,
+    check_id: str,
+    chk: checks.Check | None,
+    results: list[checks.Result],
+    existing: dict[str, Finding],
+    arn_to_resource: dict[str, int],
+    changes: _Changes,
+) -> set[str]:
+    """Open, refresh or reopen the findings of ``results`` failing now; returns their keys."""
+    failing: set[str] = set()
+    for result in results:
+        if result.status != checks.Status.FAIL:
+            continue
+        key = finding_key(check_id, account.account_id, result.subject)
+        if key in failing:
+            continue
+        failing.add(key)
+        finding = existing.get(key)
+        first_seen = finding.first_seen if finding else changes.now
+        fields = _finding_fields(account, check_id, chk, result, first_seen, arn_to_resource, changes.now)
+        changes.failing(account, check_id, key, finding, fields)
+    return failing
+
+
+def _quiet(held: Sequence[Finding], failing: set[str], results: list[checks.Result]) -> list[Quiet]:
+    """The check's stored findings not failing now (and not resolved), each with its subject's results."""
+    by_subject: dict[str, list[checks.Result]] = {}
+    for result in results:
+        by_subject.setdefault(result.subject, []).append(result)
+    return [
+        (finding, by_subject.get(finding.subject, []), results)
+        for finding in held
+        if finding.key not in failing and finding.status != FindingStatus.RESOLVED
+    ]
+
+
 def _store(
     account: AwsAccount,
     meta: dict[str, checks.Check],
@@ -298,196 +527,35 @@ def _store(
     now: dt.datetime,
     summary: EngineSummary,
 ) -> None:
+    """Store the checks' results for ``account``: one row per check, and its findings' lifecycle."""
     existing = {
         f.key: f for f in Finding.objects.filter(account=account, check_id__in=list(results_by_check))
     }
-    to_create: list[Finding] = []
-    to_update: list[Finding] = []
-    seen_only: list[int] = []
-    events: list[FindingEvent] = []
-    pending_events: list[tuple[Finding, str, str]] = []  # for findings created in this batch
-    check_rows: list[CheckResult] = []
-    # findings not failing now, with their subject's results and all of their check's results
-    quiet: list[tuple[Finding, list[checks.Result], list[checks.Result]]] = []
+    by_check: dict[str, list[Finding]] = {}
+    for finding in existing.values():
+        by_check.setdefault(finding.check_id, []).append(finding)
+    changes = _Changes(now, summary)
     # evidence quotes policies: an ExternalId in a trust condition is kept out of it for everyone
     redactor = secrets.everyone()
-
     for check_id, results in results_by_check.items():
         results = [_without_secrets(r, redactor) for r in results]
         state, counts, detail = _state_of(results)
-        check_rows.append(
-            CheckResult(
-                account=account,
-                check_id=check_id,
-                state=state,
-                passed=counts["pass"],
-                failed=counts["fail"],
-                unknown=counts["unknown"],
-                not_applicable=counts["not-applicable"],
-                detail=detail[:2000],
-                evaluated_at=now,
-            )
-        )
+        changes.check_rows.append(_check_row(account, check_id, state, counts, detail, now))
         if state == CheckState.UNKNOWN and not counts["fail"]:
             summary.unknown_checks += 1
             # data missing: every finding of this check keeps its status, marked not re-evaluated
-            for held in existing.values():
-                if held.check_id == check_id and held.status != FindingStatus.RESOLVED:
-                    summary.not_evaluated += 1
-                    if _hold(held, detail, now):
-                        to_update.append(held)
+            for held in by_check.get(check_id, []):
+                changes.not_failing(held, False, detail)
             continue
         summary.checks_run += 1
-        chk = meta.get(check_id)
-        failing: set[str] = set()
-        for result in results:
-            if result.status != checks.Status.FAIL:
-                continue
-            key = finding_key(check_id, account.account_id, result.subject)
-            if key in failing:
-                continue
-            failing.add(key)
-            finding = existing.get(key)
-            severity = str(chk.severity) if chk else str(result.evidence.get("severity", "medium"))
-            first_seen = finding.first_seen if finding else now
-            score, terms = priority.score(
-                severity,
-                account.environment,
-                str(result.exposure),
-                first_seen,
-                now,
-                reachable=result.evidence.get("reachable") if isinstance(result.evidence, dict) else None,
-            )
-            fields = {
-                "subject": result.subject[:2048],
-                "region": result.region,
-                "resource_type": result.resource_type,
-                "title": (chk.title if chk else check_id)[:300],
-                "summary": result.summary,
-                "service": chk.service if chk else check_id.split(".", 1)[0],
-                "severity": severity,
-                "severity_rank": SEVERITY_ORDER.get(severity, 4),
-                "priority": score,
-                "priority_explanation": terms,
-                "exposure": str(result.exposure),
-                "evidence": dict(result.evidence),
-                "resource_id": arn_to_resource.get(result.subject),
-                "last_seen": now,
-                "not_evaluated": "",  # evaluated now
-                "not_evaluated_since": None,
-            }
-            if finding is None:
-                finding = Finding(
-                    key=key,
-                    check_id=check_id,
-                    account=account,
-                    first_seen=now,
-                    status=FindingStatus.OPEN,
-                    **fields,
-                )
-                to_create.append(finding)
-                pending_events.append((finding, EventKind.OPENED, result.summary))
-                summary.opened += 1
-                continue
-            status_before = finding.status
-            differs = any(
-                getattr(finding, name) != _comparable(value)
-                for name, value in fields.items()
-                if name != "last_seen"
-            )
-            for name, value in fields.items():
-                setattr(finding, name, value)
-            if finding.status == FindingStatus.SUPPRESSED:
-                if finding.suppressed_until and finding.suppressed_until <= now:
-                    finding.status = FindingStatus.REOPENED
-                    events.append(
-                        FindingEvent(
-                            finding=finding,
-                            at=now,
-                            kind=EventKind.EXPIRED,
-                            note="Suppression expired; the check still fails.",
-                        )
-                    )
-                    summary.expired += 1
-                else:
-                    summary.suppressed_kept += 1
-            elif finding.status == FindingStatus.RESOLVED:
-                note = result.summary
-                if finding.suppression_reason and (
-                    finding.suppressed_until is None or finding.suppressed_until > now
-                ):
-                    finding.status = FindingStatus.SUPPRESSED  # the suppression survives
-                    summary.suppressed_kept += 1
-                    note = f"{result.summary} (fails again; the suppression still holds)"
-                else:
-                    finding.status = FindingStatus.REOPENED
-                    summary.reopened += 1
-                finding.resolved_at = None
-                events.append(FindingEvent(finding=finding, at=now, kind=EventKind.REOPENED, note=note))
-            else:
-                summary.refreshed += 1
-            if differs or finding.status != status_before:
-                to_update.append(finding)
-            else:
-                seen_only.append(finding.pk)  # still failing, nothing new: only last_seen moves
-        # Not failing now: resolved only when its subject was read (see _verdicts), else held.
-        by_subject: dict[str, list[checks.Result]] = {}
-        for result in results:
-            by_subject.setdefault(result.subject, []).append(result)
-        for key, finding in existing.items():
-            if finding.check_id != check_id or key in failing or finding.status == FindingStatus.RESOLVED:
-                continue
-            quiet.append((finding, by_subject.get(finding.subject, []), results))
-
-    for finding, resolved, why in _verdicts(account, quiet):
-        if resolved:
-            finding.status = FindingStatus.RESOLVED
-            finding.resolved_at = now
-            finding.not_evaluated, finding.not_evaluated_since = "", None
-            to_update.append(finding)
-            events.append(FindingEvent(finding=finding, at=now, kind=EventKind.RESOLVED, note=why))
-            summary.resolved += 1
-        else:
-            summary.not_evaluated += 1
-            if _hold(finding, why, now):
-                to_update.append(finding)
-
-    Finding.objects.bulk_create(to_create, batch_size=BATCH)
-    for finding, kind, note in pending_events:
-        events.append(FindingEvent(finding=finding, at=now, kind=kind, note=note))
-    update_fields = [
-        "subject",
-        "region",
-        "resource_type",
-        "title",
-        "summary",
-        "service",
-        "severity",
-        "severity_rank",
-        "priority",
-        "priority_explanation",
-        "exposure",
-        "evidence",
-        "resource",
-        "last_seen",
-        "status",
-        "resolved_at",
-        "not_evaluated",
-        "not_evaluated_since",
-    ]
-    Finding.objects.bulk_update(to_update, update_fields, batch_size=BATCH)
-    # Most findings of a routine run are unchanged: one plain UPDATE per batch instead of a
-    # CASE/WHEN per field and row (bulk_update's cost grew to seconds per thousand findings).
-    for start in range(0, len(seen_only), BATCH):
-        Finding.objects.filter(pk__in=seen_only[start : start + BATCH]).update(last_seen=now)
-    FindingEvent.objects.bulk_create(events, batch_size=BATCH)
-    CheckResult.objects.bulk_create(
-        check_rows,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["account", "check_id"],
-        update_fields=["state", "passed", "failed", "unknown", "not_applicable", "detail", "evaluated_at"],
-    )
+        failing = _store_failures(
+            account, check_id, meta.get(check_id), results, existing, arn_to_resource, changes
+        )
+        # not failing now: resolved only when its subject was read (see _verdicts), else held
+        changes.quiet += _quiet(by_check.get(check_id, []), failing, results)
+    for finding, resolves, why in _verdicts(account, changes.quiet):
+        changes.not_failing(finding, resolves, why)
+    changes.write()
 
 
 def _hold(finding: Finding, reason: str, now: dt.datetime) -> bool:
@@ -504,9 +572,95 @@ def _is_account_subject(result: checks.Result, account_id: str) -> bool:
     return not result.resource_type and result.subject.endswith(f":iam::{account_id}:root")
 
 
-def _verdicts(
-    account: AwsAccount, quiet: list[tuple[Finding, list[checks.Result], list[checks.Result]]]
-) -> Iterable[tuple[Finding, bool, str]]:
+# a stored resource as a verdict reads it: deleted_at, type, region, the parts of it left unread
+ResourceRow = tuple[Any, str, str, Any]
+
+
+def _resource_rows(account: AwsAccount, arns: Sequence[str]) -> dict[str, ResourceRow]:
+    rows: dict[str, ResourceRow] = {}
+    for start in range(0, len(arns), BATCH):
+        for arn, deleted_at, type_, region, unread in (
+            Resource.objects.filter(account=account, arn__in=arns[start : start + BATCH])
+            .order_by()
+            .values_list("arn", "deleted_at", "type", "region", f"data__{UNAVAILABLE}")
+        ):
+            rows[arn] = (deleted_at, type_, region, unread)
+    return rows
+
+
+class _Coverage:
+    """How completely each (type, region) of an account was collected (a global type covers every region)."""
+
+    def __init__(self, account: AwsAccount, needed: bool) -> None:
+        self.values: dict[tuple[str, str], str] = {}
+        if needed:
+            self.values = {
+                (t, r): c
+                for t, r, c in CoverageRecord.objects.filter(account=account).values_list(
+                    "type", "region", "coverage"
+                )
+            }
+
+    def __call__(self, type_: str, region: str) -> tuple[bool, str]:
+        value = self.values.get((type_, region)) or self.values.get((type_, GLOBAL_REGION)) or "not collected"
+        return value == Coverage.OK.value, value
+
+
+def _verdict_of_own(mine: list[checks.Result]) -> tuple[bool, str]:
+    """The verdict from the check's results for the finding's own subject."""
+    unknown = next((r for r in mine if r.status == checks.Status.UNKNOWN), None)
+    if unknown is not None:
+        return False, unknown.summary or "The check could not evaluate it."
+    if any(r.status == checks.Status.FAIL for r in mine):  # failing under another key
+        return False, "The check still fails for it."
+    return True, "The check passes now."
+
+
+def _verdict_of_resource(row: ResourceRow, covered: _Coverage) -> tuple[bool, str]:
+    """The verdict from the stored resource of a subject the check said nothing about."""
+    deleted_at, type_, region, unread = row
+    if deleted_at is not None:
+        return True, "Its subject no longer exists."
+    complete, how = covered(type_, region)
+    if not complete:
+        return False, f"Its {type_} data in {region} was not collected completely ({how})."
+    if isinstance(unread, dict) and unread:
+        parts = ", ".join(f"{k} ({v})" for k, v in sorted(unread.items()))
+        return False, f"Part of it could not be read: {parts}."
+    return True, "The check passes now: it no longer fails for it."
+
+
+def _verdict(
+    finding: Finding,
+    mine: list[checks.Result],
+    results: list[checks.Result],
+    account_id: str,
+    rows: dict[str, ResourceRow],
+    covered: _Coverage,
+) -> tuple[bool, str]:
+    """(resolve?, why) for one finding its check did not fail now (the rules: :func:`_verdicts`)."""
+    if mine:
+        return _verdict_of_own(mine)
+    whole = [r for r in results if _is_account_subject(r, account_id)]
+    whole_unknown = next((r for r in whole if r.status == checks.Status.UNKNOWN), None)
+    if whole_unknown is not None:
+        return False, whole_unknown.summary
+    if any(r.status == checks.Status.NOT_APPLICABLE for r in whole):
+        return True, "The check does not apply any more."
+    row = rows.get(finding.subject)
+    if row is not None:
+        return _verdict_of_resource(row, covered)
+    if finding.resource_type and covered(finding.resource_type, finding.region or GLOBAL_REGION)[0]:
+        return True, "Its subject no longer exists."
+    unknown = next((r for r in results if r.status == checks.Status.UNKNOWN), None)
+    if unknown is not None:
+        return False, unknown.summary
+    if finding.resource_type:
+        return False, f"Its {finding.resource_type} data was not collected."
+    return True, "The check passes now: it no longer fails for it."
+
+
+def _verdicts(account: AwsAccount, quiet: list[Quiet]) -> Iterable[tuple[Finding, bool, str]]:
     """For each finding its check did not fail now: (finding, resolve?, why).
 
     - a result for its subject: PASS or not applicable resolves; UNKNOWN holds it with that reason;
@@ -521,78 +675,11 @@ def _verdicts(
     """
     if not quiet:
         return
-    account_id = account.account_id
     lookup = sorted({f.subject for f, mine, _ in quiet if not mine})
-    rows: dict[str, tuple[Any, str, str, Any]] = {}
-    for start in range(0, len(lookup), BATCH):
-        for arn, deleted_at, type_, region, unread in (
-            Resource.objects.filter(account=account, arn__in=lookup[start : start + BATCH])
-            .order_by()
-            .values_list("arn", "deleted_at", "type", "region", f"data__{UNAVAILABLE}")
-        ):
-            rows[arn] = (deleted_at, type_, region, unread)
-    coverage: dict[tuple[str, str], str] = {}
-    if lookup:
-        coverage = {
-            (t, r): c
-            for t, r, c in CoverageRecord.objects.filter(account=account).values_list(
-                "type", "region", "coverage"
-            )
-        }
-
-    def covered(type_: str, region: str) -> tuple[bool, str]:
-        value = coverage.get((type_, region)) or coverage.get((type_, GLOBAL_REGION)) or "not collected"
-        return value == Coverage.OK.value, value
-
+    rows = _resource_rows(account, lookup)
+    covered = _Coverage(account, needed=bool(lookup))
     for finding, mine, results in quiet:
-        if mine:
-            unknown = next((r for r in mine if r.status == checks.Status.UNKNOWN), None)
-            if unknown is not None:
-                yield finding, False, unknown.summary or "The check could not evaluate it."
-            elif any(r.status == checks.Status.FAIL for r in mine):  # failing under another key
-                yield finding, False, "The check still fails for it."
-            else:
-                yield finding, True, "The check passes now."
-            continue
-        whole = [r for r in results if _is_account_subject(r, account_id)]
-        whole_unknown = next((r for r in whole if r.status == checks.Status.UNKNOWN), None)
-        if whole_unknown is not None:
-            yield finding, False, whole_unknown.summary
-            continue
-        if any(r.status == checks.Status.NOT_APPLICABLE for r in whole):
-            yield finding, True, "The check does not apply any more."
-            continue
-        row = rows.get(finding.subject)
-        if row is not None:
-            deleted_at, type_, region, unread = row
-            if deleted_at is not None:
-                yield finding, True, "Its subject no longer exists."
-                continue
-            complete, how = covered(type_, region)
-            if not complete:
-                yield finding, False, f"Its {type_} data in {region} was not collected completely ({how})."
-            elif isinstance(unread, dict) and unread:
-                parts = ", ".join(f"{k} ({v})" for k, v in sorted(unread.items()))
-                yield finding, False, f"Part of it could not be read: {parts}."
-            else:
-                yield finding, True, "The check passes now: it no longer fails for it."
-            continue
-        if finding.resource_type and covered(finding.resource_type, finding.region or GLOBAL_REGION)[0]:
-            yield finding, True, "Its subject no longer exists."
-            continue
-        unknown = next((r for r in results if r.status == checks.Status.UNKNOWN), None)
-        if unknown is not None or finding.resource_type:
-            yield (
-                finding,
-                False,
-                (
-                    unknown.summary
-                    if unknown is not None
-                    else f"Its {finding.resource_type} data was not collected."
-                ),
-            )
-        else:
-            yield finding, True, "The check passes now: it no longer fails for it."
+        yield finding, *_verdict(finding, mine, results, account.account_id, rows, covered)
 
 
 def expire_suppressions(now: dt.datetime | None = None) -> int:
