@@ -211,40 +211,54 @@ def _put(q: queue.Queue[Any], item: Any, cancel: threading.Event) -> None:
                 raise Cancelled from None
 
 
-def _run_unit(
-    unit: _Unit,
-    session: Any,
-    account_id: str,
-    home_region: str,
-    unsupported: set[tuple[str, str, str]],
-    facts: Mapping[str, Any],
-    q: queue.Queue[Any],
-    cancel: threading.Event,
-    chunk_size: int,
-    limits: _Limits,
-) -> None:
+@dataclasses.dataclass(frozen=True)
+class _UnitEnv:
+    """What every (collector, region) pass of one run shares (worker threads: no database here)."""
+
+    session: Any
+    account_id: str
+    home_region: str
+    unsupported: set[tuple[str, str, str]]
+    facts: Mapping[str, Any]
+    q: queue.Queue[Any]
+    cancel: threading.Event
+    chunk_size: int
+    limits: _Limits
+
+    def put(self, item: Any) -> None:
+        _put(self.q, item, self.cancel)
+
+
+def _run_unit(unit: _Unit, env: _UnitEnv) -> None:
     """Run one collector in one region (worker thread; no database here)."""
-    client_region = home_region if unit.region == GLOBAL_REGION else unit.region
     started = time.monotonic()
-    if started > limits.run_deadline:  # the run's budget is spent: this pass is not started at all
+    if started > env.limits.run_deadline:  # the run's budget is spent: this pass is not started at all
         not_read = {t: Coverage.FAILED for t in unit.collector.types}
-        _put(
-            q, ("done", unit, not_read, [_cut_short(unit, f"not started: {limits.budget_reason()}")]), cancel
-        )
+        env.put(("done", unit, not_read, [_cut_short(unit, f"not started: {env.limits.budget_reason()}")]))
         return
+    ctx = _unit_context(unit, env, started)
+    raised, cut = _stream_records(unit, ctx, env)
+    coverage, errors = _pass_outcome(unit, ctx, raised, cut, started)
+    env.put(("done", unit, coverage, errors))
+
+
+def _unit_context(unit: _Unit, env: _UnitEnv, started: float) -> CollectContext:
+    """The collector's context: its clients, what the run knows, and its deadline with the reason."""
+    client_region = env.home_region if unit.region == GLOBAL_REGION else unit.region
+    limits = env.limits
     unit_deadline = started + limits.unit_seconds
 
     def client(service: str, region: str | None = None) -> Any:
-        return session.client(service, region or client_region)
+        return env.session.client(service, region or client_region)
 
-    ctx = CollectContext(
-        account_id=account_id,
+    return CollectContext(
+        account_id=env.account_id,
         region=unit.region,
         client=client,
-        home_region=home_region,
-        partition=getattr(session, "partition", "aws"),
-        unsupported=unsupported,
-        facts=facts,
+        home_region=env.home_region,
+        partition=getattr(env.session, "partition", "aws"),
+        unsupported=env.unsupported,
+        facts=env.facts,
         deadline=min(unit_deadline, limits.run_deadline),
         deadline_reason=(
             f"its deadline of {limits.unit_seconds:.0f} s for one collector in one region passed"
@@ -252,6 +266,12 @@ def _run_unit(
             else limits.budget_reason()
         ),
     )
+
+
+def _stream_records(
+    unit: _Unit, ctx: CollectContext, env: _UnitEnv
+) -> tuple[BaseException | None, DeadlineExceeded | None]:
+    """Put the collector's records on the queue in chunks; returns how it stopped (raised, cut short)."""
     raised: BaseException | None = None
     cut: DeadlineExceeded | None = None
     chunk: list[Prepared] = []
@@ -266,25 +286,36 @@ def _run_unit(
                 invalid += 1
             else:
                 chunk.append(prepared)
-            if len(chunk) >= chunk_size:
-                _put(q, ("records", unit, chunk, invalid), cancel)
+            if len(chunk) >= env.chunk_size:
+                env.put(("records", unit, chunk, invalid))
                 chunk, invalid = [], 0
-            if cancel.is_set():
+            if env.cancel.is_set():
                 raise Cancelled
     except Cancelled:
         raise
     except DeadlineExceeded as exc:  # what it read is kept; its types count as failed (nothing deleted)
         cut = exc
         log.warning(
-            "collector %s cut short in %s of %s: %s", unit.collector.service, unit.region, account_id, exc
+            "collector %s cut short in %s of %s: %s", unit.collector.service, unit.region, env.account_id, exc
         )
     except Exception as exc:  # noqa: BLE001  (one collector's failure is its own pass's)
         raised = exc
         log.warning(
-            "collector %s failed in %s of %s: %r", unit.collector.service, unit.region, account_id, exc
+            "collector %s failed in %s of %s: %r", unit.collector.service, unit.region, env.account_id, exc
         )
     if chunk or invalid:
-        _put(q, ("records", unit, chunk, invalid), cancel)
+        env.put(("records", unit, chunk, invalid))
+    return raised, cut
+
+
+def _pass_outcome(
+    unit: _Unit,
+    ctx: CollectContext,
+    raised: BaseException | None,
+    cut: DeadlineExceeded | None,
+    started: float,
+) -> tuple[dict[str, Coverage], list[CollectError]]:
+    """The pass's coverage per type and its errors, from the collector's and how it stopped."""
     coverage: dict[str, Coverage] = dict(ctx.coverage)
     errors = list(ctx.errors)
     if cut is not None:
@@ -306,12 +337,12 @@ def _run_unit(
                 aws_code=classified.code,
             )
         )
-    _put(q, ("done", unit, coverage, errors), cancel)
+    return coverage, errors
 
 
-def _run_region(units: Sequence[_Unit], *args: Any) -> None:
+def _run_region(units: Sequence[_Unit], env: _UnitEnv) -> None:
     for unit in units:
-        _run_unit(unit, *args)
+        _run_unit(unit, env)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -607,6 +638,275 @@ def _finish(
     _update_run(run, **fields)
 
 
+def _mark_running(run: CollectionRun) -> None:
+    if run.started_at is None or run.state != RunState.RUNNING:
+        _update_run(
+            run,
+            state=RunState.RUNNING,
+            started_at=run.started_at or timezone.now(),
+            heartbeat_at=timezone.now(),
+            worker=run.worker or socket.gethostname()[:200],
+        )
+
+
+def _fail_unread(run: CollectionRun, message: str, entry: dict[str, str]) -> None:
+    """End a run that read nothing (the role could not be used), with its one error."""
+    _finish(
+        run,
+        RunState.FAILED,
+        message,
+        errors=[*(run.errors or []), entry],
+        error_count=(run.error_count or 0) + 1,
+    )
+
+
+def _open_session(
+    access: AccessLayer, account: AwsAccount, run: CollectionRun, home_region: str, final_attempt: bool
+) -> Any | None:
+    """Assume the account's read role; None when that failed (the run is then failed).
+
+    Raises :class:`TransientCollectionError` (the run back in ``queued``) when it may pass and this
+    is not the final attempt.
+    """
+    external_id = account.effective_external_id() or None
+    target = Target(
+        account_id=account.account_id,
+        role_arn=account.role_arn(),
+        external_id=external_id,
+        session_name=f"skyledger-run-{run.pk}",
+    )
+    try:
+        session = access.assume(target)
+    except Exception as exc:  # noqa: BLE001
+        classified = (
+            exc.classified
+            if isinstance(exc, AwsError)
+            else classify(exc, "AssumeRole", assuming_role=True, external_id=bool(external_id))
+        )
+        classified = without_secret(classified, external_id)
+        entry = _classified_error(account.account_id, classified, "sts", home_region)
+        if classified.kind in TRANSIENT_KINDS and not final_attempt:
+            _update_run(run, state=RunState.QUEUED, message=f"Will retry: {classified.message}"[:500])
+            raise TransientCollectionError(classified.message) from exc
+        _fail_unread(run, f"Could not assume the read role: {classified.message}", entry)
+        return None
+    mismatch = _wrong_account(session, account.account_id)
+    if mismatch:
+        entry = _classified_error(
+            account.account_id, Classified(ErrorKind.OTHER, "AccountMismatch", mismatch, "GetCallerIdentity"),
+            "sts", home_region,
+        )  # fmt: skip
+        _fail_unread(run, mismatch, entry)
+        return None
+    return session
+
+
+@dataclasses.dataclass
+class _Plan:
+    """What a run collects: the collectors, the regions (and those left out, with why), the tasks."""
+
+    global_collectors: list[Collector]
+    regional_collectors: list[Collector]
+    regions: list[str]
+    skipped: list[dict[str, str]]
+    # one task per global collector and one per region (that region's collectors in turn)
+    units_by_task: list[list[_Unit]]
+
+
+def _plan(
+    access: AccessLayer,
+    session: Any,
+    account: AwsAccount,
+    run: CollectionRun,
+    writer: _Writer,
+    chosen: Sequence[Collector],
+    only_regions: Sequence[str] | None,
+    home_region: str,
+) -> _Plan:
+    """Choose the regions and the (collector, region) units, and record them on the run."""
+    excluded = account.collection_exclusions()
+    requested = {r.strip().lower() for r in only_regions or () if r and r.strip()}
+    global_collectors = [c for c in chosen if c.scope == "global"]
+    regional_collectors = [c for c in chosen if c.scope != "global"]
+    regions: list[str] = []
+    skipped: list[dict[str, str]] = []
+    if regional_collectors:
+        regions, skipped = _plan_regions(access, session, account, excluded, requested, writer, home_region)
+    units_by_task: list[list[_Unit]] = [[_Unit(c, GLOBAL_REGION)] for c in global_collectors]
+    units_by_task += [[_Unit(c, region) for c in regional_collectors] for region in regions]
+    writer.progress.units_planned = sum(len(units) for units in units_by_task)
+    _update_run(run, regions=regions, regions_skipped=skipped, units_planned=writer.progress.units_planned)
+    return _Plan(global_collectors, regional_collectors, regions, skipped, units_by_task)
+
+
+def _collect(plan: _Plan, env: _UnitEnv, writer: _Writer, workers: int) -> BaseException | None:
+    """Run the plan: worker threads talk to AWS, this thread writes. Returns what interrupted it, if anything.
+
+    Regions share a pool bounded by ``workers``; each global collector runs once beside it, on a
+    thread of its own, instead of taking a region's place (IAM alone is a chain of a dozen calls).
+    """
+    name = f"collect-{env.account_id}"
+    interrupted: BaseException | None = None
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as region_pool,
+        ThreadPoolExecutor(
+            max_workers=max(1, len(plan.global_collectors)), thread_name_prefix=f"{name}-g"
+        ) as global_pool,
+    ):
+        futures: list[Future[None]] = [
+            (global_pool if units and units[0].region == GLOBAL_REGION else region_pool).submit(
+                _run_region, units, env
+            )
+            for units in plan.units_by_task
+        ]
+        try:
+            _write_until_done(env.q, futures, writer)
+        except BaseException as exc:  # noqa: BLE001  (time limits, database errors, bugs)
+            interrupted = exc
+            env.cancel.set()
+            while not all(f.done() for f in futures):  # unblock workers waiting on a full queue
+                try:
+                    env.q.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+    for future in futures:
+        failure = future.exception() if future.done() and not future.cancelled() else None
+        if failure is not None and not isinstance(failure, Cancelled):
+            log.error("collection worker of %s crashed: %r", env.account_id, failure)
+            writer.add_errors([_classified_error(env.account_id, classify(failure), "inventory", "")])
+    return interrupted
+
+
+def _write_until_done(q: queue.Queue[Any], futures: Sequence[Future[None]], writer: _Writer) -> None:
+    """Take the workers' messages off the queue and write them until every worker has ended."""
+    while True:
+        try:
+            message = q.get(timeout=0.05)
+        except queue.Empty:
+            message = None
+        if message is not None:
+            writer.handle(message)
+        elif all(f.done() for f in futures) and q.empty():
+            break
+        writer.save()
+
+
+def _after_interruption(
+    run: CollectionRun, account: AwsAccount, writer: _Writer, interrupted: BaseException
+) -> None:
+    """Keep what the interrupted passes saw (their types failed, nothing deleted) and record why.
+
+    Re-raises database connection errors at once, and KeyboardInterrupt / SystemExit once recorded.
+    """
+    if isinstance(interrupted, TRANSIENT_DB_ERRORS):
+        raise interrupted
+    for one_pass in list(writer.passes.values()):
+        result = one_pass.finish({t: Coverage.FAILED for t in one_pass.types})
+        for type_, value in result.coverage.items():
+            writer.coverage[(type_, one_pass.region)] = value
+        writer.progress.stats.add(result.stats)
+    writer.passes.clear()
+    log.exception("collection of %s interrupted", account.account_id, exc_info=interrupted)
+    writer.add_errors(
+        [
+            {
+                "account": account.account_id,
+                "region": "",
+                "service": "inventory",
+                "resource_type": "",
+                "code": "interrupted",
+                "operation": "",
+                "aws_code": type(interrupted).__name__,
+                "message": f"Collection stopped before the end: {type(interrupted).__name__}: {interrupted}"[
+                    :500
+                ],
+            }
+        ]
+    )
+    if not isinstance(interrupted, Exception):  # KeyboardInterrupt, SystemExit: record, then stop
+        _finish(run, RunState.FAILED, "Interrupted.", writer)
+        raise interrupted
+
+
+def _record_denied(run: CollectionRun, account: AwsAccount, plan: _Plan, writer: _Writer) -> None:
+    """Record the regions fenced off (every call refused) as denied, not as errors, and save progress."""
+    denied = _denied_regions(plan.regions, writer)
+    if denied:
+        plan.skipped += [
+            {"region": region, "reason": SkippedReason.DENIED.value, "detail": detail}
+            for region, detail in sorted(denied.items())
+        ]
+        writer.drop_region_denials(set(denied))
+        _update_run(run, regions_skipped=plan.skipped)
+    writer.save(force=True, notify=False)
+    if denied:
+        # A fenced region is not looked at, like an excluded one: no coverage rows, so the checks judge
+        # the regions that were read instead of answering "unknown" for the whole account, and every
+        # page names the region as denied. What an earlier run saw there is kept (nothing is deleted).
+        CoverageRecord.objects.filter(account=account, region__in=list(denied)).delete()
+        for key in [k for k in writer.coverage if k[1] in denied]:
+            del writer.coverage[key]
+
+
+def _outcome(plan: _Plan, writer: _Writer, interrupted: bool) -> tuple[str, str]:
+    """The run's final state and message, from its coverage, counters and the regions left out."""
+    values = list(writer.coverage.values())
+    ok = sum(1 for v in values if v is Coverage.OK)
+    not_ok = len(values) - ok
+    missing_units = writer.progress.units_planned - writer.progress.units_done
+    stats = writer.progress.stats
+    if ok == 0 and stats.seen == 0:
+        state, message = RunState.FAILED, "Nothing was collected."
+    elif (
+        not_ok
+        or missing_units
+        or interrupted
+        or (plan.regional_collectors and not plan.regions and not plan.skipped)
+    ):
+        state = RunState.PARTIAL
+        message = f"{not_ok} of {len(values)} (type, region) pairs not collected completely."
+    else:
+        state, message = RunState.DONE, "Collected completely."
+    if plan.skipped:
+        message += f" {plural(len(plan.skipped), 'region')} not looked at."
+    message += (
+        f" {stats.seen:,} seen, {stats.new:,} new, {stats.changed:,} changed, {stats.deleted:,} deleted."
+    )
+    return state, message
+
+
+def _finish_run(
+    run: CollectionRun,
+    account: AwsAccount,
+    plan: _Plan,
+    writer: _Writer,
+    progress: ProgressCallback | None,
+    interrupted: bool,
+) -> str:
+    """Bring the run to its final state (a progress callback that fails now must not stop that)."""
+    if interrupted:
+        writer.save(force=True, notify=False)
+    else:
+        _record_denied(run, account, plan, writer)
+    if progress is not None:
+        try:
+            progress(writer.progress)
+        except Exception:  # noqa: BLE001
+            log.exception("progress callback failed at the end of run %s", run.pk)
+    state, message = _outcome(plan, writer, interrupted)
+    _finish(run, state, message, writer)
+    return state
+
+
+def _after_collection(account: AwsAccount, run: CollectionRun, writer: _Writer, state: str) -> None:
+    """Whatever runs after collection (the checks); they read what was just stored."""
+    if state in (RunState.DONE, RunState.PARTIAL):
+        hook_errors = hooks.after_collection(account, run)
+        if hook_errors:
+            writer.add_errors(hook_errors)
+            _update_run(run, errors=writer.errors, error_count=writer.progress.error_count)
+
+
 def collect_account(
     account: AwsAccount,
     run: CollectionRun,
@@ -637,217 +937,34 @@ def collect_account(
 
     access = access or default_access(region_workers)
     workers = max(1, int(region_workers or settings.SKYLEDGER_REGION_WORKERS))
-    excluded = account.collection_exclusions()
-    requested = {r.strip().lower() for r in only_regions or () if r and r.strip()}
     home_region = settings.SKYLEDGER_HOME_REGION
-    if run.started_at is None or run.state != RunState.RUNNING:
-        _update_run(
-            run,
-            state=RunState.RUNNING,
-            started_at=run.started_at or timezone.now(),
-            heartbeat_at=timezone.now(),
-            worker=run.worker or socket.gethostname()[:200],
-        )
-
+    _mark_running(run)
     # 1. the read role
-    external_id = account.effective_external_id() or None
-    target = Target(
-        account_id=account.account_id,
-        role_arn=account.role_arn(),
-        external_id=external_id,
-        session_name=f"skyledger-run-{run.pk}",
-    )
-    try:
-        session = access.assume(target)
-    except Exception as exc:  # noqa: BLE001
-        classified = (
-            exc.classified
-            if isinstance(exc, AwsError)
-            else classify(exc, "AssumeRole", assuming_role=True, external_id=bool(external_id))
-        )
-        classified = without_secret(classified, external_id)
-        entry = _classified_error(account.account_id, classified, "sts", home_region)
-        if classified.kind in TRANSIENT_KINDS and not final_attempt:
-            _update_run(run, state=RunState.QUEUED, message=f"Will retry: {classified.message}"[:500])
-            raise TransientCollectionError(classified.message) from exc
-        _finish(
-            run,
-            RunState.FAILED,
-            f"Could not assume the read role: {classified.message}",
-            errors=[*(run.errors or []), entry],
-            error_count=(run.error_count or 0) + 1,
-        )
+    session = _open_session(access, account, run, home_region, final_attempt)
+    if session is None:
         return run
-
-    mismatch = _wrong_account(session, account.account_id)
-    if mismatch:
-        entry = _classified_error(
-            account.account_id, Classified(ErrorKind.OTHER, "AccountMismatch", mismatch, "GetCallerIdentity"),
-            "sts", home_region,
-        )  # fmt: skip
-        _finish(
-            run,
-            RunState.FAILED,
-            mismatch,
-            errors=[*(run.errors or []), entry],
-            error_count=(run.error_count or 0) + 1,
-        )
-        return run
-
     writer = _Writer(account, run, session, chunk_size, progress, progress_interval)
-
     # 2. the regions
-    chosen = [c for c in (collectors if collectors is not None else base.collectors())]
-    global_collectors = [c for c in chosen if c.scope == "global"]
-    regional_collectors = [c for c in chosen if c.scope != "global"]
-    regions: list[str] = []
-    skipped: list[dict[str, str]] = []
-    if regional_collectors:
-        regions, skipped = _plan_regions(access, session, account, excluded, requested, writer, home_region)
-    units_by_task: list[list[_Unit]] = [[_Unit(c, GLOBAL_REGION)] for c in global_collectors]
-    units_by_task += [[_Unit(c, region) for c in regional_collectors] for region in regions]
-    writer.progress.units_planned = sum(len(units) for units in units_by_task)
-    _update_run(run, regions=regions, regions_skipped=skipped, units_planned=writer.progress.units_planned)
-
+    chosen = list(collectors if collectors is not None else base.collectors())
+    plan = _plan(access, session, account, run, writer, chosen, only_regions, home_region)
     # 3. collect: workers talk to AWS, this thread writes
     found = getattr(session, "unsupported", None)
-    unsupported: set[tuple[str, str, str]] = found if isinstance(found, set) else set()
-    cancel = threading.Event()
-    limits = limits or _Limits.from_settings()
-    q: queue.Queue[Any] = queue.Queue(maxsize=2 * workers + 2)
-    interrupted: BaseException | None = None
-    batch = min(chunk_size, 500)
-    # Regions share a pool bounded by ``workers``; each global collector runs once beside it, on a
-    # thread of its own, instead of taking a region's place (IAM alone is a chain of a dozen calls).
-    name = f"collect-{account.account_id}"
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as region_pool,
-        ThreadPoolExecutor(
-            max_workers=max(1, len(global_collectors)), thread_name_prefix=f"{name}-g"
-        ) as global_pool,
-    ):
-        futures: list[Future[None]] = [
-            (global_pool if units and units[0].region == GLOBAL_REGION else region_pool).submit(
-                _run_region,
-                units,
-                session,
-                account.account_id,
-                home_region,
-                unsupported,
-                dict(facts or {}),
-                q,
-                cancel,
-                batch,
-                limits,
-            )
-            for units in units_by_task
-        ]
-        try:
-            while True:
-                try:
-                    message = q.get(timeout=0.05)
-                except queue.Empty:
-                    message = None
-                if message is not None:
-                    writer.handle(message)
-                elif all(f.done() for f in futures) and q.empty():
-                    break
-                writer.save()
-        except BaseException as exc:  # noqa: BLE001  (time limits, database errors, bugs)
-            interrupted = exc
-            cancel.set()
-            while not all(f.done() for f in futures):  # unblock workers waiting on a full queue
-                try:
-                    q.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-    for future in futures:
-        failure = future.exception() if future.done() and not future.cancelled() else None
-        if failure is not None and not isinstance(failure, Cancelled):
-            log.error("collection worker of %s crashed: %r", account.account_id, failure)
-            writer.add_errors([_classified_error(account.account_id, classify(failure), "inventory", "")])
-
-    if interrupted is not None:
-        if isinstance(interrupted, TRANSIENT_DB_ERRORS):
-            raise interrupted
-        # passes cut short: store what they saw, mark their types failed, delete nothing
-        for one_pass in list(writer.passes.values()):
-            result = one_pass.finish({t: Coverage.FAILED for t in one_pass.types})
-            for type_, value in result.coverage.items():
-                writer.coverage[(type_, one_pass.region)] = value
-            writer.progress.stats.add(result.stats)
-        writer.passes.clear()
-        log.exception("collection of %s interrupted", account.account_id, exc_info=interrupted)
-        writer.add_errors(
-            [
-                {
-                    "account": account.account_id,
-                    "region": "",
-                    "service": "inventory",
-                    "resource_type": "",
-                    "code": "interrupted",
-                    "operation": "",
-                    "aws_code": type(interrupted).__name__,
-                    "message": f"Collection stopped before the end: {type(interrupted).__name__}: {interrupted}"[
-                        :500
-                    ],
-                }
-            ]
-        )
-        if not isinstance(interrupted, Exception):  # KeyboardInterrupt, SystemExit: record, then stop
-            _finish(run, RunState.FAILED, "Interrupted.", writer)
-            raise interrupted
-
-    # 4. the outcome (a progress callback that fails now must not stop the run from finishing)
-    denied = _denied_regions(regions, writer) if interrupted is None else {}
-    if denied:
-        skipped += [
-            {"region": region, "reason": SkippedReason.DENIED.value, "detail": detail}
-            for region, detail in sorted(denied.items())
-        ]
-        writer.drop_region_denials(set(denied))
-        _update_run(run, regions_skipped=skipped)
-    writer.save(force=True, notify=False)
-    if denied:
-        # A fenced region is not looked at, like an excluded one: no coverage rows, so the checks judge
-        # the regions that were read instead of answering "unknown" for the whole account, and every
-        # page names the region as denied. What an earlier run saw there is kept (nothing is deleted).
-        CoverageRecord.objects.filter(account=account, region__in=list(denied)).delete()
-        for key in [k for k in writer.coverage if k[1] in denied]:
-            del writer.coverage[key]
-    if progress is not None:
-        try:
-            progress(writer.progress)
-        except Exception:  # noqa: BLE001
-            log.exception("progress callback failed at the end of run %s", run.pk)
-    values = list(writer.coverage.values())
-    ok = sum(1 for v in values if v is Coverage.OK)
-    not_ok = len(values) - ok
-    missing_units = writer.progress.units_planned - writer.progress.units_done
-    stats = writer.progress.stats
-    if ok == 0 and stats.seen == 0:
-        state, message = RunState.FAILED, "Nothing was collected."
-    elif (
-        not_ok
-        or missing_units
-        or interrupted is not None
-        or (regional_collectors and not regions and not skipped)
-    ):
-        state = RunState.PARTIAL
-        message = f"{not_ok} of {len(values)} (type, region) pairs not collected completely."
-    else:
-        state, message = RunState.DONE, "Collected completely."
-    if skipped:
-        message += f" {plural(len(skipped), 'region')} not looked at."
-    message += (
-        f" {stats.seen:,} seen, {stats.new:,} new, {stats.changed:,} changed, {stats.deleted:,} deleted."
+    env = _UnitEnv(
+        session=session,
+        account_id=account.account_id,
+        home_region=home_region,
+        unsupported=found if isinstance(found, set) else set(),
+        facts=dict(facts or {}),
+        q=queue.Queue(maxsize=2 * workers + 2),
+        cancel=threading.Event(),
+        chunk_size=min(chunk_size, 500),
+        limits=limits or _Limits.from_settings(),
     )
-    _finish(run, state, message, writer)
-
-    # 5. whatever runs after collection (checks); they read what was just stored
-    if state in (RunState.DONE, RunState.PARTIAL):
-        hook_errors = hooks.after_collection(account, run)
-        if hook_errors:
-            writer.add_errors(hook_errors)
-            _update_run(run, errors=writer.errors, error_count=writer.progress.error_count)
+    interrupted = _collect(plan, env, writer, workers)
+    if interrupted is not None:
+        _after_interruption(run, account, writer, interrupted)
+    # 4. the outcome
+    state = _finish_run(run, account, plan, writer, progress, interrupted is not None)
+    # 5. whatever runs after collection
+    _after_collection(account, run, writer, state)
     return run
