@@ -443,53 +443,46 @@ def _policy_view(ref: Any, resource_pks: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
-def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One principal: credentials, groups, policies (statements readable), paths out, routes to power."""
-    state = access.current()  # first: a rebuild rewrites the table this page reads
-    principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
-    node = state.graph.principals.get(principal.arn)
-    if node is None:
-        raise Http404("This principal is no longer in the collected IAM data.")
-    resource_pks = state.loaded.resource_pks
-    policies = [_policy_view(ref, resource_pks) for ref in node.policies]
-    boundary = _policy_view(node.boundary, resource_pks) if node.boundary is not None else None
-    trust = None
-    if node.trust is not None:
-        trust = {
-            "statements": _statements(node.trust),
-            "json": json.dumps(node.trust.raw, indent=2, default=str) if node.trust.raw is not None else "",
-        }
+def _trust_view(node: Any) -> dict[str, Any] | None:
+    """A role's trust policy, statements readable, or None for users and groups."""
+    if node.trust is None:
+        return None
+    return {
+        "statements": _statements(node.trust),
+        "json": json.dumps(node.trust.raw, indent=2, default=str) if node.trust.raw is not None else "",
+    }
+
+
+def _principal_link(state: Any, arn: str, pks: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "name": state.graph.principals[arn].name,
+        "arn": arn,
+        "url": reverse("iam_audit:principal_detail", args=[pks[arn]]) if arn in pks else "",
+    }
+
+
+def _groups_and_members(state: Any, node: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The groups a principal is in, and a group's members (users), each linked to its page."""
     pks = state.principal_pks()
-    groups = [
-        {
-            "name": state.graph.principals[g].name,
-            "arn": g,
-            "url": reverse("iam_audit:principal_detail", args=[pks[g]]) if g in pks else "",
-        }
-        for g in node.group_arns
-        if g in state.graph.principals
-    ]
+    groups = [_principal_link(state, g, pks) for g in node.group_arns if g in state.graph.principals]
     members = []
     if node.kind == "group":
-        for arn, p in sorted(state.graph.principals.items()):
-            if p.kind == "user" and node.arn in p.group_arns:
-                members.append(
-                    {
-                        "name": p.name,
-                        "arn": arn,
-                        "url": reverse("iam_audit:principal_detail", args=[pks[arn]]) if arn in pks else "",
-                    }
-                )
+        members = [
+            _principal_link(state, arn, pks)
+            for arn, p in sorted(state.graph.principals.items())
+            if p.kind == "user" and node.arn in p.group_arns
+        ]
+    return groups, members
 
-    # paths out, by target account
-    rows = access.outbound_paths(state, principal.arn)
-    shown = rows[:PATHS_SHOWN_FROM_PRINCIPAL]
+
+def _outbound_groups(state: Any, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paths out of a principal grouped by target account, the most privileged account first."""
     links = _links(state, shown)
     by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in _decorate(shown, links, state.loaded.accounts):
         by_account[row["target_account"]].append(row)
     account_links = _account_links(state)
-    path_groups: list[dict[str, Any]] = [
+    return [
         {
             "account_id": account_id,
             "name": _account_name(state, account_id),
@@ -503,23 +496,25 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     ]
 
-    # who can assume this role (paths ending here)
-    inbound: list[dict[str, Any]] = []
-    if node.kind == "role":
-        for group in access.inbound_groups(state, principal.account.account_id):
-            if group["role_arn"] == principal.arn:
-                inbound = group["paths"][:PATHS_SHOWN_PER_GROUP]
-                break
-        inbound = _decorate(inbound, _links(state, inbound), state.loaded.accounts)
 
-    findings = list(
-        Finding.objects.filter(
-            account=principal.account, subject=principal.arn, status__in=ACTIVE_STATUSES
-        ).order_by("severity_rank", "-priority")
-    )
-    escalation = [f for f in findings if f.check_id in ESCALATION_CHECKS]
+def _inbound_paths(state: Any, principal: Principal, node: Any) -> list[dict[str, Any]]:
+    """Who can assume this role (the paths ending here); nothing for users and groups."""
+    if node.kind != "role":
+        return []
+    inbound: list[dict[str, Any]] = []
+    for group in access.inbound_groups(state, principal.account.account_id):
+        if group["role_arn"] == principal.arn:
+            inbound = group["paths"][:PATHS_SHOWN_PER_GROUP]
+            break
+    return _decorate(inbound, _links(state, inbound), state.loaded.accounts)
+
+
+def _escalation_routes(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """The routes to more power named by the escalation findings' evidence, with what grants each step."""
     routes = []
-    for f in escalation:
+    for f in findings:
+        if f.check_id not in ESCALATION_CHECKS:
+            continue
         for method in f.evidence.get("methods") or [] if isinstance(f.evidence, Mapping) else []:
             if isinstance(method, Mapping):
                 routes.append(
@@ -530,47 +525,75 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         "reference": str(method.get("reference") or ""),
                         "on_self": [str(a) for a in method.get("on_self") or []],
                         "granted_by": [
-                            {
-                                "action": str(g.get("action", "")),
-                                "policy": str(g.get("policy", "")),
-                                "via_group": str(g.get("via_group", "")),
-                                "sid": str(g.get("sid", "")),
-                                "statement": json.dumps(g.get("statement"), indent=2, default=str),
-                            }
-                            for g in method.get("granted_by") or []
-                            if isinstance(g, Mapping)
+                            _grant(g) for g in method.get("granted_by") or [] if isinstance(g, Mapping)
                         ],
                     }
                 )
+    return routes
+
+
+def _grant(g: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "action": str(g.get("action", "")),
+        "policy": str(g.get("policy", "")),
+        "via_group": str(g.get("via_group", "")),
+        "sid": str(g.get("sid", "")),
+        "statement": json.dumps(g.get("statement"), indent=2, default=str),
+    }
+
+
+def _principal_links(principal: Principal, built_at: Any) -> dict[str, Any]:
+    """The page's links: the principal's resource, the path exports, its account's access page."""
     export = reverse("iam_audit:access_paths_export")
-    # policies, the trust policy, paths and routes quote statements: their ExternalIds are masked
-    # for anyone but the security team
-    redact = redactor_for(request.user).data
-    context = {
-        "principal": principal,
-        "node": node,
-        "policies": redact(policies),
-        "boundary": redact(boundary),
-        "missing_policies": list(node.missing_policies),
-        "trust": redact(trust),
-        "groups": groups,
-        "members": members,
-        "path_groups": redact(path_groups),
-        "path_count": len(rows),
-        "paths_hidden": max(0, len(rows) - len(shown)),
-        "inbound": redact(inbound),
-        "findings": findings,
-        "routes": redact(routes),
-        "escalation_unknown": not Finding.objects.filter(
-            account=principal.account, check_id=ESCALATION
-        ).exists(),
+    return {
         "resource_url": url_or_none("inventory:resource_detail", principal.resource_id)
         if principal.resource_id
         else None,
         "export_csv": f"{export}?from_principal={principal.arn}&format=csv",
         "export_json": f"{export}?from_principal={principal.arn}&format=json",
         "account_access_url": reverse("iam_audit:account_access", args=[principal.account_id]),
-        "built_at": state.built_at,
+        "built_at": built_at,
+    }
+
+
+def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One principal: credentials, groups, policies (statements readable), paths out, routes to power."""
+    state = access.current()  # first: a rebuild rewrites the table this page reads
+    principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
+    node = state.graph.principals.get(principal.arn)
+    if node is None:
+        raise Http404("This principal is no longer in the collected IAM data.")
+    resource_pks = state.loaded.resource_pks
+    groups, members = _groups_and_members(state, node)
+    rows = access.outbound_paths(state, principal.arn)
+    shown = rows[:PATHS_SHOWN_FROM_PRINCIPAL]
+    findings = list(
+        Finding.objects.filter(
+            account=principal.account, subject=principal.arn, status__in=ACTIVE_STATUSES
+        ).order_by("severity_rank", "-priority")
+    )
+    # policies, the trust policy, paths and routes quote statements: their ExternalIds are masked
+    # for anyone but the security team
+    redact = redactor_for(request.user).data
+    context = {
+        "principal": principal,
+        "node": node,
+        "policies": redact([_policy_view(ref, resource_pks) for ref in node.policies]),
+        "boundary": redact(_policy_view(node.boundary, resource_pks) if node.boundary is not None else None),
+        "missing_policies": list(node.missing_policies),
+        "trust": redact(_trust_view(node)),
+        "groups": groups,
+        "members": members,
+        "path_groups": redact(_outbound_groups(state, shown)),
+        "path_count": len(rows),
+        "paths_hidden": max(0, len(rows) - len(shown)),
+        "inbound": redact(_inbound_paths(state, principal, node)),
+        "findings": findings,
+        "routes": redact(_escalation_routes(findings)),
+        "escalation_unknown": not Finding.objects.filter(
+            account=principal.account, check_id=ESCALATION
+        ).exists(),
+        **_principal_links(principal, state.built_at),
     }
     return render(request, "iam_audit/iam/principal_detail.html", context)
 
