@@ -215,6 +215,28 @@ def _short(e: Endpoint | _Nat) -> str:
 
 
 # ---------------------------------------------------------------------- the builder
+@dataclasses.dataclass(frozen=True)
+class _SubnetGrid:
+    """How a VPC's subnets are laid out: in order (public first), ``cols`` to a row, each ``width`` wide
+    with ``inner_cols`` nodes to a row."""
+
+    subnets: list[str]
+    public: Mapping[str, bool]
+    cols: int
+    inner_cols: int
+    width: float
+
+    def row_heights(self, by_place: Mapping[str, list[_Node]]) -> list[float]:
+        """The height of each row of subnets: that of its tallest subnet."""
+        rows = max(1, math.ceil(len(self.subnets) / self.cols)) if self.subnets else 0
+        heights: list[float] = []
+        for r in range(rows):
+            row = self.subnets[r * self.cols : (r + 1) * self.cols]
+            row_rows = max(max(1, math.ceil(len(by_place.get(s, [])) / self.inner_cols)) for s in row)
+            heights.append(TITLE + row_rows * CELL + PAD)
+        return heights
+
+
 class _MapBuilder:
     def __init__(
         self,
@@ -513,6 +535,8 @@ class _MapBuilder:
         shapes: list[dict[str, Any]],
         notes: list[dict[str, Any]],
     ) -> tuple[float, float]:
+        """Draw one VPC at ``x0``: its nodes spanning subnets in a band on top, its subnets in a grid
+        below (public first); returns its size."""
         topo = self.model.topology
         public = {s: topo.is_public(self.region, s, vpc_id) for s in subnets}
 
@@ -545,37 +569,59 @@ class _MapBuilder:
                 dash="dot",
             )
             y -= h + GAP
-        rows = max(1, math.ceil(len(subnets) / grid_cols)) if subnets else 0
-        heights: list[float] = []
-        for r in range(rows):
-            row = subnets[r * grid_cols : (r + 1) * grid_cols]
-            row_rows = max(max(1, math.ceil(len(by_place.get(s, [])) / inner_cols)) for s in row)
-            heights.append(TITLE + row_rows * CELL + PAD)
-        for i, sid in enumerate(subnets):
-            r, c = divmod(i, grid_cols)
+        grid = _SubnetGrid(subnets, public, grid_cols, inner_cols, sub_w)
+        heights = grid.row_heights(by_place)
+        self._layout_subnets(grid, heights, by_place, x0, y, shapes, notes)
+        total_h = -y + sum(heights) + max(0, len(heights) - 1) * GAP + GAP
+        self._vpc_frame(vpc_id, x0, vpc_w, total_h, shapes, notes)
+        return vpc_w, total_h
+
+    def _layout_subnets(
+        self,
+        grid: _SubnetGrid,
+        heights: list[float],
+        by_place: Mapping[str, list[_Node]],
+        x0: float,
+        y: float,
+        shapes: list[dict[str, Any]],
+        notes: list[dict[str, Any]],
+    ) -> None:
+        """Draw a VPC's subnets in its grid: the same width for all, the height of the tallest in the row."""
+        topo = self.model.topology
+        for i, sid in enumerate(grid.subnets):
+            r, c = divmod(i, grid.cols)
             top = y - sum(heights[:r]) - r * GAP
             sub = topo.subnet(self.region, sid)
             cidr = str(sub.cidrs[0]) if sub and sub.cidrs else ""
-            kind = "public" if public[sid] else "private"
+            public = grid.public[sid]
+            kind = "public" if public else "private"
             title = f"{esc(sub.name if sub and sub.name else sid, LABEL_CHARS)} · {esc(cidr)} · {kind}"
-            nodes = by_place.get(sid, [])
-            # Same width for every subnet of the VPC; the height of the tallest in the row.
             self._layout_box(
-                nodes,
-                x0 + GAP + c * (sub_w + GAP),
+                by_place.get(sid, []),
+                x0 + GAP + c * (grid.width + GAP),
                 top,
                 title,
-                "#e8f5e9" if public[sid] else "#eef1f5",
-                "#43a047" if public[sid] else "#90a4ae",
+                "#e8f5e9" if public else "#eef1f5",
+                "#43a047" if public else "#90a4ae",
                 shapes,
                 notes,
-                cols=inner_cols,
-                width=sub_w,
+                cols=grid.inner_cols,
+                width=grid.width,
             )
             # stretch to the row height so the grid lines up
             shapes[-1]["y0"] = _r(top - heights[r])
-        total_h = -y + sum(heights) + max(0, rows - 1) * GAP + GAP
-        vpc = topo.vpcs.get((self.region, vpc_id))
+
+    def _vpc_frame(
+        self,
+        vpc_id: str,
+        x0: float,
+        width: float,
+        height: float,
+        shapes: list[dict[str, Any]],
+        notes: list[dict[str, Any]],
+    ) -> None:
+        """The VPC's box (below everything drawn in it) and its title: name, id, CIDRs."""
+        vpc = self.model.topology.vpcs.get((self.region, vpc_id))
         cidr = ", ".join(str(c) for c in vpc.cidrs[:2]) if vpc else ""
         name = vpc.name if vpc and vpc.name else vpc_id
         title = f"<b>{esc(name, LABEL_CHARS)}</b> · {esc(vpc_id)} · {esc(cidr)}"
@@ -584,8 +630,8 @@ class _MapBuilder:
             {
                 "type": "rect",
                 "x0": _r(x0),
-                "x1": _r(x0 + vpc_w),
-                "y0": _r(-total_h),
+                "x1": _r(x0 + width),
+                "y0": _r(-height),
                 "y1": 0.0,
                 "layer": "below",
                 "fillcolor": "#f7f9fc",
@@ -605,7 +651,6 @@ class _MapBuilder:
                 "font": {"size": 12, "color": "#1a237e"},
             }
         )
-        return vpc_w, total_h
 
     # ------------------------------------------------------------------ figure
     def _hover(self, node: _Node) -> str:
@@ -639,12 +684,26 @@ class _MapBuilder:
         return "<br>".join(lines)
 
     def figure(self) -> dict[str, Any]:
-        shapes, notes, (xmin, xmax, ymin, ymax) = self._layout()
+        shapes, notes, bounds = self._layout()
         edges = self._edges()
         positions: dict[str, tuple[float, float]] = {k: (n.x, n.y) for k, n in self.nodes.items()}
         positions[INTERNET] = self.internet_xy
-        traces: list[dict[str, Any]] = []
-        # Edges: one line trace per kind; labels at midpoints in one text trace.
+        traces = self._edge_traces(edges, positions)
+        traces += self._node_traces()
+        exposed = sorted((n for n in self.nodes.values() if n.exposed_ports), key=lambda n: n.key)
+        opened = sorted((n for n in self.nodes.values() if n.vectors), key=lambda n: n.key)
+        traces += _ring_traces(exposed, opened)
+        traces.append(self._internet_trace(len(exposed)))
+        # Plain dicts in plotly's figure schema: building graph_objects validates every array
+        # element, which costs seconds on a large map; the tests validate the schema instead.
+        fig = {"data": traces, "layout": _map_layout(shapes, notes, bounds)}
+        self.edge_count = len(edges)
+        return fig
+
+    def _edge_traces(
+        self, edges: Mapping[tuple[str, str], dict[str, Any]], positions: Mapping[str, tuple[float, float]]
+    ) -> list[dict[str, Any]]:
+        """Edges: one line trace per kind, then their port labels (see :func:`_label_traces`)."""
         by_kind: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
         for (src, dst), attrs in sorted(edges.items()):
             kinds = attrs["kinds"]
@@ -656,74 +715,61 @@ class _MapBuilder:
             True: {"x": [], "y": [], "text": [], "hover": []},
             False: {"x": [], "y": [], "text": [], "hover": []},
         }
+        traces: list[dict[str, Any]] = []
         for kind in ("security-group", "peering", "load-balancer", "internet"):
             rows = by_kind.get(kind)
-            if not rows:
-                continue
-            xs: list[float | None] = []
-            ys: list[float | None] = []
-            for src, dst, attrs in rows:
-                (x1, y1), (x2, y2) = positions[src], positions[dst]
-                xs += [x1, x2, None]
-                ys += [y1, y2, None]
-                bucket = labels[kind == "internet"]
-                # toward the destination, so the two directions of a pair do not overlap (and the
-                # many internet edges, which all start at one point, spread out near their nodes)
-                f = 0.85 if kind == "internet" else 0.6
-                bucket["x"].append(_r(x1 + (x2 - x1) * f))
-                bucket["y"].append(_r(y1 + (y2 - y1) * f))
-                bucket["text"].append(esc(attrs["ports"].label(limit=3), 60))
-                src_label = "Internet" if src == INTERNET else self.nodes[src].label
-                detail = "; ".join(sorted(attrs["details"]))
-                bucket["hover"].append(
-                    f"{esc(src_label, 60)} → {esc(self.nodes[dst].label, 60)}<br>"
-                    f"{esc(', '.join(sorted(attrs['kinds'])))}: {esc(attrs['ports'].label(limit=12), 300)}"
-                    + (f"<br>{esc(detail, 200)}" if detail else "")
-                )
-            title, colour, dash = EDGE_STYLE[kind]
-            traces.append(
-                _scatter(
-                    x=xs,
-                    y=ys,
-                    mode="lines",
-                    name=title,
-                    hoverinfo="skip",
-                    line={"color": colour, "width": 2 if kind == "internet" else 1.2, "dash": dash},
-                    opacity=0.8 if kind == "internet" else 0.55,
-                )
-            )
-        if labels[True]["x"]:
-            traces.append(
-                _scatter(
-                    x=labels[True]["x"],
-                    y=labels[True]["y"],
-                    mode="text",
-                    text=labels[True]["text"],
-                    hovertext=labels[True]["hover"],
-                    hoverinfo="text",
-                    textfont={"size": 9, "color": "#b71c1c"},
-                    showlegend=False,
-                    name="ports",
-                )
-            )
-        if labels[False]["x"]:
-            traces.append(
-                _scatter(
-                    x=labels[False]["x"],
-                    y=labels[False]["y"],
-                    mode="markers",
-                    hovertext=labels[False]["hover"],
-                    hoverinfo="text",
-                    marker={"size": 5, "color": "#9e9e9e", "opacity": 0.6},
-                    showlegend=False,
-                    name="reachability",
-                )
-            )
-        # Nodes: one marker trace per type; exposed ones bigger, with a red ring trace on top.
+            if rows:
+                traces.append(self._edge_trace(kind, rows, positions, labels[kind == "internet"]))
+        return traces + _label_traces(labels)
+
+    def _edge_trace(
+        self,
+        kind: str,
+        rows: list[tuple[str, str, dict[str, Any]]],
+        positions: Mapping[str, tuple[float, float]],
+        bucket: dict[str, list[Any]],
+    ) -> dict[str, Any]:
+        """One kind's edges as one line trace; each edge's label goes into ``bucket``."""
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for src, dst, attrs in rows:
+            (x1, y1), (x2, y2) = positions[src], positions[dst]
+            xs += [x1, x2, None]
+            ys += [y1, y2, None]
+            # toward the destination, so the two directions of a pair do not overlap (and the
+            # many internet edges, which all start at one point, spread out near their nodes)
+            f = 0.85 if kind == "internet" else 0.6
+            bucket["x"].append(_r(x1 + (x2 - x1) * f))
+            bucket["y"].append(_r(y1 + (y2 - y1) * f))
+            bucket["text"].append(esc(attrs["ports"].label(limit=3), 60))
+            bucket["hover"].append(self._edge_hover(src, dst, attrs))
+        title, colour, dash = EDGE_STYLE[kind]
+        return _scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name=title,
+            hoverinfo="skip",
+            line={"color": colour, "width": 2 if kind == "internet" else 1.2, "dash": dash},
+            opacity=0.8 if kind == "internet" else 0.55,
+        )
+
+    def _edge_hover(self, src: str, dst: str, attrs: Mapping[str, Any]) -> str:
+        src_label = "Internet" if src == INTERNET else self.nodes[src].label
+        detail = "; ".join(sorted(attrs["details"]))
+        return (
+            f"{esc(src_label, 60)} → {esc(self.nodes[dst].label, 60)}<br>"
+            f"{esc(', '.join(sorted(attrs['kinds'])))}: {esc(attrs['ports'].label(limit=12), 300)}"
+            + (f"<br>{esc(detail, 200)}" if detail else "")
+        )
+
+    def _node_traces(self) -> list[dict[str, Any]]:
+        """Nodes: one marker trace per type (in TYPE_STYLE's order); exposed ones bigger and red."""
         node_types = sorted(
             {n.type for n in self.nodes.values()},
             key=lambda t: list(TYPE_STYLE).index(t) if t in TYPE_STYLE else 99,
         )
+        traces: list[dict[str, Any]] = []
         for type_ in node_types:
             nodes = [n for n in self.nodes.values() if n.type == type_]
             nodes.sort(key=lambda n: n.key)
@@ -742,87 +788,130 @@ class _MapBuilder:
                     customdata=[n.key for n in nodes],
                     marker={
                         "symbol": symbol,
-                        "size": [
-                            min(26, 11 + 3 * math.log2(n.count)) + (4 if n.exposed_ports else 0)
-                            for n in nodes
-                        ],
+                        "size": [_marker_size(n) + (4 if n.exposed_ports else 0) for n in nodes],
                         "color": ["#d62728" if n.exposed_ports else colour for n in nodes],
                         "line": {"color": "#ffffff", "width": 1},
                     },
                 )
             )
-        exposed = sorted((n for n in self.nodes.values() if n.exposed_ports), key=lambda n: n.key)
-        if exposed:
-            traces.append(
-                _scatter(
-                    x=[n.x for n in exposed],
-                    y=[n.y for n in exposed],
-                    mode="markers",
-                    name="Exposed to the internet",
-                    hoverinfo="skip",
-                    marker={
-                        "symbol": "circle-open",
-                        "size": [min(26, 11 + 3 * math.log2(n.count)) + 12 for n in exposed],
-                        "color": "#d62728",
-                        "line": {"width": 2},
-                    },
-                )
-            )
-        opened = sorted((n for n in self.nodes.values() if n.vectors), key=lambda n: n.key)
-        if opened:
-            traces.append(
-                _scatter(
-                    x=[n.x for n in opened],
-                    y=[n.y for n in opened],
-                    mode="markers",
-                    name="Open by policy, ACL or sharing",
-                    hoverinfo="skip",
-                    customdata=[n.key for n in opened],
-                    marker={
-                        "symbol": "diamond-open",
-                        "size": [min(26, 11 + 3 * math.log2(n.count)) + 16 for n in opened],
-                        "color": OPENING_COLOUR,
-                        "line": {"width": 2},
-                    },
-                )
-            )
+        return traces
+
+    def _internet_trace(self, exposed: int) -> dict[str, Any]:
         ix, iy = self.internet_xy
+        return _scatter(
+            x=[ix],
+            y=[iy],
+            mode="markers+text",
+            name="Internet",
+            text=["Internet"],
+            textposition="top center",
+            hovertext=[f"Internet<br>{exposed} exposed node(s)"],
+            hoverinfo="text",
+            customdata=[INTERNET],
+            marker={"symbol": "star", "size": 22, "color": "#d62728"},
+        )
+
+
+def _marker_size(node: _Node) -> float:
+    """A node's marker size: larger for a group of many resources, up to a cap."""
+    return min(26, 11 + 3 * math.log2(node.count))
+
+
+def _label_traces(labels: Mapping[bool, Mapping[str, list[Any]]]) -> list[dict[str, Any]]:
+    """The edges' port labels: written on internet edges (``labels[True]``), in the hover of a small
+    dot on the others (``labels[False]``)."""
+    traces: list[dict[str, Any]] = []
+    if labels[True]["x"]:
         traces.append(
             _scatter(
-                x=[ix],
-                y=[iy],
-                mode="markers+text",
-                name="Internet",
-                text=["Internet"],
-                textposition="top center",
-                hovertext=[f"Internet<br>{len(exposed)} exposed node(s)"],
+                x=labels[True]["x"],
+                y=labels[True]["y"],
+                mode="text",
+                text=labels[True]["text"],
+                hovertext=labels[True]["hover"],
                 hoverinfo="text",
-                customdata=[INTERNET],
-                marker={"symbol": "star", "size": 22, "color": "#d62728"},
+                textfont={"size": 9, "color": "#b71c1c"},
+                showlegend=False,
+                name="ports",
             )
         )
-        width_units = xmax - xmin
-        height_units = ymax - ymin
-        layout = dict(
-            shapes=shapes,
-            annotations=notes,
-            showlegend=True,
-            hovermode="closest",
-            dragmode="pan",
-            xaxis={"visible": False, "range": [xmin, xmax]},
-            yaxis={"visible": False, "range": [ymin, ymax], "scaleanchor": "x", "scaleratio": 1},
-            margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            plot_bgcolor="#ffffff",
-            paper_bgcolor="#ffffff",
-            height=int(max(420, min(2400, 60 * height_units + 80))),
-            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-            meta={"width_units": round(width_units, 2), "height_units": round(height_units, 2)},
+    if labels[False]["x"]:
+        traces.append(
+            _scatter(
+                x=labels[False]["x"],
+                y=labels[False]["y"],
+                mode="markers",
+                hovertext=labels[False]["hover"],
+                hoverinfo="text",
+                marker={"size": 5, "color": "#9e9e9e", "opacity": 0.6},
+                showlegend=False,
+                name="reachability",
+            )
         )
-        # Plain dicts in plotly's figure schema: building graph_objects validates every array
-        # element, which costs seconds on a large map; the tests validate the schema instead.
-        fig = {"data": traces, "layout": layout}
-        self.edge_count = len(edges)
-        return fig
+    return traces
+
+
+def _ring_traces(exposed: Sequence[_Node], opened: Sequence[_Node]) -> list[dict[str, Any]]:
+    """Rings drawn over the nodes: red for exposed to the internet, a diamond for open by policy."""
+    traces: list[dict[str, Any]] = []
+    if exposed:
+        traces.append(
+            _scatter(
+                x=[n.x for n in exposed],
+                y=[n.y for n in exposed],
+                mode="markers",
+                name="Exposed to the internet",
+                hoverinfo="skip",
+                marker={
+                    "symbol": "circle-open",
+                    "size": [_marker_size(n) + 12 for n in exposed],
+                    "color": "#d62728",
+                    "line": {"width": 2},
+                },
+            )
+        )
+    if opened:
+        traces.append(
+            _scatter(
+                x=[n.x for n in opened],
+                y=[n.y for n in opened],
+                mode="markers",
+                name="Open by policy, ACL or sharing",
+                hoverinfo="skip",
+                customdata=[n.key for n in opened],
+                marker={
+                    "symbol": "diamond-open",
+                    "size": [_marker_size(n) + 16 for n in opened],
+                    "color": OPENING_COLOUR,
+                    "line": {"width": 2},
+                },
+            )
+        )
+    return traces
+
+
+def _map_layout(
+    shapes: list[dict[str, Any]], notes: list[dict[str, Any]], bounds: tuple[float, float, float, float]
+) -> dict[str, Any]:
+    """The figure's layout: the boxes and titles, axes fitted to ``bounds``, a height that follows them."""
+    xmin, xmax, ymin, ymax = bounds
+    width_units = xmax - xmin
+    height_units = ymax - ymin
+    return dict(
+        shapes=shapes,
+        annotations=notes,
+        showlegend=True,
+        hovermode="closest",
+        dragmode="pan",
+        xaxis={"visible": False, "range": [xmin, xmax]},
+        yaxis={"visible": False, "range": [ymin, ymax], "scaleanchor": "x", "scaleratio": 1},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        height=int(max(420, min(2400, 60 * height_units + 80))),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        meta={"width_units": round(width_units, 2), "height_units": round(height_units, 2)},
+    )
 
 
 def _scatter(**props: Any) -> dict[str, Any]:
