@@ -630,6 +630,51 @@ def live_pairs(account: Any) -> set[tuple[str, str]]:
     )
 
 
+@dataclasses.dataclass
+class _ChunkPlan:
+    """What a chunk's write does to each record, by what is stored for its ARN."""
+
+    counts: IngestStats
+    new: list[Prepared] = dataclasses.field(default_factory=list)  # inserted by COPY
+    upserts: list[Prepared] = dataclasses.field(default_factory=list)
+    unchanged: list[int] = dataclasses.field(default_factory=list)  # only last_seen moves
+    changed: dict[int, Prepared] = dataclasses.field(default_factory=dict)
+    restored: list[int] = dataclasses.field(default_factory=list)  # deleted before, seen again
+
+
+def _sort_chunk(
+    by_arn: Mapping[str, Prepared], existing: Mapping[str, tuple[int, str, Any]], copy: bool
+) -> _ChunkPlan:
+    """Sort a chunk's records into new, restored, changed, refreshed and unchanged (no database here)."""
+    plan = _ChunkPlan(IngestStats(seen=len(by_arn)))
+    for arn, item in by_arn.items():
+        row = existing.get(arn)
+        if row is None:
+            (plan.new if copy else plan.upserts).append(item)
+            plan.counts.new += 1
+            continue
+        pk, data_hash, deleted_at = row
+        if deleted_at is not None:
+            plan.restored.append(pk)
+            plan.upserts.append(item)
+            plan.counts.restored += 1
+            if not same_content(data_hash, item.data_hash):
+                plan.changed[pk] = item
+                plan.counts.changed += 1
+        elif not same_content(data_hash, item.data_hash):
+            plan.changed[pk] = item
+            plan.upserts.append(item)
+            plan.counts.changed += 1
+        elif data_hash != item.data_hash:
+            # only volatile fields moved: their latest values are stored, nothing changed
+            plan.upserts.append(item)
+            plan.counts.unchanged += 1
+        else:
+            plan.unchanged.append(pk)
+            plan.counts.unchanged += 1
+    return plan
+
+
 class IngestPass:
     """Stream one (collector, region) pass into storage; call :meth:`add` then :meth:`finish`.
 
@@ -734,109 +779,92 @@ class IngestPass:
             by_arn[arn] = merge_unread(by_arn[arn], region, name, tags, data, self.seen_at)
 
     def _write_chunk(self, by_arn: dict[str, Prepared], fast: bool, *, copy: bool) -> None:
-        if fast:
-            _pg_chunk_settings()
-            existing = _pg_existing(self.account_id, list(by_arn))
-        else:
-            existing = {
-                arn: (pk, data_hash, deleted_at)
-                for pk, arn, data_hash, deleted_at in Resource.objects.filter(
-                    account_id=self.account_id, arn__in=list(by_arn)
-                ).values_list("pk", "arn", "data_hash", "deleted_at")
-            }
+        existing = self._existing(by_arn, fast)
         self._merge_unread(by_arn, existing)
-        counts = IngestStats(seen=len(by_arn))
-        new: list[Prepared] = []
-        upserts: list[Prepared] = []
-        unchanged: list[int] = []
-        changed: dict[int, Prepared] = {}
-        restored: list[int] = []
-        for arn, item in by_arn.items():
-            row = existing.get(arn)
-            if row is None:
-                (new if copy else upserts).append(item)
-                counts.new += 1
-                continue
-            pk, data_hash, deleted_at = row
-            if deleted_at is not None:
-                restored.append(pk)
-                upserts.append(item)
-                counts.restored += 1
-                if not same_content(data_hash, item.data_hash):
-                    changed[pk] = item
-                    counts.changed += 1
-            elif not same_content(data_hash, item.data_hash):
-                changed[pk] = item
-                upserts.append(item)
-                counts.changed += 1
-            elif data_hash != item.data_hash:
-                # only volatile fields moved: their latest values are stored, nothing changed
-                upserts.append(item)
-                counts.unchanged += 1
-            else:
-                unchanged.append(pk)
-                counts.unchanged += 1
-
-        if unchanged:
+        plan = _sort_chunk(by_arn, existing, copy)
+        if plan.unchanged:
             if fast:
-                _pg_touch(unchanged, self.seen_at)
+                _pg_touch(plan.unchanged, self.seen_at)
             else:
-                Resource.objects.filter(pk__in=unchanged).update(last_seen=self.seen_at)
+                Resource.objects.filter(pk__in=plan.unchanged).update(last_seen=self.seen_at)
         previous: dict[int, dict[str, Any]] = {}
-        if changed:
+        if plan.changed:
             previous = {
                 pk: {"name": name, "tags": tags, "data": data}
-                for pk, name, tags, data in Resource.objects.filter(pk__in=list(changed))
+                for pk, name, tags, data in Resource.objects.filter(pk__in=list(plan.changed))
                 .order_by()
                 .values_list("pk", "name", "tags", "data")
             }
-        if new:
-            _pg_insert_new(self.account_id, new, self.seen_at)
-        if upserts and fast:
-            _pg_upsert(self.account_id, upserts, self.seen_at)
-        elif upserts:
-            Resource.objects.bulk_create(
-                [
-                    Resource(
-                        account_id=self.account_id,
-                        region=i.region,
-                        service=i.service,
-                        type=i.type,
-                        arn=i.arn,
-                        resource_id=i.resource_id,
-                        name=i.name,
-                        tags=i.tags,
-                        data=i.data,
-                        data_hash=i.data_hash,
-                        first_seen=self.seen_at,
-                        last_seen=self.seen_at,
-                        deleted_at=None,
-                    )
-                    for i in upserts
-                ],
-                update_conflicts=True,
-                unique_fields=["account", "arn"],
-                update_fields=[
-                    "region",
-                    "service",
-                    "type",
-                    "resource_id",
-                    "name",
-                    "tags",
-                    "data",
-                    "data_hash",
-                    "last_seen",
-                    "deleted_at",
-                ],
-            )
+        if plan.new:
+            _pg_insert_new(self.account_id, plan.new, self.seen_at)
+        if plan.upserts and fast:
+            _pg_upsert(self.account_id, plan.upserts, self.seen_at)
+        elif plan.upserts:
+            self._upsert(plan.upserts)
+        revisions = self._revisions(plan, previous)
+        if revisions:
+            ResourceRevision.objects.bulk_create(revisions)
+        self.stats.add(plan.counts)  # counted once stored: a refused chunk adds nothing
+
+    def _existing(self, by_arn: Mapping[str, Prepared], fast: bool) -> dict[str, tuple[int, str, Any]]:
+        """The stored rows of the chunk's ARNs: arn -> (pk, data_hash, deleted_at)."""
+        if fast:
+            _pg_chunk_settings()
+            return _pg_existing(self.account_id, list(by_arn))
+        return {
+            arn: (pk, data_hash, deleted_at)
+            for pk, arn, data_hash, deleted_at in Resource.objects.filter(
+                account_id=self.account_id, arn__in=list(by_arn)
+            ).values_list("pk", "arn", "data_hash", "deleted_at")
+        }
+
+    def _upsert(self, items: Sequence[Prepared]) -> None:
+        """Insert or update ``items`` by (account, ARN): the portable path (PostgreSQL uses ``_pg_upsert``)."""
+        Resource.objects.bulk_create(
+            [
+                Resource(
+                    account_id=self.account_id,
+                    region=i.region,
+                    service=i.service,
+                    type=i.type,
+                    arn=i.arn,
+                    resource_id=i.resource_id,
+                    name=i.name,
+                    tags=i.tags,
+                    data=i.data,
+                    data_hash=i.data_hash,
+                    first_seen=self.seen_at,
+                    last_seen=self.seen_at,
+                    deleted_at=None,
+                )
+                for i in items
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "arn"],
+            update_fields=[
+                "region",
+                "service",
+                "type",
+                "resource_id",
+                "name",
+                "tags",
+                "data",
+                "data_hash",
+                "last_seen",
+                "deleted_at",
+            ],
+        )
+
+    def _revisions(self, plan: _ChunkPlan, previous: Mapping[int, dict[str, Any]]) -> list[ResourceRevision]:
+        """A revision per restored resource and per real change; a change that is none is recounted."""
         revisions = [
             ResourceRevision(
                 resource_id=pk, run_id=self.run_id, collected_at=self.seen_at, kind=RevisionKind.RESTORED
             )
-            for pk in restored
+            for pk in plan.restored
         ]
-        restored_ids = set(restored)
-        for pk, item in changed.items():
+        restored_ids = set(plan.restored)
+        for pk, item in plan.changed.items():
             before = previous.get(pk)
             if before is None:
                 continue
@@ -848,9 +876,9 @@ class IngestPass:
                 # the same content written differently (a number's spelling after an upgrade of
                 # the serialiser, a hash stored before volatile fields were set apart), or only
                 # volatile fields moved: the new hash is stored, but nothing changed worth a revision
-                counts.changed -= 1
+                plan.counts.changed -= 1
                 if pk not in restored_ids:
-                    counts.unchanged += 1
+                    plan.counts.unchanged += 1
                 continue
             revisions.append(
                 ResourceRevision(
@@ -862,9 +890,7 @@ class IngestPass:
                     changes=changes,
                 )
             )
-        if revisions:
-            ResourceRevision.objects.bulk_create(revisions)
-        self.stats.add(counts)  # counted once stored: a refused chunk adds nothing
+        return revisions
 
     def finish(
         self,
