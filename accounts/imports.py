@@ -32,7 +32,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from django.core.exceptions import ValidationError
@@ -395,26 +395,82 @@ def read_spreadsheet(filename: str, data: bytes | BinaryIO) -> Sheet:
         return _read_rows(filename, rows_in_file)
 
 
+@dataclasses.dataclass
+class _Header:
+    """A file's first row: its titles, the registry fields it names (at which positions), the rest."""
+
+    titles: list[str]
+    fields: list[str]
+    positions: list[int]
+    ignored: list[str]
+
+
+def _row_width(number: int, raw: list[str]) -> int:
+    """How many columns of ``raw`` hold something (trailing blank cells do not count)."""
+    width = len(raw)
+    while width and not raw[width - 1].strip():
+        width -= 1
+    if width > MAX_COLUMNS:
+        raise ImportFileError(
+            f"Row {number:,} has a value in column {width:,}; a registry file has at most "
+            f"{MAX_COLUMNS} columns. Remove the extra columns, or check that this is the right file."
+        )
+    return width
+
+
+def _read_header(raw: list[str], width: int) -> _Header:
+    """The header row: which registry field each title names; refuses duplicates and missing columns."""
+    header = _Header([_clean_text(value) for value in raw[:width]], [], [], [])
+    seen: dict[str, str] = {}
+    for position, title in enumerate(header.titles):
+        field = HEADER_ALIASES.get(_normalise_header(title))
+        if field is None:
+            if title:
+                header.ignored.append(_short(title, HEADER_SHOWN))
+            continue
+        if field in seen:
+            raise ImportFileError(
+                f"Two columns mean the same thing ({COLUMNS[field][0]}): “{_short(seen[field])}” and "
+                f"“{_short(title)}”. Remove one of them."
+            )
+        seen[field] = title
+        header.fields.append(field)
+        header.positions.append(position)
+    missing = [COLUMNS[f][0] for f in REQUIRED_COLUMNS if f not in header.fields]
+    if missing:
+        found = ", ".join(f"“{_short(t)}”" for t in header.titles if t) or "none"
+        raise ImportFileError(
+            f"No column for {' and '.join(missing)}. The first row must hold the column names "
+            f"(e.g. Account ID, Name, Description, Owner); found: {found}."
+        )
+    return header
+
+
+def _row_cells(
+    header: _Header, number: int, raw: list[str], width: int, overlong: list[tuple[int, str, int]]
+) -> list[str]:
+    """One text per field of a data row; a cell over its column's bound is noted in ``overlong``."""
+    cells: list[str] = []
+    for field, position in zip(header.fields, header.positions, strict=True):
+        text = _clean_text(raw[position]) if position < width else ""
+        cell_limit = CELL_LIMITS[field]
+        if len(text) > cell_limit:
+            overlong.append((number, field, len(text)))
+            text = text[:cell_limit]  # kept only to show the row; the row is rejected
+        cells.append(text)
+    return cells
+
+
 def _read_rows(filename: str, source: Iterator[tuple[int, list[str]]]) -> Sheet:
     """The :class:`Sheet` of a file's rows (see :func:`read_spreadsheet`)."""
     max_rows = max_import_rows()
-    header: list[str] | None = None
-    fields: list[str] = []
-    positions: list[int] = []
-    ignored: list[str] = []
+    header: _Header | None = None
     rows: list[tuple[int, list[str]]] = []
     overlong: list[tuple[int, str, int]] = []
     kept_chars = 0
     blank = 0
     for number, raw in source:
-        width = len(raw)
-        while width and not raw[width - 1].strip():
-            width -= 1
-        if width > MAX_COLUMNS:
-            raise ImportFileError(
-                f"Row {number:,} has a value in column {width:,}; a registry file has at most "
-                f"{MAX_COLUMNS} columns. Remove the extra columns, or check that this is the right file."
-            )
+        width = _row_width(number, raw)
         if not width:
             blank += 1
             if blank > IMPORT_MAX_BLANK_ROWS:
@@ -424,44 +480,15 @@ def _read_rows(filename: str, source: Iterator[tuple[int, list[str]]]) -> Sheet:
                 )
             continue
         if header is None:
-            header = [_clean_text(value) for value in raw[:width]]
-            seen: dict[str, str] = {}
-            for position, title in enumerate(header):
-                field = HEADER_ALIASES.get(_normalise_header(title))
-                if field is None:
-                    if title:
-                        ignored.append(_short(title, HEADER_SHOWN))
-                    continue
-                if field in seen:
-                    raise ImportFileError(
-                        f"Two columns mean the same thing ({COLUMNS[field][0]}): “{_short(seen[field])}” and "
-                        f"“{_short(title)}”. Remove one of them."
-                    )
-                seen[field] = title
-                fields.append(field)
-                positions.append(position)
-            missing = [COLUMNS[f][0] for f in REQUIRED_COLUMNS if f not in fields]
-            if missing:
-                found = ", ".join(f"“{_short(t)}”" for t in header if t) or "none"
-                raise ImportFileError(
-                    f"No column for {' and '.join(missing)}. The first row must hold the column names "
-                    f"(e.g. Account ID, Name, Description, Owner); found: {found}."
-                )
+            header = _read_header(raw, width)
             continue
         if len(rows) >= max_rows:
             raise ImportFileError(
                 f"The file has more than {max_rows:,} accounts (row {number:,} is one too many); an import "
                 f"takes at most {max_rows:,} rows. Split it into smaller files."
             )
-        cells: list[str] = []
-        for field, position in zip(fields, positions, strict=True):
-            text = _clean_text(raw[position]) if position < width else ""
-            cell_limit = CELL_LIMITS[field]
-            if len(text) > cell_limit:
-                overlong.append((number, field, len(text)))
-                text = text[:cell_limit]  # kept only to show the row; the row is rejected
-            kept_chars += len(text)
-            cells.append(text)
+        cells = _row_cells(header, number, raw, width, overlong)
+        kept_chars += sum(len(text) for text in cells)
         if kept_chars > IMPORT_MAX_TEXT_CHARS:
             raise ImportFileError(
                 f"The file holds more than {IMPORT_MAX_TEXT_CHARS:,} characters of registry text (reached "
@@ -472,12 +499,11 @@ def _read_rows(filename: str, source: Iterator[tuple[int, list[str]]]) -> Sheet:
         raise ImportFileError("The file has no rows at all.")
     if not rows:
         raise ImportFileError("The file has column names but no rows below them.")
-    headers = [_short(header[p], HEADER_SHOWN) for p in positions]
     return Sheet(
         filename=filename[:200],
-        fields=fields,
-        headers=headers,
-        ignored=ignored,
+        fields=header.fields,
+        headers=[_short(header.titles[p], HEADER_SHOWN) for p in header.positions],
+        ignored=header.ignored,
         rows=rows,
         overlong=overlong,
     )
@@ -638,10 +664,14 @@ def _display(field: str, value: Any, team_names: dict[int, str]) -> str:
     return str(value)
 
 
-def build_plan(sheet: Sheet) -> ImportPlan:
-    """Validate every row of ``sheet`` against the registry now; a constant number of queries per 1000 rows."""
+# one row of the file, parsed: (line, account ID, name, typed values, owner named, why it is invalid)
+_Parsed = tuple[int, str, str, dict[str, Any], str | None, list[str]]
+
+
+def _parse_sheet(sheet: Sheet) -> tuple[list[_Parsed], dict[str, list[int]]]:
+    """Every row parsed on its own (no database), and the lines each valid account ID is on."""
     ids_seen: dict[str, list[int]] = defaultdict(list)
-    parsed: list[tuple[int, str, str, dict[str, Any], str | None, list[str]]] = []
+    parsed: list[_Parsed] = []
     id_pos = sheet.fields.index("account_id")
     name_pos = sheet.fields.index("name")
     header_of = dict(zip(sheet.fields, sheet.headers, strict=True))
@@ -667,18 +697,74 @@ def build_plan(sheet: Sheet) -> ImportPlan:
                 + too_long_message(COLUMNS[field][0], CELL_LIMITS[field], length),
             )
         parsed.append((line, account_id, name, values, owner, reasons))
+    return parsed, ids_seen
 
+
+def _accounts_by_id(ids: list[str]) -> dict[str, AwsAccount]:
     existing: dict[str, AwsAccount] = {}
-    wanted = [i for i in ids_seen]
-    for start in range(0, len(wanted), 900):  # stay under SQLite's parameter limit
-        for account in AwsAccount.objects.filter(account_id__in=wanted[start : start + 900]):
+    for start in range(0, len(ids), 900):  # stay under SQLite's parameter limit
+        for account in AwsAccount.objects.filter(account_id__in=ids[start : start + 900]):
             existing[account.account_id] = account
-    teams = {team.name.lower(): team for team in Team.objects.all()}
-    team_names = {team.pk: team.name for team in teams.values()}
+    return existing
 
+
+class _Owners:
+    """Owner team names resolved to the registry's teams; unknown names counted (first spelling kept)."""
+
+    def __init__(self) -> None:
+        self.teams = {team.name.lower(): team for team in Team.objects.all()}
+        self.names = {team.pk: team.name for team in self.teams.values()}
+        self.unknown: Counter[str] = Counter()
+        self.spelling: dict[str, str] = {}
+
+    def resolve(self, owner: str) -> int | str:
+        """The team's pk, or for an unknown team its name (resolved, or dropped, at commit)."""
+        team = self.teams.get(owner.lower())
+        if team is not None:
+            return team.pk
+        key = owner.lower()
+        self.unknown[key] += 1
+        self.spelling.setdefault(key, owner)
+        return self.spelling[key]
+
+    def unknown_teams(self) -> dict[str, int]:
+        return {self.spelling[key]: count for key, count in self.unknown.items()}
+
+
+def _plan_new(row: PlannedRow, team_names: dict[int, str]) -> None:
+    """A new account: its environment guessed when the file gave none; every value is a change."""
+    if "environment" not in row.values:
+        row.values["environment"] = guess_environment(row.name, row.values.get("org_unit", ""))
+        row.environment_guessed = True
+    row.changes = [
+        Change(field, COLUMNS[field][0], "—", _display(field, value, team_names))
+        for field, value in row.values.items()
+        if field != "name"
+    ]
+
+
+def _plan_update(row: PlannedRow, current: AwsAccount, team_names: dict[int, str]) -> None:
+    """An account in the registry: the changes are the values that differ from its record."""
+    row.pk = current.pk
+    for field, new in row.values.items():
+        old = current.owner_id if field == "owner" else getattr(current, field)
+        if old != new:
+            row.changes.append(
+                Change(
+                    field,
+                    COLUMNS[field][0],
+                    _display(field, old, team_names),
+                    _display(field, new, team_names),
+                )
+            )
+
+
+def build_plan(sheet: Sheet) -> ImportPlan:
+    """Validate every row of ``sheet`` against the registry now; a constant number of queries per 1000 rows."""
+    parsed, ids_seen = _parse_sheet(sheet)
+    existing = _accounts_by_id(list(ids_seen))
+    owners = _Owners()
     plan = ImportPlan(creates=[], updates=[], unchanged=[], rejected=[], unknown_teams={}, sheet=sheet)
-    unknown: Counter[str] = Counter()
-    unknown_spelling: dict[str, str] = {}
     for line, account_id, name, values, owner, reasons in parsed:
         lines = ids_seen.get(account_id, [])
         if len(lines) > 1:
@@ -692,40 +778,15 @@ def build_plan(sheet: Sheet) -> ImportPlan:
             line=line, account_id=account_id, name=name, values={"name": name, **values}, owner=owner
         )
         if owner is not None:
-            team = teams.get(owner.lower())
-            if team is not None:
-                row.values["owner"] = team.pk
-            else:
-                key = owner.lower()
-                unknown[key] += 1
-                unknown_spelling.setdefault(key, owner)
-                row.values["owner"] = unknown_spelling[key]  # a name: resolved (or dropped) at commit
+            row.values["owner"] = owners.resolve(owner)
         current = existing.get(account_id)
         if current is None:
-            if "environment" not in row.values:
-                row.values["environment"] = guess_environment(name, row.values.get("org_unit", ""))
-                row.environment_guessed = True
-            row.changes = [
-                Change(field, COLUMNS[field][0], "—", _display(field, value, team_names))
-                for field, value in row.values.items()
-                if field != "name"
-            ]
+            _plan_new(row, owners.names)
             plan.creates.append(row)
-            continue
-        row.pk = current.pk
-        for field, new in row.values.items():
-            old = current.owner_id if field == "owner" else getattr(current, field)
-            if old != new:
-                row.changes.append(
-                    Change(
-                        field,
-                        COLUMNS[field][0],
-                        _display(field, old, team_names),
-                        _display(field, new, team_names),
-                    )
-                )
-        (plan.updates if row.changes else plan.unchanged).append(row)
-    plan.unknown_teams = {unknown_spelling[key]: count for key, count in unknown.items()}
+        else:
+            _plan_update(row, current, owners.names)
+            (plan.updates if row.changes else plan.unchanged).append(row)
+    plan.unknown_teams = owners.unknown_teams()
     return plan
 
 
@@ -756,6 +817,82 @@ def record_update_history(accounts: list[AwsAccount], user: Any, when: dt.dateti
     )
 
 
+def _create_teams(plan: ImportPlan, user: Any) -> tuple[list[str], dict[str, int]]:
+    """Create the plan's unknown teams (those not made meanwhile): their names, and every name's pk."""
+    existing = {t.name.lower(): t.pk for t in Team.objects.filter(name__in=list(plan.unknown_teams))}
+    new_teams = [Team(name=name) for name in plan.unknown_teams if name.lower() not in existing]
+    made = bulk_create_with_history(
+        new_teams, Team, batch_size=BATCH_SIZE, default_user=user, default_change_reason=CHANGE_REASON
+    )
+    return [t.name for t in made], {**existing, **{t.name.lower(): t.pk for t in made}}
+
+
+def _create_accounts(
+    plan: ImportPlan, user: Any, owner_id: Callable[[Any], int | None], now: dt.datetime
+) -> list[AwsAccount]:
+    new_accounts = []
+    for row in plan.creates:
+        values = dict(row.values)
+        owner = owner_id(values.pop("owner")) if "owner" in values else None
+        new_accounts.append(
+            AwsAccount(
+                account_id=row.account_id,
+                owner_id=owner,
+                created=now,
+                updated=now,
+                environment_guessed=row.environment_guessed,
+                **values,
+            )
+        )
+    bulk_create_with_history(
+        new_accounts,
+        AwsAccount,
+        batch_size=BATCH_SIZE,
+        default_user=user,
+        default_change_reason=CHANGE_REASON,
+    )
+    return new_accounts
+
+
+def _changed_columns(row: PlannedRow, owner_id: Callable[[Any], int | None]) -> dict[str, Any]:
+    """The columns a planned update writes (an unknown team that is not created keeps the owner)."""
+    changed: dict[str, Any] = {}
+    for change in row.changes:
+        value = row.values[change.field]
+        if change.field == "owner":
+            value = owner_id(value)
+            if value is None:
+                continue
+            changed["owner_id"] = value
+        else:
+            changed[change.field] = value
+    if "environment" in changed:
+        changed["environment_guessed"] = False  # the file's environment column: a person's
+    return changed
+
+
+def _update_accounts(
+    plan: ImportPlan, owner_id: Callable[[Any], int | None], now: dt.datetime
+) -> list[AwsAccount]:
+    """Write the plan's updates (rows locked); returns the accounts that changed."""
+    by_pk = {row.pk: row for row in plan.updates if row.pk is not None}  # updates are existing rows
+    accounts = []
+    pks = list(by_pk)
+    for start in range(0, len(pks), 900):
+        for account in AwsAccount.objects.select_for_update().filter(pk__in=pks[start : start + 900]):
+            changed = _changed_columns(by_pk[account.pk], owner_id)
+            if changed:
+                changed["updated"] = now
+                # One UPDATE of just the changed columns per account: linear, unlike Django's
+                # bulk_update, whose CASE WHEN per field grows slow with big batches (it took
+                # most of a 10k-row import), and it never rewrites columns the file did not set.
+                AwsAccount.objects.filter(pk=account.pk).update(**changed)
+                for name, value in changed.items():
+                    setattr(account, name, value)
+                accounts.append(account)
+    return accounts
+
+
 def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportResult:
     """Write ``plan`` in one transaction: new teams (if asked), new accounts, updated accounts.
 
@@ -768,68 +905,15 @@ def commit_plan(plan: ImportPlan, user: Any, *, create_teams: bool) -> ImportRes
         team_ids: dict[str, int] = {}
         created_teams: list[str] = []
         if create_teams and plan.unknown_teams:
-            existing = {t.name.lower(): t.pk for t in Team.objects.filter(name__in=list(plan.unknown_teams))}
-            new_teams = [Team(name=name) for name in plan.unknown_teams if name.lower() not in existing]
-            made = bulk_create_with_history(
-                new_teams, Team, batch_size=BATCH_SIZE, default_user=user, default_change_reason=CHANGE_REASON
-            )
-            created_teams = [t.name for t in made]
-            team_ids = {**existing, **{t.name.lower(): t.pk for t in made}}
+            created_teams, team_ids = _create_teams(plan, user)
 
         def owner_id(value: Any) -> int | None:
             if isinstance(value, int):
                 return value
             return team_ids.get(str(value).lower())
 
-        new_accounts = []
-        for row in plan.creates:
-            values = dict(row.values)
-            owner = owner_id(values.pop("owner")) if "owner" in values else None
-            new_accounts.append(
-                AwsAccount(
-                    account_id=row.account_id,
-                    owner_id=owner,
-                    created=now,
-                    updated=now,
-                    environment_guessed=row.environment_guessed,
-                    **values,
-                )
-            )
-        bulk_create_with_history(
-            new_accounts,
-            AwsAccount,
-            batch_size=BATCH_SIZE,
-            default_user=user,
-            default_change_reason=CHANGE_REASON,
-        )
-
-        by_pk = {row.pk: row for row in plan.updates if row.pk is not None}  # updates are existing rows
-        accounts = []
-        pks = list(by_pk)
-        for start in range(0, len(pks), 900):
-            for account in AwsAccount.objects.select_for_update().filter(pk__in=pks[start : start + 900]):
-                row = by_pk[account.pk]
-                changed: dict[str, Any] = {}
-                for change in row.changes:
-                    value = row.values[change.field]
-                    if change.field == "owner":
-                        value = owner_id(value)
-                        if value is None:
-                            continue  # an unknown team that is not being created: keep the owner
-                        changed["owner_id"] = value
-                    else:
-                        changed[change.field] = value
-                if "environment" in changed:
-                    changed["environment_guessed"] = False  # the file's environment column: a person's
-                if changed:
-                    changed["updated"] = now
-                    # One UPDATE of just the changed columns per account: linear, unlike Django's
-                    # bulk_update, whose CASE WHEN per field grows slow with big batches (it took
-                    # most of a 10k-row import), and it never rewrites columns the file did not set.
-                    AwsAccount.objects.filter(pk=account.pk).update(**changed)
-                    for name, value in changed.items():
-                        setattr(account, name, value)
-                    accounts.append(account)
+        new_accounts = _create_accounts(plan, user, owner_id, now)
+        accounts = _update_accounts(plan, owner_id, now)
         if accounts:
             record_update_history(accounts, user, now)
     return ImportResult(
