@@ -12,6 +12,7 @@ PURE_PACKAGES = [
     "inventory.exposure",
     "iam_audit.checks",
     "iam_audit.graph",
+    "iam_audit.policy",
 ]
 
 

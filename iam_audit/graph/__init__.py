@@ -20,7 +20,7 @@ from iam_audit.graph.model import (
     from_items,
     scp_levels_from_org_items,
 )
-from iam_audit.graph.policy import Requirement, parse_policy
+from iam_audit.policy import Requirement, parse_policy
 
 __all__ = [
     "GRAPH_CHECKS",

@@ -40,20 +40,18 @@ from iam_audit.graph.actions import universe
 from iam_audit.graph.classify import NONE_CLASS, UNKNOWN_CLASS, Level, PrivilegeClass, classify
 from iam_audit.graph.gcpause import gc_paused
 from iam_audit.graph.model import EstateIam, ScpPolicy
-from iam_audit.graph.patterns import arn_matches, substitute_variables
-from iam_audit.graph.policy import (
+from iam_audit.policy.conditions import Requirement
+from iam_audit.policy.evaluate import Evaluation, Match, evaluate, resolve_conditions
+from iam_audit.policy.match import arn_matches, substitute_variables
+from iam_audit.policy.model import (
     ALLOW,
     DENY,
-    Evaluation,
-    Match,
     PolicyDoc,
     PrincipalRef,
-    Requirement,
     Statement,
-    evaluate,
+    account_of,
     load_document,
     parse_policy,
-    resolve_conditions,
 )
 
 ASSUME_ROLE = "sts:AssumeRole"
@@ -347,11 +345,6 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
-def account_of(arn: str) -> str:
-    m = _ARN.match(arn or "")
-    return m.group("account") if m else ""
-
-
 def name_of(arn: str) -> str:
     m = _ARN.match(arn or "")
     if not m:
@@ -361,7 +354,7 @@ def name_of(arn: str) -> str:
 
 def _principal_specific(stmt: Statement) -> bool:
     """The statement's verdict depends on the exact caller (policy variables, principal keys)."""
-    return stmt.has_variables or any(c.key.lower() in PRINCIPAL_KEYS for c in stmt.conditions)
+    return stmt.has_variables or any(c.name in PRINCIPAL_KEYS for c in stmt.conditions)
 
 
 def _statement_mask(stmt: Statement) -> int:
@@ -921,7 +914,7 @@ class AccessGraph:
         for st in role.trust.statements:
             if not st.is_allow:
                 continue
-            if any(c.key.lower() in PRINCIPAL_KEYS for c in st.conditions) or st.not_principal:
+            if any(c.name in PRINCIPAL_KEYS for c in st.conditions) or st.not_principal:
                 self._trust_sensitive.add(role.arn)
             if st.not_principal:
                 self._trust_anyone.add(role.arn)
