@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from inventory.aws.permissions import declare
+from inventory.aws.session import fix_s3control_for_local_endpoint
 from inventory.collectors.base import UNKNOWN_REGION, CollectContext, Record, register
 from inventory.collectors.common import (
     Guard,
     error_code,
-    fix_s3control_for_local_endpoint,
     parse_policy,
     record,
     with_unavailable,
