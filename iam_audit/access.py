@@ -47,8 +47,8 @@ from iam_audit.graph.model import DEFAULT_CRITICAL, IAM_TYPES
 from iam_audit.models import PRIVILEGE_RANK, Principal
 from iam_audit.policy import account_of
 from iam_audit.snapshots import missing_org_types, org_coverage
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.models import CoverageRecord, Resource
+from inventory.records import GLOBAL_REGION, Coverage
 
 log = logging.getLogger(__name__)
 

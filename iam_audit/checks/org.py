@@ -23,8 +23,8 @@ from iam_audit.checks.common import (
 from iam_audit.checks.s3 import bucket_name, log_buckets
 from iam_audit.policy.conditions import condition_values
 from iam_audit.policy.model import statements
-from inventory.collectors.base import GLOBAL_REGION, UNKNOWN_REGION, Coverage
-from inventory.collectors.types import RESOURCE_TYPES
+from inventory.records import GLOBAL_REGION, UNKNOWN_REGION, Coverage
+from inventory.resource_types import RESOURCE_TYPES
 
 DOC_ORG = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_invites.html"
 DOC_MGMT = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html"

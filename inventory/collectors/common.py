@@ -5,7 +5,7 @@ Three concerns live here so that each service module reads as a list of resource
 - making AWS answers safe to store (:func:`json_safe`, :func:`parse_policy`, :func:`normalise_tags`);
 - calling AWS with the run's bookkeeping (:class:`Guard`): pagination, the per-run memory of
   operations the endpoint does not implement, and turning exceptions into coverage + errors;
-- building :class:`~inventory.collectors.base.Record` objects and standard ARNs.
+- building :class:`~inventory.records.Record` objects and standard ARNs.
 
 Failure policy (the principle is "a failed pass never deletes what it could not see"):
 
@@ -36,7 +36,8 @@ from botocore.exceptions import PaginationError
 # package (and so this module) while errors.py is still half-initialised. For the same reason
 # inventory.aws.calls, which takes names from errors.py, is imported when first used (_calls()).
 from inventory.aws import errors as aws_errors
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Coverage, Record
+from inventory.collectors.base import CollectContext
+from inventory.records import GLOBAL_REGION, CollectError, Coverage, Record
 
 # Page size passed to botocore paginators; ``None`` lets each service use its default (the largest
 # page it serves). Tests lower it to prove that every page is read (EC2 accepts no less than 5).

@@ -8,7 +8,7 @@ import urllib.parse
 
 from botocore.exceptions import ClientError
 
-from inventory.collectors.base import CollectContext, Coverage
+from inventory.collectors.base import CollectContext
 from inventory.collectors.common import (
     Guard,
     json_safe,
@@ -16,6 +16,7 @@ from inventory.collectors.common import (
     parse_policy,
 )
 from inventory.collectors.iam import parse_credential_report
+from inventory.records import Coverage
 
 POLICY = {
     "Version": "2012-10-17",

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.collectors.s3 import S3Collector
+from inventory.records import GLOBAL_REGION, Coverage
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     OTHER_ACCOUNT,
