@@ -45,9 +45,10 @@ from iam_audit.graph import GRAPH_CHECKS, AccessGraph, Path, build_graph, from_i
 from iam_audit.graph.findings import UNUSED, parse_time
 from iam_audit.graph.model import DEFAULT_CRITICAL, IAM_TYPES
 from iam_audit.models import PRIVILEGE_RANK, Principal
+from iam_audit.policy import account_of
 from iam_audit.snapshots import missing_org_types, org_coverage
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.models import CoverageRecord, Resource
+from inventory.records import GLOBAL_REGION, Coverage
 
 log = logging.getLogger(__name__)
 
@@ -441,12 +442,6 @@ def _stored_arns(state: GraphState) -> list[str]:
 def graph_checks() -> list[Check]:
     """The graph checks as :class:`Check` objects (for catalogues; they are not in the per-account registry)."""
     return [c.to_check() for c in GRAPH_CHECKS.values()]
-
-
-def account_of(arn: str) -> str:
-    """The account id in an ARN ("" when there is none)."""
-    parts = arn.split(":", 5)
-    return parts[4] if len(parts) >= 6 else ""
 
 
 def _graph_findings(state: GraphState, now: dt.datetime) -> dict[str, list[Result]]:

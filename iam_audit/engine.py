@@ -32,9 +32,9 @@ from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import BaselineSetting, CheckResult, Finding, FindingEvent, finding_key
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.collectors.common import UNAVAILABLE
 from inventory.models import CoverageRecord, Resource
+from inventory.records import GLOBAL_REGION, Coverage
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from accounts.choices import AccountStatus, Environment
 from accounts.models import AwsAccount
 from accounts.permissions import is_security
-from iam_audit.checks.policy import statements
+from iam_audit.policy.model import statements
 from inventory.models import Resource
 
 PROMPT = "No identity account is designated"
@@ -62,7 +62,7 @@ def suggestion() -> Suggestion | None:
         named: set[int] = set()
         doc = data.get("AssumeRolePolicyDocument") if isinstance(data, dict) else None
         for stmt in statements(doc):
-            if stmt.allow and stmt.principal is not None:
+            if stmt.is_allow and stmt.principal is not None:
                 named |= {by_id[a] for a in stmt.principal.accounts() if a in by_id}
         for pk in named - {role_account}:
             trusted[pk] += 1

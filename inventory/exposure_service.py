@@ -2,7 +2,7 @@
 
 :mod:`inventory.exposure` is pure (items in, reports out). This module feeds it the live resources
 of one account (only the types it reads, straight from ``values_list`` into
-:class:`~inventory.collectors.base.Record` objects: no model instances), and keeps the results in
+:class:`~inventory.records.Record` objects: no model instances), and keeps the results in
 Django's cache so pages do not redo the analysis on every request.
 
 Cache keys hold the account's *collection stamp*: the latest ``CoverageRecord.collected_at`` of the
@@ -31,13 +31,13 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
-from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
 from inventory.exposure import vectors
 from inventory.exposure.analysis import ASG_TAG, analyse_account, build_model
 from inventory.exposure.mapgraph import INTERNET, build_map, estate_treemap, parse_group_key
 from inventory.exposure.ports import PortRange
 from inventory.exposure.results import NETWORK_VECTORS, VECTORS, Exposure
 from inventory.models import CoverageRecord, Resource
+from inventory.records import GLOBAL_REGION, Coverage, Record
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from accounts.choices import Environment
 from accounts.filtersets import SEARCH_MAX_LENGTH, SearchFilterSet
 from accounts.models import AwsAccount
 from accounts.ui import query_string
-from inventory.collectors.types import RESOURCE_TYPES
 from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
 from inventory.models import Resource
+from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import filters_named, search
 
 TAG_MAX_LENGTH = 256  # AWS: keys up to 128 characters, values up to 256

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from inventory.collectors.base import GLOBAL_REGION
+from inventory.records import GLOBAL_REGION
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.records import GLOBAL_REGION, Coverage
 
 
 class RunState(models.TextChoices):
@@ -165,7 +165,7 @@ class CollectionRun(models.Model):
 class Resource(models.Model):
     """One AWS resource of one account, keyed by ARN (or a pseudo-ARN) within the account.
 
-    ``data`` is the metadata exactly as AWS returned it (see :mod:`inventory.collectors.types`);
+    ``data`` is the metadata exactly as AWS returned it (see :mod:`inventory.resource_types`);
     ``data_hash`` is the SHA-256 of the canonical JSON of everything stored from the record, so an
     unchanged resource costs a hash comparison, not a JSON diff; for types with volatile fields (a
     role's last use...) its head hashes the content without them and its tail the whole, so their

@@ -90,7 +90,7 @@ class FilterHint:
 def filters_named(term: str) -> list[FilterHint]:
     """The account, region or service filter ``term`` names as a whole word (at most one)."""
     from accounts.models import AwsAccount
-    from inventory.collectors.types import RESOURCE_TYPES
+    from inventory.resource_types import RESOURCE_TYPES
 
     word = term.strip(": ").lower()
     if _ACCOUNT_ID.fullmatch(word):

@@ -34,8 +34,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from accounts.tables import EMPTY, AccountColumn, ArnColumn, BaseTable, TimestampColumn
-from inventory.collectors.types import RESOURCE_TYPES
 from inventory.models import Resource
+from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import SEARCH_ALIAS
 
 COUNT_CAP = 10_000

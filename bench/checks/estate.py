@@ -1,7 +1,7 @@
 """Synthetic account snapshots for the checks benchmark: pure Python, no Django, no AWS.
 
 An account of ``n`` resources gets a believable mix of every catalogued type, shaped exactly as
-inventory/collectors/types.py documents each record's ``data``. Most types scale with ``n`` by a fixed
+inventory/resource_types.py documents each record's ``data``. Most types scale with ``n`` by a fixed
 share (per 1,000 resources: 175 EBS volumes, 140 instances, 110 snapshots, 55 security groups, 50
 Lambda functions, 40 buckets, 40 roles...); what AWS keeps to one per account or per region (password
 policy, account summary, credential report, Block Public Access, EC2 account settings, GuardDuty,
@@ -24,8 +24,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from iam_audit.checks.base import AccountFacts, Item, OrgContext, Snapshot
-from inventory.collectors.base import GLOBAL_REGION, Coverage
-from inventory.collectors.types import RESOURCE_TYPES
+from inventory.records import GLOBAL_REGION, Coverage
+from inventory.resource_types import RESOURCE_TYPES
 
 NOW = "2026-11-29T00:00:00+00:00"
 REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")

@@ -323,8 +323,8 @@ def child_multi(accounts: int, size: int, repeat: int, trace: bool) -> dict[str,
 def _passes(items: list[Any]) -> Iterator[tuple[str, list[str], list[Any]]]:
     """(region, types, records) per collection pass: the global types once, the regional ones per region."""
     from bench.checks import estate
-    from inventory.collectors.base import GLOBAL_REGION, Record
-    from inventory.collectors.types import RESOURCE_TYPES
+    from inventory.records import GLOBAL_REGION, Record
+    from inventory.resource_types import RESOURCE_TYPES
 
     global_types = [t for t, rt in RESOURCE_TYPES.items() if rt.scope == "global"]
     regional_types = [t for t, rt in RESOURCE_TYPES.items() if rt.scope == "regional"]
@@ -361,7 +361,7 @@ def child_db(size: int) -> dict[str, Any]:
     from bench.checks import estate
     from iam_audit import engine, snapshots
     from iam_audit.models import Finding, FindingEvent
-    from inventory.collectors.base import Coverage
+    from inventory.records import Coverage
     from inventory.services.ingest import ingest
 
     call_command("migrate", verbosity=0)

@@ -46,7 +46,7 @@ def org_records(est: Any) -> list[Any]:
     """The bench estate's organisation as the organizations collector would record it."""
     from run import ADMIN, GUARDRAILS, SANDBOX_SCP
 
-    from inventory.collectors.base import GLOBAL_REGION, Record
+    from inventory.records import GLOBAL_REGION, Record
 
     mgmt, org_id = est.mgmt, "o-bench00001"
     root = {"Id": "r-root", "Name": "Root", "Type": "ROOT"}
@@ -105,7 +105,7 @@ def store(est: Any) -> dict[str, Any]:
     """Register the accounts and ingest every account's IAM and the organisation."""
     from accounts.models import AwsAccount
     from iam_audit.graph.model import IAM_TYPES
-    from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+    from inventory.records import GLOBAL_REGION, Coverage, Record
     from inventory.services.ingest import ingest
 
     AwsAccount.objects.all().delete()

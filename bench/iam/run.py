@@ -3,7 +3,7 @@
 Run from the repository root:  .venv/bin/python bench/iam/run.py [--accounts 100] [--roles 200]
 [--users 2000] [--seed 7] [--json out.json]
 
-The estate is shaped like a real landing zone (items as inventory/collectors/types.py documents):
+The estate is shaped like a real landing zone (items as inventory/resource_types.py documents):
 
 * a management account, an identity account holding every IAM user, a security account, an
   operations account with CI roles federated from an OIDC provider, then prod / staging / dev /

@@ -41,7 +41,7 @@ def current_rss_mb() -> float:
 
 def records(n: int, version: int = 0, changed_every: int = 0, skip_every: int = 0) -> Iterator[Any]:
     """Synthetic EC2 instances (~1.5 KB of metadata each), generated one at a time."""
-    from inventory.collectors.base import Record
+    from inventory.records import Record
 
     for i in range(n):
         if skip_every and i % skip_every == 0:
@@ -116,8 +116,8 @@ def child(size: int, chunk: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from accounts.models import AwsAccount
-    from inventory.collectors.base import Coverage
     from inventory.models import Resource, ResourceRevision
+    from inventory.records import Coverage
     from inventory.services.ingest import ingest
 
     for stale in AwsAccount.objects.filter(account_id=ACCOUNT_ID):  # an interrupted earlier run

@@ -42,7 +42,7 @@ ASG_SIZES = (2, 2, 3, 4, 4, 6, 8, 10, 12, 20, 30, 50, 80, 150, 300)
 
 
 class Estate:
-    """Builds items shaped like the collectors' records (inventory/collectors/types.py)."""
+    """Builds items shaped like the collectors' records (inventory/resource_types.py)."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)

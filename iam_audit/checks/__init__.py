@@ -1,7 +1,7 @@
 """The catalogue of security checks (pure functions over an account :class:`~iam_audit.checks.base.Snapshot`).
 
 Importing this package registers every check module; :func:`~iam_audit.checks.base.all_checks`
-returns them. Helpers others may reuse: :mod:`iam_audit.checks.policy` (policy documents),
+returns them. Helpers others may reuse: :mod:`iam_audit.policy` (policy documents),
 :mod:`iam_audit.checks.network` (security-group / NACL rules), :mod:`iam_audit.checks.principals`
 (the IAM principals of one account with their statements).
 """

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from inventory.collectors.base import GLOBAL_REGION, Coverage
+from inventory.records import GLOBAL_REGION, Coverage
 
 
 class Severity(enum.StrEnum):
@@ -50,7 +50,7 @@ class Exposure(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Item:
-    """A stored resource as checks see it (mirrors inventory.collectors.base.Record)."""
+    """A stored resource as checks see it (mirrors inventory.records.Record)."""
 
     type: str
     arn: str

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iam_audit.checks.base import Exposure, Item, Result, Snapshot, Status
-from inventory.collectors.base import GLOBAL_REGION
+from inventory.records import GLOBAL_REGION
 
 DEFAULT_UNUSED_DAYS = 90
 CIS_UNUSED_DAYS = 45  # CIS AWS Foundations 1.11 asks for 45; the estate's threshold is configurable

@@ -5,7 +5,7 @@
 ``iam_audit``'s ``AppConfig.ready()`` registers :data:`FINDER`. Every decision is the checks' own,
 so a resource is exposed here exactly when its check fails:
 
-- resource policy: :func:`~iam_audit.checks.policy.public_grants` (Principal ``*`` / ``{"AWS": "*"}``
+- resource policy: :func:`~iam_audit.policy.public_grants` (Principal ``*`` / ``{"AWS": "*"}``
   / NotPrincipal without a condition narrowing who: aws:PrincipalOrgID, a source VPC / endpoint, a
   specific source account or ARN, an IP range narrower than the internet), for buckets after Block
   Public Access (:func:`~iam_audit.checks.s3.public_ways`);
@@ -28,10 +28,10 @@ from typing import Any
 from iam_audit.checks.common import as_dict, text, truthy, unavailable
 from iam_audit.checks.ec2 import public_permissions
 from iam_audit.checks.iam_trust import anyone_grants, outside_trusts
-from iam_audit.checks.policy import public_grants
 from iam_audit.checks.rds import restore_attribute
 from iam_audit.checks.resource_policies import POLICY_KEYS
 from iam_audit.checks.s3 import bpa_flags, public_ways
+from iam_audit.policy.grants import public_grants
 from inventory.exposure.results import ACL, RESOURCE_POLICY, SHARING, TRUST, Exposure
 from inventory.exposure.vectors import Context, Finder
 

@@ -13,14 +13,10 @@ from typing import Any
 
 from iam_audit.checks.base import Item, Result, Severity, Snapshot, Status, check
 from iam_audit.checks.common import as_dict, dicts, join_limited, label, resource_result, unread_result
-from iam_audit.checks.policy import (
-    Statement,
-    allows_action,
-    grants_full_admin,
-    limiting_conditions,
-    statements,
-)
 from iam_audit.checks.principals import Grant, IamView, Principal, aws_managed_name
+from iam_audit.policy.conditions import limiting_conditions
+from iam_audit.policy.grants import grants_full_admin
+from iam_audit.policy.model import Statement, statements
 
 DOC_POLICIES = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html"
 DOC_LEAST = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"
@@ -100,7 +96,7 @@ def admin_policy(snap: Snapshot) -> Iterator[Result]:
 
 # ----------------------------------------------------------------------------------- NotAction
 def _notaction_allows(stmts: list[Statement]) -> list[Statement]:
-    return [s for s in stmts if s.allow and s.not_actions is not None]
+    return [s for s in stmts if s.is_allow and s.not_action]
 
 
 @check(
@@ -134,7 +130,7 @@ def notaction_allow(snap: Snapshot) -> Iterator[Result]:
             yield resource_result(
                 item,
                 Status.FAIL,
-                f"Policy {label(item)} allows everything except {len(bad[0].not_actions or ())} action pattern(s)",
+                f"Policy {label(item)} allows everything except {len(bad[0].actions)} action pattern(s)",
                 {"statements": [s.evidence() for s in bad]},
             )
         else:
@@ -144,7 +140,7 @@ def notaction_allow(snap: Snapshot) -> Iterator[Result]:
         inline = [g for g in p.grants if g.source.kind == "inline"]
         if not inline:
             continue  # inline policies are the subject here; attached policies were judged above
-        bad_grants = [g for g in inline if g.statement.allow and g.statement.not_actions is not None]
+        bad_grants = [g for g in inline if g.statement.is_allow and g.statement.not_action]
         if bad_grants:
             yield resource_result(
                 p.item,
@@ -401,17 +397,17 @@ class _Context:
 
     def trusts_service(self, role: Principal, service: str) -> bool:
         return any(
-            s.allow
+            s.is_allow
             and s.principal is not None
             and service in s.principal.service
-            and allows_action(s, "sts:AssumeRole")
+            and s.matches_action("sts:AssumeRole")
             for s in self.trust.get(role.arn, [])
         )
 
     def trusts_principal(self, role: Principal, p: Principal) -> bool:
         """The role's trust policy lets ``p`` in (by ARN, via the account, or anyone)."""
         for s in self.trust.get(role.arn, []):
-            if not s.allow or s.principal is None or not allows_action(s, "sts:AssumeRole"):
+            if not s.is_allow or s.principal is None or not s.matches_action("sts:AssumeRole"):
                 continue
             if s.principal.anyone and not limiting_conditions(s):
                 return True
@@ -454,7 +450,7 @@ def escalation_paths(p: Principal, ctx: _Context) -> list[dict[str, Any]]:
         first, rest = method.actions[0], method.actions[1:]
         # Cheap pre-filter: without any Allow for the first step no target can be reached, so do not
         # compute targets (principals x admins made this check quadratic on large accounts).
-        if not any(g.statement.allow and allows_action(g.statement, first) for g in p.grants):
+        if not any(g.statement.is_allow and g.statement.matches_action(first) for g in p.grants):
             continue
         targets = ctx.targets(p, method)
         if not targets:

@@ -8,17 +8,15 @@ from typing import Any
 
 from iam_audit.checks.base import Exposure, Item, Result, Severity, Snapshot, Status, check
 from iam_audit.checks.common import as_dict, join_limited, label, org_accounts, org_known, resource_result
-from iam_audit.checks.policy import (
+from iam_audit.policy.conditions import (
     ORG_KEYS,
-    Statement,
-    allows_action,
     condition_values,
     limiting_conditions,
-    public_grant,
     requires_external_id,
     requires_mfa,
-    statements,
 )
+from iam_audit.policy.grants import public_grant
+from iam_audit.policy.model import Statement, statements
 
 DOC_TRUST = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"
 DOC_EXTERNAL_ID = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html"
@@ -62,7 +60,7 @@ def outside_trusts(
     guarded: list[dict[str, Any]] = []
     unresolved: list[str] = []
     for s in _trust(role):
-        if not s.allow or s.principal is None or not allows_action(s, "sts:AssumeRole"):
+        if not s.is_allow or s.principal is None or not s.matches_action("sts:AssumeRole"):
             continue
         unresolved += s.principal.unresolved()
         outside = sorted(a for a in s.principal.accounts() if a not in inside)
@@ -215,10 +213,10 @@ def trust_oidc_unscoped(snap: Snapshot) -> Iterator[Result]:
         federated = [
             s
             for s in _trust(role)
-            if s.allow
+            if s.is_allow
             and s.principal is not None
             and s.principal.federated
-            and allows_action(s, "sts:AssumeRoleWithWebIdentity")
+            and s.matches_action("sts:AssumeRoleWithWebIdentity")
         ]
         if not federated:
             continue  # not a web-identity role: not a subject of this check

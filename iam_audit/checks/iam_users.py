@@ -25,8 +25,8 @@ from iam_audit.checks.common import (
     unread_result,
     unused_days,
 )
-from iam_audit.checks.policy import mentions_mfa
 from iam_audit.checks.principals import IamView
+from iam_audit.policy.conditions import mentions_mfa
 
 KEY_ROTATION_DAYS = 90
 KEY_WITH_USER_WINDOW = dt.timedelta(hours=1)  # "created together with the user"

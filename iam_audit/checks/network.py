@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from iam_audit.checks.common import as_dict, dicts, to_int, truthy
+from inventory.exposure.ports import ALL, normalise_protocol
 
 INTERNET_V4 = "0.0.0.0/0"
 INTERNET_V6 = "::/0"
-ALL = "all"
 ADMIN_PORTS: dict[int, str] = {22: "SSH", 3389: "RDP"}
 # (port, protocol) pairs for remote administration that CIS names: SSH, RDP (RDP also speaks UDP)
 ADMIN_PORT_PROTOCOLS: tuple[tuple[int, str], ...] = ((22, "tcp"), (3389, "tcp"), (3389, "udp"))
@@ -41,22 +41,7 @@ DB_PORTS: dict[int, str] = {
     27017: "MongoDB",
     50000: "DB2",
 }
-_PROTOCOL_NAMES = {"-1": ALL, "all": ALL, "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 _MAX_NACL_ENTRIES = 500
-
-
-def normalise_protocol(value: Any) -> str | None:
-    """``"-1"`` -> ``"all"``, ``"6"`` -> ``"tcp"``; names kept; None for nonsense."""
-    if value is None or isinstance(value, bool):
-        return None
-    s = str(value).strip().lower()
-    if s in _PROTOCOL_NAMES:
-        return _PROTOCOL_NAMES[s]
-    if s in ("tcp", "udp", "icmp", "icmpv6"):
-        return s
-    if s.isdigit() and 0 <= int(s) <= 255:
-        return s
-    return None
 
 
 def _network(cidr: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:

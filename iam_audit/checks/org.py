@@ -20,10 +20,11 @@ from iam_audit.checks.common import (
     text,
     truthy,
 )
-from iam_audit.checks.policy import allows_action, condition_values, statements
 from iam_audit.checks.s3 import bucket_name, log_buckets
-from inventory.collectors.base import GLOBAL_REGION, UNKNOWN_REGION, Coverage
-from inventory.collectors.types import RESOURCE_TYPES
+from iam_audit.policy.conditions import condition_values
+from iam_audit.policy.model import statements
+from inventory.records import GLOBAL_REGION, UNKNOWN_REGION, Coverage
+from inventory.resource_types import RESOURCE_TYPES
 
 DOC_ORG = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_invites.html"
 DOC_MGMT = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_best-practices_mgmt-acct.html"
@@ -225,7 +226,7 @@ def scp_guardrails(scps: Iterable[tuple[str, str, Any]]) -> dict[str, list[dict[
     }
     for policy_id, name, document in scps:
         for s in statements(document):
-            if not s.deny:
+            if not s.is_deny:
                 continue
             where = {"policy_id": policy_id, "policy": text(name, 200), **s.evidence()}
             regions = [c for c in condition_values(s, "aws:requestedregion") if c.negated]
@@ -234,12 +235,12 @@ def scp_guardrails(scps: Iterable[tuple[str, str, Any]]) -> dict[str, list[dict[
                     {**where, "allowed_regions": [v for c in regions for v in c.values]}
                 )
                 continue  # a region fence denies everything elsewhere; it protects nothing in allowed regions
-            explicit = [a.strip() for a in s.actions or ()]
+            explicit = [] if s.not_action else list(s.actions)
             if not explicit or "*" in explicit:
                 continue  # NotAction / deny-all statements are other guardrails, not these
-            if allows_action(s, "organizations:LeaveOrganization"):
+            if s.matches_action("organizations:LeaveOrganization"):
                 found["deny_leaving"].append(where)
-            protected = [a for a in SECURITY_ACTIONS if allows_action(s, a)]
+            protected = [a for a in SECURITY_ACTIONS if s.matches_action(a)]
             if protected:
                 found["protect_security_services"].append({**where, "actions": protected})
     return found

@@ -21,13 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from iam_audit.checks.base import Item, Snapshot
 from iam_audit.checks.common import as_dict, dicts, text
-from iam_audit.checks.policy import (
-    Statement,
-    allows_action,
-    covers_resource,
-    grants_full_admin,
-    statements,
-)
+from iam_audit.policy.grants import grants_full_admin
+from iam_audit.policy.model import Statement, statements
 
 # AWS-managed policies whose content is fixed and known, used only when the snapshot lacks the
 # document (the collector stores attached AWS-managed policies, but a partial run may not).
@@ -125,11 +120,11 @@ class Principal:
         if self.boundary_statements is None:
             return None
         allowed = any(
-            s.allow and allows_action(s, action) and covers_resource(s, resource)
+            s.is_allow and s.matches_action(action) and s.matches_resource(resource)
             for s in self.boundary_statements
         )
         denied = any(
-            s.deny and not s.conditions and allows_action(s, action) and covers_resource(s, resource)
+            s.is_deny and not s.conditions and s.matches_action(action) and s.matches_resource(resource)
             for s in self.boundary_statements
         )
         return allowed and not denied
@@ -138,7 +133,7 @@ class Principal:
         """An unconditional Deny covering ``action`` on ``resource``."""
         for g in self.grants:
             s = g.statement
-            if s.deny and not s.conditions and allows_action(s, action) and covers_resource(s, resource):
+            if s.is_deny and not s.conditions and s.matches_action(action) and s.matches_resource(resource):
                 return g
         return None
 
@@ -148,9 +143,9 @@ class Principal:
         found = [
             g
             for g in self.grants
-            if g.statement.allow
-            and allows_action(g.statement, action)
-            and (resource is None or covers_resource(g.statement, resource))
+            if g.statement.is_allow
+            and g.statement.matches_action(action)
+            and (resource is None or g.statement.matches_resource(resource))
         ]
         where = "*" if resource is None else resource
         if not found or self.denial(action, where) is not None:
@@ -161,7 +156,7 @@ class Principal:
             if (
                 self.boundary is not None
                 and self.boundary_statements is not None
-                and not any(s.allow and allows_action(s, action) for s in self.boundary_statements)
+                and not any(s.is_allow and s.matches_action(action) for s in self.boundary_statements)
             ):
                 return []
         elif self.boundary_allows(action, resource) is False:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from iam_audit.checks.base import Exposure, Result, Severity, Snapshot, Status, check
 from iam_audit.checks.common import as_dict, label, resource_result, truthy, unread_result
 from iam_audit.checks.network import is_internet
-from iam_audit.checks.policy import public_grants
+from iam_audit.policy.grants import public_grants
 
 _STEPS = (
     "1. Replace Principal '*' with the accounts, roles or service principals that need access, or add a condition "

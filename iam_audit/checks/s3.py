@@ -20,16 +20,9 @@ from iam_audit.checks.common import (
     truthy,
     unread_result,
 )
-from iam_audit.checks.policy import (
-    ORG_KEYS,
-    allows_action,
-    applies_to_anyone,
-    covers_resource,
-    denies_insecure_transport,
-    limiting_conditions,
-    public_grant,
-    statements,
-)
+from iam_audit.policy.conditions import ORG_KEYS, denies_insecure_transport, limiting_conditions
+from iam_audit.policy.grants import applies_to_anyone, public_grant
+from iam_audit.policy.model import statements
 
 PUBLIC_KEYS = (
     "Acl",
@@ -320,7 +313,12 @@ def cross_account(snap: Snapshot) -> Iterator[Result]:
             continue
         shared = []
         for s in statements(as_dict(b.data).get("Policy")):
-            if not s.allow or s.principal is None or applies_to_anyone(s) or limiting_conditions(s, ORG_KEYS):
+            if (
+                not s.is_allow
+                or s.principal is None
+                or applies_to_anyone(s)
+                or limiting_conditions(s, ORG_KEYS)
+            ):
                 continue
             outside = sorted(a for a in s.principal.accounts() if a not in inside)
             if outside:
@@ -419,8 +417,8 @@ def tls_only(snap: Snapshot) -> Iterator[Result]:
             for s in statements(as_dict(b.data).get("Policy"))
             if denies_insecure_transport(s)
             and applies_to_anyone(s)
-            and allows_action(s, "s3:*")
-            and covers_resource(s, obj)
+            and s.matches_action("s3:*")
+            and s.matches_resource(obj)
         ]
         if found:
             yield resource_result(

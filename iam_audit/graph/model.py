@@ -1,7 +1,7 @@
 """The graph's input: every account's IAM items plus what is known about the organisation.
 
 Plain dataclasses, built from stored :class:`~iam_audit.checks.base.Item` s (whose ``data`` shapes
-are documented in :mod:`inventory.collectors.types`) by :func:`from_items`. SCPs are given per
+are documented in :mod:`inventory.resource_types`) by :func:`from_items`. SCPs are given per
 account as *levels* (root, each OU on the way down, the account itself): an action must be allowed
 by some SCP at every level and denied by none — :func:`scp_levels_from_org_items` derives the levels
 from the management account's ``organizations:account`` and ``organizations:policy`` items.

@@ -8,6 +8,6 @@
 - ``calls``: ``paginate()``, ``absent_ok()``, ``call()`` with the run's "not supported here" memo.
 - ``access``: ``check_access()`` for the "can we read this account?" button and command.
 
-Import from the submodules: this package imports nothing itself, because ``errors`` depends on
-``inventory.collectors.base`` and collectors depend on this package.
+Import from the submodules: this package imports nothing itself. It depends on the plain values
+of :mod:`inventory.records` only, never on the collectors, which depend on it.
 """

@@ -1,7 +1,7 @@
 """Error classification used everywhere AWS is called. No Django here.
 
 Every failure is mapped to one :class:`ErrorKind` with a sentence a person understands, and to the
-:class:`~inventory.collectors.base.Coverage` it means for collection.
+:class:`~inventory.records.Coverage` it means for collection.
 
 The codes are AWS's real error codes. Two endpoint quirks are handled on purpose:
 
@@ -34,7 +34,7 @@ from botocore.parsers import ResponseParserError
 
 from accounts.secrets import TextRedactor
 from inventory.aws.permissions import action_in_message
-from inventory.collectors.base import Coverage
+from inventory.records import Coverage
 
 
 class ErrorKind(enum.StrEnum):

@@ -123,15 +123,19 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _is_local(endpoint_url: str | None) -> bool:
-    host = urlsplit(endpoint_url or "").hostname or ""
-    if host == "localhost":
+def _is_local_host(host: str) -> bool:
+    """localhost, a ``.localhost`` name or an IP address: never an AWS endpoint's name."""
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
     return True
+
+
+def _is_local(endpoint_url: str | None) -> bool:
+    return _is_local_host(urlsplit(endpoint_url or "").hostname or "")
 
 
 def _bare_html_errors(response_dict: dict[str, Any] | None = None, **_: Any) -> None:
@@ -151,15 +155,39 @@ def _bare_html_errors(response_dict: dict[str, Any] | None = None, **_: Any) -> 
         response_dict["body"] = b""
 
 
+_ACCOUNT_PREFIX = re.compile(r"^\d{12}\.")
+
+
+def local_s3control_url(url: str) -> str:
+    """``url`` without the account-id prefix botocore puts before an s3control host
+    (``123456789012.127.0.0.1``) when what remains is a local host, which could not resolve the
+    prefixed name; unchanged otherwise (real AWS routes s3control by that prefix)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not _ACCOUNT_PREFIX.match(host):
+        return url
+    bare = _ACCOUNT_PREFIX.sub("", host, count=1)
+    if not _is_local_host(bare):
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(host, bare, 1)))
+
+
 def _strip_account_host(request: Any, **_: Any) -> None:
-    """s3control puts the account id in the host (``123456789012.127.0.0.1``), which a local
-    endpoint cannot resolve; send it to the endpoint's own host instead."""
-    parts = urlsplit(request.url)
-    match = re.match(r"^\d{12}\.(.+)$", parts.netloc)
-    if match:
-        request.url = urlunsplit(parts._replace(netloc=match.group(1)))
+    url = local_s3control_url(request.url)
+    if url != request.url:
+        request.url = url
         if "host" in request.headers:
-            request.headers["host"] = match.group(1)
+            request.headers["host"] = urlsplit(url).netloc
+
+
+def fix_s3control_for_local_endpoint(client: Any) -> Any:
+    """Make an s3control client work against a local endpoint (moto); a no-op for real AWS (see
+    :func:`local_s3control_url`). Registering twice is harmless (botocore de-duplicates by
+    ``unique_id``). Returns the client."""
+    client.meta.events.register(
+        "before-send.s3-control", _strip_account_host, unique_id="skyledger-s3control-host"
+    )
+    return client
 
 
 def _prepare(client: BaseClient, endpoint_url: str | None) -> BaseClient:
@@ -171,9 +199,7 @@ def _prepare(client: BaseClient, endpoint_url: str | None) -> BaseClient:
     )
     if endpoint_url:
         if service_id == "s3-control" and _is_local(endpoint_url):
-            client.meta.events.register(
-                "before-send.s3-control", _strip_account_host, unique_id="skyledger-s3control-host"
-            )
+            fix_s3control_for_local_endpoint(client)
     return client
 
 

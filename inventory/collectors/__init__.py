@@ -1,6 +1,7 @@
 """Collectors, one module per AWS service. Importing the package registers every collector.
 
-The contract is in :mod:`inventory.collectors.base`; the record shapes in :mod:`inventory.collectors.types`.
+The collector contract is in :mod:`inventory.collectors.base`; what collectors yield in
+:mod:`inventory.records`; the record shapes in :mod:`inventory.resource_types`.
 """
 
 from __future__ import annotations

@@ -7,72 +7,20 @@ reports, per resource type it declares, whether that type was collected complete
 missing from an ``ok`` (type, region) pass is marked deleted; a type that did not end ``ok`` touches
 nothing it did not see. Checks use it to answer "unknown" instead of "pass".
 
-The shape of every record's ``data`` per type is documented in :mod:`inventory.collectors.types`.
+What a collector yields and reports (:class:`~inventory.records.Record`, :class:`~inventory.records.Coverage`,
+:class:`~inventory.records.CollectError`) lives in :mod:`inventory.records`; the shape of every record's
+``data`` per type in :mod:`inventory.resource_types`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol
 
-GLOBAL_REGION = "global"
-# The region of a resource whose region could not be read (a bucket whose GetBucketLocation failed
-# the first time it was seen): said honestly rather than guessed. Storage keeps a known region over it.
-UNKNOWN_REGION = "unknown"
-
-
-class Coverage(enum.StrEnum):
-    """How completely one resource type was collected in one region."""
-
-    OK = "ok"  # every page read; absence of a resource means it does not exist
-    FAILED = "failed"  # an error (throttled after retries, time-out, bad answer...)
-    DENIED = "denied"  # access denied / not authorised
-    UNSUPPORTED = "unsupported"  # endpoint does not implement it, or service not offered there
-    NOT_COLLECTED = "not-collected"  # nothing ran (collector off, region skipped)
-
-    @property
-    def complete(self) -> bool:
-        return self is Coverage.OK
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Record:
-    """One resource as seen in AWS.
-
-    ``arn`` is the stable key within the account: a real ARN where AWS has one, otherwise a
-    pseudo-ARN built the same way (e.g. ``arn:aws:iam::123456789012:account-password-policy``).
-    ``data`` is JSON-serialisable (datetimes as ISO-8601 strings): the item as AWS returned it, plus
-    the extra keys named in :mod:`inventory.collectors.types`.
-    """
-
-    type: str  # "<service>:<kind>", e.g. "ec2:instance"; listed in types.RESOURCE_TYPES
-    arn: str
-    resource_id: str  # the id people know: instance id, bucket name, user name...
-    name: str
-    region: str  # an AWS region, or GLOBAL_REGION
-    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def service(self) -> str:
-        return self.type.split(":", 1)[0]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CollectError:
-    """A structured error, shown to people in the run page."""
-
-    service: str
-    region: str
-    code: str  # classified: see inventory.aws.errors.ErrorKind values
-    message: str  # a sentence a person understands
-    operation: str = ""
-    resource_type: str = ""
-    aws_code: str = ""  # the raw AWS error code, when there was one
+from inventory.records import CollectError, Coverage, Record
 
 
 class ClientFactory(Protocol):

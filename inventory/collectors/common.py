@@ -5,7 +5,7 @@ Three concerns live here so that each service module reads as a list of resource
 - making AWS answers safe to store (:func:`json_safe`, :func:`parse_policy`, :func:`normalise_tags`);
 - calling AWS with the run's bookkeeping (:class:`Guard`): pagination, the per-run memory of
   operations the endpoint does not implement, and turning exceptions into coverage + errors;
-- building :class:`~inventory.collectors.base.Record` objects and standard ARNs.
+- building :class:`~inventory.records.Record` objects and standard ARNs.
 
 Failure policy (the principle is "a failed pass never deletes what it could not see"):
 
@@ -24,14 +24,11 @@ import base64
 import contextlib
 import datetime as dt
 import decimal
-import ipaddress
 import json
-import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from botocore.exceptions import PaginationError
 
@@ -39,7 +36,8 @@ from botocore.exceptions import PaginationError
 # package (and so this module) while errors.py is still half-initialised. For the same reason
 # inventory.aws.calls, which takes names from errors.py, is imported when first used (_calls()).
 from inventory.aws import errors as aws_errors
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Coverage, Record
+from inventory.collectors.base import CollectContext
+from inventory.records import GLOBAL_REGION, CollectError, Coverage, Record
 
 # Page size passed to botocore paginators; ``None`` lets each service use its default (the largest
 # page it serves). Tests lower it to prove that every page is read (EC2 accepts no less than 5).
@@ -47,8 +45,6 @@ PAGE_SIZE: int | None = None
 
 # Key under which a record lists the extras that could not be read (extra name -> ErrorKind value).
 UNAVAILABLE = "Unavailable"
-
-_ACCOUNT_PREFIX = re.compile(r"^\d{12}\.")
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -387,40 +383,3 @@ def error_code(exc: BaseException) -> str:
 def chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-# ---------------------------------------------------------------------------------------------- s3control
-
-
-def _is_local_host(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _strip_account_prefix(request: Any, **_: Any) -> None:
-    parts = urlsplit(request.url)
-    host = parts.hostname or ""
-    if not _ACCOUNT_PREFIX.match(host):
-        return
-    bare = _ACCOUNT_PREFIX.sub("", host, count=1)
-    if not _is_local_host(bare):
-        return  # real AWS: the account-id host prefix is how s3control routes; keep it
-    netloc = parts.netloc.replace(host, bare, 1)
-    request.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def fix_s3control_for_local_endpoint(client: Any) -> Any:
-    """Make an s3control client work against a loopback endpoint (moto); a no-op for real AWS.
-
-    botocore prefixes the host with the account id (``123456789012.127.0.0.1``), which does not
-    resolve. The hook strips that prefix only when what remains is a loopback/localhost host.
-    Registering twice is harmless (botocore de-duplicates by ``unique_id``). Returns the client.
-    """
-    client.meta.events.register(
-        "before-send.s3-control.*", _strip_account_prefix, unique_id="skyledger-s3control-local"
-    )
-    return client

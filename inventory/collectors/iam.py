@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from inventory.aws.permissions import declare
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, Record, register
+from inventory.collectors.base import CollectContext, register
 from inventory.collectors.common import Guard, error_code, json_safe, parse_policy, record, with_unavailable
+from inventory.records import GLOBAL_REGION, Record
 
 # The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
 CALLS = declare(

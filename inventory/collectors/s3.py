@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from inventory.aws.permissions import declare
-from inventory.collectors.base import UNKNOWN_REGION, CollectContext, Record, register
+from inventory.aws.session import fix_s3control_for_local_endpoint
+from inventory.collectors.base import CollectContext, register
 from inventory.collectors.common import (
     Guard,
     error_code,
-    fix_s3control_for_local_endpoint,
     parse_policy,
     record,
     with_unavailable,
 )
+from inventory.records import UNKNOWN_REGION, Record
 
 # The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
 CALLS = declare(

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from inventory.aws.permissions import declare
-from inventory.collectors.base import CollectContext, Record, register
+from inventory.collectors.base import CollectContext, register
 from inventory.collectors.common import Guard, parse_policy, record, with_unavailable
+from inventory.records import Record
 
 # The AWS calls this module makes (the read role's policy is made from them: inventory.aws.permissions)
 CALLS = declare(__name__, "sns", "GetTopicAttributes", "ListTagsForResource", "ListTopics")

@@ -1,8 +1,8 @@
 """Internet exposure, reachability between resources, and the network map. Pure Python, no Django.
 
 Inputs are the stored items of ONE account: anything with type, arn, resource_id, name, region,
-tags and data (``iam_audit.checks.base.Item`` and ``inventory.collectors.base.Record`` both fit
-:class:`inventory.exposure.topology.ItemLike`), ``data`` shaped as in inventory/collectors/types.py.
+tags and data (``iam_audit.checks.base.Item`` and ``inventory.records.Record`` both fit
+:class:`inventory.exposure.topology.ItemLike`), ``data`` shaped as in inventory/resource_types.py.
 
 - ``analysis``: :func:`~inventory.exposure.analysis.analyse_account` (-> ``ExposureReport``),
   :func:`~inventory.exposure.analysis.internal_edges` (-> ``list[Edge]``) and

@@ -1,7 +1,7 @@
 """The network of one account as an index: VPCs, subnets, routes, gateways, ACLs, security groups.
 
 Pure Python, no Django. Built from stored items whose ``data`` is shaped as documented in
-:mod:`inventory.collectors.types`. Stored data may be incomplete or odd (a collector failed, an
+:mod:`inventory.resource_types`. Stored data may be incomplete or odd (a collector failed, an
 endpoint left keys out, a value is ``None``), so every read goes through the small tolerant
 accessors here and nothing raises on bad input: what cannot be understood is skipped and, where it
 changes an answer, recorded in :attr:`Topology.warnings`.

@@ -50,15 +50,9 @@ from accounts.models import AwsAccount
 from inventory import hooks
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify, without_secret
 from inventory.aws.session import Target
-from inventory.collectors.base import (
-    GLOBAL_REGION,
-    CollectContext,
-    CollectError,
-    Collector,
-    Coverage,
-    DeadlineExceeded,
-)
+from inventory.collectors.base import CollectContext, Collector, DeadlineExceeded
 from inventory.models import CollectionRun, CoverageRecord, RunState, SkippedReason
+from inventory.records import GLOBAL_REGION, CollectError, Coverage
 from inventory.services.ingest import (
     CHUNK_SIZE,
     TRANSIENT_DB_ERRORS,

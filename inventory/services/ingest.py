@@ -46,9 +46,9 @@ import orjson
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
-from inventory.collectors.base import GLOBAL_REGION, CollectError, Coverage, Record
 from inventory.collectors.common import UNAVAILABLE
 from inventory.models import CollectionRun, CoverageRecord, Resource, ResourceRevision, RevisionKind
+from inventory.records import GLOBAL_REGION, CollectError, Coverage, Record
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from django.shortcuts import render
 from accounts.models import AwsAccount
 from accounts.ui import url_or_none
 from inventory import charts
-from inventory.collectors.base import GLOBAL_REGION
 from inventory.models import CollectionRun, CoverageRecord, CoverageState, Resource, SkippedReason
+from inventory.records import GLOBAL_REGION
 from inventory.services.runs import STORED_STATES, last_collection, last_collections
 from inventory.tables import type_title
 

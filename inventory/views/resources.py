@@ -34,9 +34,9 @@ from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
 from accounts.secrets import redactor_for
 from accounts.ui import ObjectListView, url_or_none
-from inventory.collectors.base import GLOBAL_REGION
 from inventory.filtersets import ResourceFilterSet
 from inventory.models import CollectionRun, Resource, RevisionKind, RunState
+from inventory.records import GLOBAL_REGION
 from inventory.services import runs
 from inventory.tables import LIST_ORDER, ResourceTable, tag_items, type_title
 

@@ -12,7 +12,7 @@ from accounts.models import AwsAccount
 from iam_audit import priority
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
 from iam_audit.models import CheckResult, Finding, FindingEvent, finding_key
-from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+from inventory.records import GLOBAL_REGION, Coverage, Record
 from inventory.services.ingest import ingest
 
 # Midnight (UTC) a week before the tests started: inside every "last N days" view (the home page's

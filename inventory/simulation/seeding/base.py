@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from inventory.aws.session import local_s3control_url
 from inventory.simulation import documents as docs
 from inventory.simulation.estate import (
     AccountInfo,
@@ -148,7 +149,6 @@ _WARM_UP: list[tuple[str, str, dict[str, Any]]] = [
     ("config", "describe_configuration_recorders", {}),
 ]
 _CREDENTIAL_RE = re.compile(r"Credential=[^/,\s]+/")
-_ACCOUNT_HOST_RE = re.compile(r"://\d{12}\.")
 
 
 class SeederBase:
@@ -212,7 +212,7 @@ class SeederBase:
             headers["X-Amz-Security-Token"] = credentials["aws_session_token"]
         # s3control: botocore prefixes the host with the account id (<id>.127.0.0.1), which
         # does not resolve; the local endpoint serves it without the prefix
-        request.url = _ACCOUNT_HOST_RE.sub("://", request.url, count=1)
+        request.url = local_s3control_url(request.url)
 
     def _count(self, model: Any = None, **_: Any) -> None:
         self.calls[getattr(model, "name", "?")] += 1

@@ -14,7 +14,7 @@ from accounts.models import AwsAccount
 from iam_audit import access
 from iam_audit.checks.base import Item
 from iam_audit.graph.model import IAM_TYPES
-from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+from inventory.records import GLOBAL_REGION, Coverage, Record
 from inventory.services.ingest import ingest
 from tests.factories import AwsAccountFactory
 from tests.iam_audit.graph.factories import ENVIRONMENTS, MGMT, ORG_ACCOUNTS, Story, story

@@ -9,8 +9,8 @@ import pytest
 from iam_audit.graph import Level
 from iam_audit.graph.actions import universe
 from iam_audit.graph.classify import classify
-from iam_audit.graph.graph import _everywhere_mask, _statement_mask
-from iam_audit.graph.policy import parse_policy
+from iam_audit.graph.nodes import _everywhere_mask, _statement_mask
+from iam_audit.policy import parse_policy
 
 
 def _managed(name: str) -> dict:

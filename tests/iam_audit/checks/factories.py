@@ -1,4 +1,4 @@
-"""Small builders for check tests: items shaped as inventory/collectors/types.py documents them,
+"""Small builders for check tests: items shaped as inventory/resource_types.py documents them,
 snapshots with full coverage by default, and a runner that goes through ``evaluate`` (so the UNKNOWN
 gate is always exercised)."""
 
@@ -18,8 +18,8 @@ from iam_audit.checks.base import (
     all_checks,
     evaluate,
 )
-from inventory.collectors.base import GLOBAL_REGION, Coverage
-from inventory.collectors.types import RESOURCE_TYPES
+from inventory.records import GLOBAL_REGION, Coverage
+from inventory.resource_types import RESOURCE_TYPES
 
 ACCOUNT = "111122223333"
 MEMBER = "444455556666"  # another account of the organisation

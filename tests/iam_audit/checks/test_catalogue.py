@@ -851,7 +851,7 @@ def test_check_fails_on_bad_data_with_evidence(check_id: str) -> None:
 def test_check_is_unknown_when_a_required_type_was_not_collected(check_id: str, missing: str) -> None:
     snap = CASES[check_id][1]()
     snap.coverage = {k: v for k, v in snap.coverage.items()}
-    from inventory.collectors.base import Coverage
+    from inventory.records import Coverage
 
     for k in [k for k in snap.coverage if k[0] == missing]:
         snap.coverage[k] = Coverage.DENIED

@@ -7,7 +7,7 @@ import pytest
 
 from iam_audit.checks.base import Status
 from iam_audit.checks.detection import normalise_pattern, pattern_has
-from inventory.collectors.base import Coverage
+from inventory.records import Coverage
 from tests.iam_audit.checks import factories as f
 from tests.iam_audit.checks.factories import (
     MANAGEMENT,

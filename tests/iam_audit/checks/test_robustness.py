@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iam_audit.checks.base import Status, all_checks
-from inventory.collectors.types import RESOURCE_TYPES
+from inventory.resource_types import RESOURCE_TYPES
 from tests.iam_audit.checks.factories import make_item, make_org, make_snapshot, run
 
 CHECKS = all_checks()

@@ -9,7 +9,7 @@ import pytest
 from iam_audit import engine
 from iam_audit.choices import CheckState, EventKind, FindingStatus, SuppressionReason
 from iam_audit.models import CheckResult, Finding, FindingEvent
-from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
+from inventory.records import GLOBAL_REGION, Coverage, Record
 from inventory.services.ingest import ingest
 from tests.factories import AwsAccountFactory, UserFactory
 

@@ -21,8 +21,9 @@ from iam_audit.choices import CheckState, EventKind, FindingStatus, SuppressionR
 from iam_audit.graph import GRAPH_CHECKS
 from iam_audit.models import CheckResult, Finding
 from inventory import hooks
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, Coverage, Record
+from inventory.collectors.base import CollectContext
 from inventory.models import CollectionRun, RunState, RunTrigger
+from inventory.records import GLOBAL_REGION, Coverage, Record
 from inventory.services.collect import collect_account
 from inventory.services.runs import create_run, queued_stale_after
 from tests.factories import AwsAccountFactory, UserFactory

@@ -1,4 +1,4 @@
-"""Small factories for IAM items shaped as inventory/collectors/types.py documents, and the story estate.
+"""Small factories for IAM items shaped as inventory/resource_types.py documents, and the story estate.
 
 The story: in the identity account, user Developer is in group StagingReadOnly, whose customer
 managed policy CompanyAssumeRoleStagingReadOnly allows sts:AssumeRole on the staging account's

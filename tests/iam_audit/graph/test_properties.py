@@ -9,8 +9,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iam_audit.graph.patterns import action_matches, arn_matches, wildcard_match
-from iam_audit.graph.policy import ALL_RESOURCES, evaluate, parse_policy
+from iam_audit.policy import ALL_RESOURCES, evaluate, parse_policy
+from iam_audit.policy.match import action_matches, arn_matches, wildcard_match
 
 from .factories import IDENTITY, Story, role_item, root, user_item
 

@@ -17,8 +17,8 @@ from accounts.context_processors import _nav
 from iam_audit import engine
 from iam_audit.choices import EventKind, FindingStatus
 from iam_audit.models import Finding, FindingEvent
-from inventory.collectors.base import Record
 from inventory.models import Resource
+from inventory.records import Record
 from tests.accounts.helpers import read_csv, read_xlsx
 from tests.factories import AwsAccountFactory
 from tests.iam_audit.builders import T0, make_finding, store

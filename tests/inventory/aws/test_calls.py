@@ -11,7 +11,8 @@ from botocore.stub import Stubber
 from inventory.aws.calls import UnsupportedMemo, absent_ok, call, paginate
 from inventory.aws.errors import ErrorKind, Unsupported, classify
 from inventory.aws.session import Hub
-from inventory.collectors.base import CollectContext, Coverage
+from inventory.collectors.base import CollectContext
+from inventory.records import Coverage
 from inventory.simulation.proxy import FaultProxy
 from tests.inventory.aws.support import target
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from inventory.aws.errors import AccessError, AwsError, Classified, ErrorKind, classify
 from inventory.aws.session import AwsSettings, Hub
-from inventory.collectors.base import Coverage
+from inventory.records import Coverage
 from inventory.simulation.proxy import FaultProxy
 from tests.inventory.aws.support import target
 

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import NoCredentialsError
@@ -18,6 +19,8 @@ from inventory.aws.session import (
     _ActingRetryQuota,
     _retry_quota_checker,
     botocore_config,
+    fix_s3control_for_local_endpoint,
+    local_s3control_url,
     role_session_name,
 )
 from inventory.simulation.proxy import FaultProxy
@@ -351,3 +354,31 @@ def _raised(call: Callable[[], object]) -> BaseException:
     except Exception as exc:  # noqa: BLE001
         return exc
     raise AssertionError("the call did not fail")
+
+
+def _s3control_hook() -> Callable[..., None]:
+    registered: dict[str, Callable[..., None]] = {}
+
+    class Events:
+        def register(self, event: str, handler: Callable[..., None], unique_id: str) -> None:
+            registered[event] = handler
+
+    fix_s3control_for_local_endpoint(SimpleNamespace(meta=SimpleNamespace(events=Events())))
+    return registered["before-send.s3-control"]
+
+
+def test_s3control_hook_strips_account_prefix_only_for_local_hosts() -> None:
+    hook = _s3control_hook()
+    cases = {
+        "http://123456789012.127.0.0.1:5000/v20180820/configuration/publicAccessBlock": "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock",
+        "http://123456789012.localhost:5000/x": "http://localhost:5000/x",
+        "http://123456789012.10.1.2.3:5000/x": "http://10.1.2.3:5000/x",
+        "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x": "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
+        "http://127.0.0.1:5000/x": "http://127.0.0.1:5000/x",
+    }
+    for before, after in cases.items():
+        request = SimpleNamespace(url=before, headers={"host": before.split("/")[2]})
+        hook(request=request)
+        assert request.url == after
+        assert request.headers["host"] == after.split("/")[2]
+        assert local_s3control_url(before) == after

@@ -14,7 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, Collector, Record
+from inventory.collectors.base import CollectContext, Collector
+from inventory.records import GLOBAL_REGION, Record
 
 DEFAULT_ACCOUNT = "123456789012"  # where moto puts requests signed with unknown keys ("testing")
 OTHER_ACCOUNT = "210987654321"

@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.parse
-from types import SimpleNamespace
 
 from botocore.exceptions import ClientError
 
-from inventory.collectors.base import CollectContext, Coverage
+from inventory.collectors.base import CollectContext
 from inventory.collectors.common import (
     Guard,
-    fix_s3control_for_local_endpoint,
     json_safe,
     normalise_tags,
     parse_policy,
 )
 from inventory.collectors.iam import parse_credential_report
+from inventory.records import Coverage
 
 POLICY = {
     "Version": "2012-10-17",
@@ -105,32 +104,6 @@ def test_credential_report_parse_keeps_header_names_and_tolerates_bom_and_short_
         },
     ]
     assert parse_credential_report(b"") == []
-
-
-def _hook(client: object) -> object:
-    registered = {}
-
-    class Events:
-        def register(self, event: str, handler: object, unique_id: str) -> None:
-            registered[event] = handler
-
-    client = SimpleNamespace(meta=SimpleNamespace(events=Events()))
-    fix_s3control_for_local_endpoint(client)
-    return registered["before-send.s3-control.*"]
-
-
-def test_s3control_hook_strips_account_prefix_only_for_loopback_hosts() -> None:
-    hook = _hook(object())
-    cases = {
-        "http://123456789012.127.0.0.1:5000/v20180820/configuration/publicAccessBlock": "http://127.0.0.1:5000/v20180820/configuration/publicAccessBlock",
-        "http://123456789012.localhost:5000/x": "http://localhost:5000/x",
-        "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x": "https://123456789012.s3-control.us-east-1.amazonaws.com/v20180820/x",
-        "http://127.0.0.1:5000/x": "http://127.0.0.1:5000/x",
-    }
-    for before, after in cases.items():
-        request = SimpleNamespace(url=before)
-        hook(request=request)
-        assert request.url == after
 
 
 def test_guard_marks_a_listing_with_the_classified_coverage_and_keeps_going() -> None:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from inventory.collectors import common
-from inventory.collectors.base import CollectContext, Coverage, Record
+from inventory.collectors.base import CollectContext
 from inventory.collectors.ec2 import Ec2Collector
+from inventory.records import Coverage, Record
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     AccountClients,

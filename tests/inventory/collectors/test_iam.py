@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from inventory.collectors import iam as iam_module
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.collectors.iam import IamCollector
+from inventory.records import GLOBAL_REGION, Coverage
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     AccountClients,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inventory.collectors.base import Coverage
 from inventory.collectors.organizations import OrganizationsCollector
+from inventory.records import Coverage
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     AccountClients,

@@ -12,7 +12,6 @@ import pytest
 
 from inventory.collectors.accessanalyzer import AccessAnalyzerCollector
 from inventory.collectors.awslambda import LambdaCollector
-from inventory.collectors.base import Coverage, Record
 from inventory.collectors.cloudtrail import CloudTrailCollector
 from inventory.collectors.cloudwatch import CloudWatchCollector
 from inventory.collectors.configservice import ConfigCollector
@@ -29,6 +28,7 @@ from inventory.collectors.secretsmanager import SecretsManagerCollector
 from inventory.collectors.securityhub import SecurityHubCollector
 from inventory.collectors.sns import SnsCollector
 from inventory.collectors.sqs import SqsCollector
+from inventory.records import Coverage, Record
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     AccountClients,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inventory.collectors.base import GLOBAL_REGION, Coverage
 from inventory.collectors.s3 import S3Collector
+from inventory.records import GLOBAL_REGION, Coverage
 from tests.inventory.collectors.conftest import (
     DEFAULT_ACCOUNT,
     OTHER_ACCOUNT,
@@ -140,7 +140,7 @@ def test_account_block_public_access_absent_then_present(collected: Any, clients
     assert block.data == {"Present": False}
 
     clients = clients_for()
-    from inventory.collectors.common import fix_s3control_for_local_endpoint
+    from inventory.aws.session import fix_s3control_for_local_endpoint
 
     control = fix_s3control_for_local_endpoint(clients("s3control"))
     settings = {

@@ -1,4 +1,4 @@
-"""Small builders for stored items shaped like the collectors' records (see inventory/collectors/types.py)."""
+"""Small builders for stored items shaped like the collectors' records (see inventory/resource_types.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 from accounts.models import AwsAccount
 from iam_audit import engine, priority
 from iam_audit.models import Finding
-from inventory.collectors.base import Coverage
+from inventory.records import Coverage
 from tests.factories import AwsAccountFactory
 from tests.inventory.exposure import builders as b
 from tests.inventory.maps.conftest import network, store

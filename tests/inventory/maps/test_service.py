@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.models import AwsAccount
 from inventory import exposure_service as service
-from inventory.collectors.base import Coverage
 from inventory.exposure.mapgraph import INTERNET
 from inventory.models import Resource
+from inventory.records import Coverage
 from tests.factories import AwsAccountFactory
 from tests.inventory.exposure import builders as b
 from tests.inventory.maps.conftest import HIDDEN_ARN, REGION, WEB_ARN, network, store

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AwsAccount
-from inventory.collectors.base import Coverage, Record
 from inventory.models import Resource, ResourceRevision, RevisionKind
+from inventory.records import Coverage, Record
 from inventory.services.ingest import ingest
 from inventory.views.resources import change_rows, metadata_entries, pretty_json
 from tests.inventory.pages.conftest import XSS, make_resource

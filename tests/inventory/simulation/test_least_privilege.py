@@ -1,7 +1,7 @@
 """Least privilege, proven by recording: collect the whole simulated estate (discovery, the access
 check, every collector in every account and region) with every AWS call recorded, map each call to
 its IAM action(s), and evaluate each against the generated policies with Skyledger's own policy
-evaluator (iam_audit.graph.policy). No call may fall outside the policy; every recorded action must
+evaluator (iam_audit.policy). No call may fall outside the policy; every recorded action must
 be List/Read; declared actions never called are reported, not failed (the simulated estate does not
 take every branch)."""
 
@@ -15,7 +15,7 @@ import pytest
 from policy_sentry.querying.actions import get_action_data
 
 from iam_audit.apps import run_checks_after_collection
-from iam_audit.graph.policy import evaluate, parse_policy
+from iam_audit.policy import evaluate, parse_policy
 from inventory import hooks
 from inventory.aws import rolepolicy
 from inventory.aws.access import check_access

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AwsAccount
-from inventory.collectors.base import GLOBAL_REGION, Coverage, Record
 from inventory.models import CoverageRecord, Resource, ResourceRevision, RevisionKind
+from inventory.records import GLOBAL_REGION, Coverage, Record
 from inventory.services.ingest import CONTENT_HASH, IngestPass, ingest, prepare, stable_data, to_json
 
 pytestmark = pytest.mark.django_db

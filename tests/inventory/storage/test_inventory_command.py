@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import AwsAccount
-from inventory.collectors.base import Coverage, Record
+from inventory.records import Coverage, Record
 from inventory.services.ingest import ingest
 
 pytestmark = pytest.mark.django_db

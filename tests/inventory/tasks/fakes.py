@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from inventory.aws.errors import AccessError, Classified, ErrorKind
-from inventory.collectors.base import GLOBAL_REGION, CollectContext, CollectError, Coverage, Record
+from inventory.collectors.base import CollectContext
+from inventory.records import GLOBAL_REGION, CollectError, Coverage, Record
 
 
 class FakeStats:

@@ -10,9 +10,10 @@ from typing import ClassVar
 import pytest
 
 from accounts.models import AwsAccount
-from inventory.collectors.base import CollectContext, Record
+from inventory.collectors.base import CollectContext
 from inventory.collectors.common import Guard
 from inventory.models import CollectionRun, Resource, RunState
+from inventory.records import Record
 from inventory.services.collect import _Limits, collect_account
 from inventory.services.runs import create_run
 

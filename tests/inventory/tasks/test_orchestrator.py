@@ -11,8 +11,9 @@ import pytest
 from accounts.models import AwsAccount
 from inventory import hooks
 from inventory.aws.errors import ErrorKind
-from inventory.collectors.base import CollectContext, CollectError, Coverage, Record
+from inventory.collectors.base import CollectContext
 from inventory.models import CollectionRun, CoverageRecord, Resource, RunState
+from inventory.records import CollectError, Coverage, Record
 from inventory.services.collect import Progress, TransientCollectionError, collect_account
 from inventory.services.runs import create_run
 

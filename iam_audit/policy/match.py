@@ -1,6 +1,7 @@
 """IAM wildcard matching: ``*`` (any run of characters, empty included) and ``?`` (one character).
 
-Everything else is literal (unlike :mod:`fnmatch`, ``[`` has no meaning in IAM). Actions compare
+The one matcher of the policy engine (:mod:`iam_audit.policy`): actions, resources, principals and
+condition values all go through it. Everything else is literal (unlike :mod:`fnmatch`, ``[`` has no meaning in IAM). Actions compare
 case-insensitively, ARNs case-sensitively, as AWS documents for the Action and Resource elements.
 
 The matcher is linear in practice and never backtracks exponentially: a pattern is split on ``*``
@@ -15,7 +16,14 @@ import functools
 import re
 from collections.abc import Mapping
 
-__all__ = ["action_matches", "arn_matches", "has_wildcard", "substitute_variables", "wildcard_match"]
+__all__ = [
+    "action_matches",
+    "arn_matches",
+    "has_wildcard",
+    "resource_matches",
+    "substitute_variables",
+    "wildcard_match",
+]
 
 
 class _Glob:
@@ -114,15 +122,26 @@ def arn_matches(pattern: str, arn: str) -> bool:
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _SPECIAL = {"*": "\x00STAR\x00", "?": "\x00QMARK\x00", "$": "$"}
+# Keys whose absence from a caller's context is itself known: only IAM users have a user name,
+# so ``${aws:username}`` never matches for a role, a federated or a service caller (AWS: "the
+# statement does not apply").
+ABSENT_MEANS_NONE = frozenset({"aws:username"})
 
 
-def substitute_variables(pattern: str, context: Mapping[str, str]) -> str | None:
-    """Replace policy variables (``${aws:username}``) with their values from ``context``.
+def substitute_variables(pattern: str, context: Mapping[str, str] | None) -> str | None:
+    """Replace policy variables (``${aws:username}``) in a Resource pattern.
 
-    ``context`` keys are lower-case condition keys. ``${*}``, ``${?}`` and ``${$}`` stand for the
-    literal characters; since a literal ``*`` cannot be expressed in our glob they become characters
-    no ARN contains, so they only match themselves. A variable without a value makes the pattern
-    match nothing (AWS: "the statement does not apply"), hence ``None``.
+    A policy variable matches any value exactly where it cannot be resolved:
+
+    * ``context`` is None (nothing is known about the caller, as for the per-account checks that
+      ask "may this statement ever cover ..."): every variable becomes ``*``;
+    * ``context`` holds the lower-case keys known for sure about one caller: a known key is
+      substituted; a key in :data:`ABSENT_MEANS_NONE` that the caller lacks makes the pattern match
+      nothing (``None``); any other key cannot be known before the request and becomes ``*``.
+
+    ``${aws:username, 'default'}`` uses its default when the key is absent. ``${*}``, ``${?}`` and
+    ``${$}`` stand for the literal characters; since a literal ``*`` cannot be expressed in our glob
+    they become characters no ARN contains, so they only match themselves.
     """
     if "${" not in pattern:
         return pattern
@@ -133,16 +152,25 @@ def substitute_variables(pattern: str, context: Mapping[str, str]) -> str | None
         name = m.group(1)
         if name in _SPECIAL:
             return _SPECIAL[name]
-        # ${aws:username, 'default'} gives a default value
         key, _, default = name.partition(",")
-        value = context.get(key.strip().lower())
-        if value is None:
-            default = default.strip()
-            if len(default) >= 2 and default[0] == default[-1] == "'":
-                return default[1:-1]
+        key = key.strip().lower()
+        value = context.get(key) if context is not None else None
+        if value is not None:
+            return value
+        default = default.strip()
+        if len(default) >= 2 and default[0] == default[-1] == "'":
+            return default[1:-1]
+        if context is not None and key in ABSENT_MEANS_NONE:
             missing = True
             return ""
-        return value
+        return "*"
 
     out = _VARIABLE.sub(repl, pattern)
     return None if missing else out
+
+
+def resource_matches(pattern: str, arn: str, context: Mapping[str, str] | None = None) -> bool:
+    """Does the Resource-element ``pattern`` (policy variables resolved, see
+    :func:`substitute_variables`) cover ``arn``? Case-sensitive."""
+    resolved = substitute_variables(pattern, context) if "${" in pattern else pattern
+    return resolved is not None and wildcard_match(resolved, arn)

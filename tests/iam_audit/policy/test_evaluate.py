@@ -6,15 +6,9 @@ import json
 import urllib.parse
 from typing import Any
 
-from iam_audit.graph.policy import (
-    ALL_RESOURCES,
-    Condition,
-    Statement,
-    describe,
-    evaluate,
-    evaluate_condition,
-    parse_policy,
-)
+from iam_audit.policy.conditions import describe, evaluate_condition
+from iam_audit.policy.evaluate import evaluate
+from iam_audit.policy.model import ALL_RESOURCES, Condition, Statement, parse_policy
 
 
 def _entries(document: Any) -> list[tuple[None, Statement]]:
@@ -32,7 +26,7 @@ def test_statement_as_single_object_parses_like_a_list_of_one() -> None:
     }
     a, b = parse_policy(single).statements, parse_policy(listed).statements
     assert len(a) == len(b) == 1
-    assert (a[0].actions, a[0].resources) == (b[0].actions, b[0].resources) == (("s3:getobject",), ("*",))
+    assert (a[0].actions, a[0].resources) == (b[0].actions, b[0].resources) == (("s3:GetObject",), ("*",))
 
 
 def test_json_text_and_url_encoded_documents_parse() -> None:
@@ -63,7 +57,7 @@ def test_odd_members_are_dropped_and_noted() -> None:
         }
     )
     st = parsed.statements[0]
-    assert st.actions == ("s3:getobject",)
+    assert st.actions == ("s3:GetObject",)
     assert st.conditions == ()
     assert len(parsed.problems) == 3
 

@@ -1,4 +1,4 @@
-"""Policy-document helpers: odd shapes, wildcards, principals and conditions."""
+"""The policy engine as the checks use it: odd shapes, wildcards, principals and conditions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,31 @@ import urllib.parse
 
 import pytest
 
-from iam_audit.checks import policy as p
+from iam_audit.policy.conditions import (
+    denies_insecure_transport,
+    limiting_conditions,
+    requires_external_id,
+    requires_mfa,
+)
+from iam_audit.policy.grants import (
+    all_resources,
+    external_accounts,
+    grants_by_action,
+    grants_full_admin,
+    public_grant,
+)
+from iam_audit.policy.match import action_matches, resource_matches, wildcard_match
+from iam_audit.policy.model import MAX_STATEMENTS, Principals, Statement, load_document, statements
 
 
-def one(doc: object) -> p.Statement:
-    found = p.statements(doc)
+def principal_of(value: object) -> Principals:
+    found = statements({"Statement": {"Effect": "Allow", "Principal": value, "Action": "sts:AssumeRole"}})
+    assert len(found) == 1, found
+    return found[0].principal or Principals(())
+
+
+def one(doc: object) -> Statement:
+    found = statements(doc)
     assert len(found) == 1, found
     return found[0]
 
@@ -33,7 +53,7 @@ def one(doc: object) -> p.Statement:
     ],
 )
 def test_non_policies_yield_no_statements(doc: object) -> None:
-    assert p.statements(doc) == []
+    assert statements(doc) == []
 
 
 def test_json_string_and_url_encoded_documents_are_parsed() -> None:
@@ -43,7 +63,7 @@ def test_json_string_and_url_encoded_documents_are_parsed() -> None:
     }
     assert one(json.dumps(doc)).actions == ("s3:GetObject",)
     assert one(urllib.parse.quote(json.dumps(doc))).actions == ("s3:GetObject",)
-    assert one(json.dumps(doc).encode()).allow
+    assert one(json.dumps(doc).encode()).is_allow
 
 
 def test_statement_as_a_single_object_and_action_as_a_string() -> None:
@@ -66,25 +86,25 @@ def test_statement_as_a_single_object_and_action_as_a_string() -> None:
 
 
 def test_bare_statement_list_and_lone_statement_documents() -> None:
-    assert one([{"Effect": "Deny", "Action": "*", "Resource": "*"}]).deny
-    assert one({"Effect": "Allow", "Action": "*", "Resource": "*"}).allow
+    assert one([{"Effect": "Deny", "Action": "*", "Resource": "*"}]).is_deny
+    assert one({"Effect": "Allow", "Action": "*", "Resource": "*"}).is_allow
 
 
 def test_deeply_nested_json_does_not_crash() -> None:
-    assert p.load_document("[" * 100_000 + "]" * 100_000) is None
+    assert load_document("[" * 100_000 + "]" * 100_000) is None
 
 
 def test_huge_documents_are_bounded_and_fast() -> None:
     doc = {"Statement": [{"Effect": "Allow", "Action": f"s3:Get{i}", "Resource": "*"} for i in range(20_000)]}
     start = time.perf_counter()
-    found = p.statements(doc)
-    assert len(found) == p.MAX_STATEMENTS
+    found = statements(doc)
+    assert len(found) == MAX_STATEMENTS
     assert time.perf_counter() - start < 2
 
 
 def test_invalid_effect_is_neither_allow_nor_deny() -> None:
     s = one({"Statement": {"Effect": "Maybe", "Action": "*", "Resource": "*"}})
-    assert not s.allow and not s.deny
+    assert not s.is_allow and not s.is_deny
 
 
 # ----------------------------------------------------------------------------------- matching
@@ -103,35 +123,35 @@ def test_invalid_effect_is_neither_allow_nor_deny() -> None:
     ],
 )
 def test_action_wildcards(pattern: str, action: str, expected: bool) -> None:
-    assert p.action_matches(pattern, action) is expected
+    assert action_matches(pattern, action) is expected
 
 
 def test_resource_matching_is_case_sensitive_and_expands_variables() -> None:
-    assert p.wildcard_match("arn:aws:s3:::Bucket/*", "arn:aws:s3:::Bucket/key")
-    assert not p.wildcard_match("arn:aws:s3:::bucket/*", "arn:aws:s3:::Bucket/key")
-    assert p.wildcard_match("arn:aws:iam::1:user/${aws:username}", "arn:aws:iam::1:user/alice")
+    assert wildcard_match("arn:aws:s3:::Bucket/*", "arn:aws:s3:::Bucket/key")
+    assert not wildcard_match("arn:aws:s3:::bucket/*", "arn:aws:s3:::Bucket/key")
+    assert resource_matches("arn:aws:iam::1:user/${aws:username}", "arn:aws:iam::1:user/alice")
 
 
 def test_hostile_wildcard_patterns_match_in_bounded_time() -> None:
     start = time.perf_counter()
-    assert not p.wildcard_match("*a" * 40 + "b", "a" * 5000)
+    assert not wildcard_match("*a" * 40 + "b", "a" * 5000)
     assert time.perf_counter() - start < 1
 
 
 def test_notaction_covers_everything_but_the_listed_actions() -> None:
     s = one({"Statement": {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}})
-    assert s.actions is None and s.not_actions == ("iam:*", "organizations:*")
-    assert p.allows_action(s, "s3:GetObject")
-    assert not p.allows_action(s, "iam:PassRole")
-    assert not p.allows_action(s, "*")  # not *everything*
+    assert s.not_action and s.actions == ("iam:*", "organizations:*")
+    assert s.matches_action("s3:GetObject")
+    assert not s.matches_action("iam:PassRole")
+    assert not s.matches_action("*")  # not *everything*
 
 
 def test_notresource_and_missing_resource() -> None:
     s = one({"Statement": {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}})
-    assert p.covers_resource(s, "arn:aws:s3:::public/x") and not p.covers_resource(s, "arn:aws:s3:::secret/x")
-    assert p.all_resources(s)
+    assert s.matches_resource("arn:aws:s3:::public/x") and not s.matches_resource("arn:aws:s3:::secret/x")
+    assert all_resources(s)
     trust = one({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}})
-    assert p.covers_resource(trust, "anything")
+    assert trust.matches_resource("anything")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +165,7 @@ def test_notresource_and_missing_resource() -> None:
     ],
 )
 def test_full_admin_detection(statement: dict, admin: bool) -> None:
-    assert p.grants_full_admin(one({"Statement": statement})) is admin
+    assert grants_full_admin(one({"Statement": statement})) is admin
 
 
 # ----------------------------------------------------------------------------------- principals
@@ -153,11 +173,11 @@ def test_full_admin_detection(statement: dict, admin: bool) -> None:
     "principal", ["*", {"AWS": "*"}, {"AWS": ["arn:aws:iam::1:root", "*"]}, {"aws": "*"}]
 )
 def test_everyone_principals(principal: object) -> None:
-    assert p.parse_principal(principal).anyone
+    assert principal_of(principal).anyone
 
 
 def test_account_principals_in_every_form() -> None:
-    pr = p.parse_principal(
+    pr = principal_of(
         {
             "AWS": [
                 "arn:aws:iam::111122223333:root",
@@ -178,11 +198,11 @@ def test_account_principals_in_every_form() -> None:
 
 @pytest.mark.parametrize("value", [None, 12, ["*"], {"AWS": None}, {"AWS": {"nested": 1}}])
 def test_odd_principals_do_not_crash(value: object) -> None:
-    assert not p.parse_principal(value).anyone
+    assert not principal_of(value).anyone
 
 
 # ----------------------------------------------------------------------------------- conditions
-def stmt(condition: dict | None = None, principal: object = "*", effect: str = "Allow") -> p.Statement:
+def stmt(condition: dict | None = None, principal: object = "*", effect: str = "Allow") -> Statement:
     raw = {"Effect": effect, "Principal": principal, "Action": "s3:GetObject", "Resource": "*"}
     if condition is not None:
         raw["Condition"] = condition
@@ -224,15 +244,15 @@ def test_limiting_conditions(condition: object, limits: bool) -> None:
             }
         }
     )
-    assert bool(p.limiting_conditions(s)) is limits
+    assert bool(limiting_conditions(s)) is limits
 
 
 def test_public_grant_needs_allow_everyone_and_no_limiting_condition() -> None:
-    assert p.public_grant(stmt()) == {"index": 0, "sid": "", "statement": stmt().raw}
-    assert p.public_grant(stmt({"StringEquals": {"aws:PrincipalOrgID": "o-1"}})) is None
-    assert p.public_grant(stmt(principal={"AWS": "arn:aws:iam::1:root"})) is None
-    assert p.public_grant(stmt(effect="Deny")) is None
-    noted = p.public_grant(stmt({"Bool": {"aws:SecureTransport": "true"}}))
+    assert public_grant(stmt()) == {"index": 0, "sid": "", "statement": stmt().raw}
+    assert public_grant(stmt({"StringEquals": {"aws:PrincipalOrgID": "o-1"}})) is None
+    assert public_grant(stmt(principal={"AWS": "arn:aws:iam::1:root"})) is None
+    assert public_grant(stmt(effect="Deny")) is None
+    noted = public_grant(stmt({"Bool": {"aws:SecureTransport": "true"}}))
     assert noted and "note" in noted
     not_principal = one(
         {
@@ -244,24 +264,24 @@ def test_public_grant_needs_allow_everyone_and_no_limiting_condition() -> None:
             }
         }
     )
-    assert p.public_grant(not_principal)
+    assert public_grant(not_principal)
 
 
 def test_external_id_mfa_and_tls_conditions() -> None:
-    assert p.requires_external_id(stmt({"StringEquals": {"sts:ExternalId": "abc"}}))
-    assert not p.requires_external_id(stmt({"StringLike": {"sts:ExternalId": "*"}}))
-    assert not p.requires_external_id(stmt())
-    assert p.requires_mfa(stmt({"Bool": {"aws:MultiFactorAuthPresent": True}}))
-    assert p.requires_mfa(stmt({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}))
-    assert not p.requires_mfa(stmt({"Bool": {"aws:MultiFactorAuthPresent": "false"}}))
+    assert requires_external_id(stmt({"StringEquals": {"sts:ExternalId": "abc"}}))
+    assert not requires_external_id(stmt({"StringLike": {"sts:ExternalId": "*"}}))
+    assert not requires_external_id(stmt())
+    assert requires_mfa(stmt({"Bool": {"aws:MultiFactorAuthPresent": True}}))
+    assert requires_mfa(stmt({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}))
+    assert not requires_mfa(stmt({"Bool": {"aws:MultiFactorAuthPresent": "false"}}))
     deny = stmt({"Bool": {"aws:SecureTransport": False}}, effect="Deny")
-    assert p.denies_insecure_transport(deny)
-    assert not p.denies_insecure_transport(stmt({"Bool": {"aws:SecureTransport": "false"}}))
+    assert denies_insecure_transport(deny)
+    assert not denies_insecure_transport(stmt({"Bool": {"aws:SecureTransport": "false"}}))
 
 
 def test_external_accounts_of_a_statement() -> None:
     s = stmt(principal={"AWS": ["111122223333", "arn:aws:iam::999900001111:root"]})
-    assert p.external_accounts(s, {"111122223333"}) == {"999900001111"}
+    assert external_accounts(s, {"111122223333"}) == {"999900001111"}
 
 
 def test_grants_by_action_returns_the_allow_statements_covering_it() -> None:
@@ -272,4 +292,4 @@ def test_grants_by_action_returns_the_allow_statements_covering_it() -> None:
             {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
         ]
     }
-    assert [s.index for s in p.grants_by_action(doc, "iam:PassRole")] == [0]
+    assert [s.index for s in grants_by_action(doc, "iam:PassRole")] == [0]
