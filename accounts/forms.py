@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from accounts.models import REGION_RE, AwsAccount, Team
+from accounts.params import BoundedModelMultipleChoiceField
 
 # The AWS console shows IDs as 1234-5678-9012; people paste that.
 DASHED_ACCOUNT_ID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}$")
@@ -176,7 +177,7 @@ class OwnerAccountForm(ChangeReasonMixin, forms.ModelForm):
 class TeamForm(ChangeReasonMixin, forms.ModelForm):
     """A team and its members (security team only)."""
 
-    members = forms.ModelMultipleChoiceField(
+    members = BoundedModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
