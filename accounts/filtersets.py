@@ -23,10 +23,24 @@ from django.db.models import Q, QuerySet
 
 from accounts.choices import AccessStatus, AccountStatus, Environment
 from accounts.models import AwsAccount, Team
+from accounts.params import BoundedFilterModelChoiceField, BoundedFilterModelMultipleChoiceField
 
 SEARCH_MAX_LENGTH = 200
 #: A yes/no filter as a select reading "Any / On / Off" rather than Django's "Unknown / Yes / No".
 BOOLEAN_SELECT = forms.Select(choices=[("", "Any"), ("true", "On"), ("false", "Off")])
+
+
+class BoundedModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A model choice filter whose id is checked against the key's range (a form error, not a 500)."""
+
+    field_class = BoundedFilterModelChoiceField
+
+
+class BoundedModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Model choices filter whose ids are checked against the key's range: ``?account=2**63`` is the
+    form's "not a valid value" error, where ``pk__in`` would raise in the database driver."""
+
+    field_class = BoundedFilterModelMultipleChoiceField
 
 
 class SearchFilterSet(django_filters.FilterSet):
@@ -55,9 +69,7 @@ class AwsAccountFilterSet(SearchFilterSet):
     environment = django_filters.MultipleChoiceFilter(
         choices=Environment.choices, widget=forms.CheckboxSelectMultiple
     )
-    owner = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.all(), null_label="(no owner)", empty_label="Any"
-    )
+    owner = BoundedModelChoiceFilter(queryset=Team.objects.all(), null_label="(no owner)", empty_label="Any")
     status = django_filters.MultipleChoiceFilter(
         choices=AccountStatus.choices, widget=forms.CheckboxSelectMultiple
     )

@@ -7,10 +7,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 
 from accounts.limits import CHANGE_REASON_MAX, MaxCharsValidator, max_upload_bytes, size_text
 from accounts.models import REGION_RE, AwsAccount, Team
+from accounts.params import BoundedModelMultipleChoiceField
 
 # The AWS console shows IDs as 1234-5678-9012; people paste that.
 DASHED_ACCOUNT_ID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}$")
@@ -201,7 +203,7 @@ class OwnerAccountForm(ChangeReasonMixin, forms.ModelForm):
 class TeamForm(ChangeReasonMixin, forms.ModelForm):
     """A team and its members (security team only)."""
 
-    members = forms.ModelMultipleChoiceField(
+    members = BoundedModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
@@ -274,3 +276,18 @@ class ImportConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     create_teams = forms.BooleanField(required=False, label="Create these teams")
     skip_rejected = forms.BooleanField(required=False, label="Skip the rejected rows and import the rest")
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the user name's length checked before anyone is authenticated.
+
+    Django's form only sets the length on the widget; a longer name went on to the failed-login
+    record (django-axes, 255 characters at most), which PostgreSQL refused: a server error.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        assert isinstance(field, forms.CharField)
+        if field.max_length:
+            field.validators.append(MaxLengthValidator(field.max_length))

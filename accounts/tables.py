@@ -23,7 +23,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import django_tables2 as tables
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet, TextChoices
+from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -31,6 +33,7 @@ from django_tables2 import A
 
 from accounts.choices import AccessStatus, AccountStatus, Environment
 from accounts.models import AwsAccount, Team
+from accounts.params import page_param, per_page_param, sort_param
 
 EMPTY = "—"
 
@@ -48,10 +51,45 @@ class BaseTable(tables.Table):
         empty_text = "Nothing matches these filters."
         default = EMPTY
 
+    def __init__(
+        self, data: Any = None, *args: Any, request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
+        # tables2 would read ?sort=, ?page= and ?per_page= itself, with int() alone (a negative
+        # page size made a server error); our own configure() validates them first
+        super().__init__(data, *args, **kwargs)
+        if request is not None:
+            self.configure(request)
+
     @classmethod
     def column_names(cls) -> list[str]:
         """Every column a user may pick, in display order."""
         return list(cls.base_columns.keys())
+
+    def sort_keys(self, params: QueryDict) -> list[str]:
+        """The ``?sort=`` keys that name a sortable column of this table (unknown ones are dropped)."""
+        sortable = [column.name for column in self.columns if column.orderable]
+        return sort_param(params.getlist(self.prefixed_order_by_field), sortable)
+
+    def configure(self, request: HttpRequest, per_page: int | None = None) -> None:
+        """Order and paginate from the request, every value validated (:mod:`accounts.params`).
+
+        A page size the tables do not offer gives ``per_page`` (the table's own by default); a page
+        number past the end shows the last page, one that is no number the first.
+        """
+        self.request = request
+        params = request.GET
+        order_by = self.sort_keys(params)
+        if order_by:
+            self.order_by = tuple(order_by)
+        default = per_page or self._meta.per_page
+        size = per_page_param(params, default, self.prefixed_per_page_field)
+        number = page_param(params, self.prefixed_page_field)
+        try:
+            self.paginate(per_page=size, page=number)
+        except PageNotAnInteger:
+            self.page = self.paginator.page(1)
+        except EmptyPage:
+            self.page = self.paginator.page(self.paginator.num_pages)
 
 
 class AccountColumn(tables.Column):

@@ -11,7 +11,8 @@ A list page is a queryset, a filterset and a table (NetBox style). Declare it in
 
 or call :func:`object_list` from a function view. The page shows the filter form, a column picker
 (``?columns=name&columns=region``; the table's ``default_columns`` when none are picked), the
-sortable table 50 rows a page, and export links that keep the current filters and columns.
+sortable table 50 rows a page (``?per_page=`` one of :data:`accounts.params.PER_PAGE_CHOICES`;
+every parameter is validated, :mod:`accounts.params`), and export links that keep the current filters and columns.
 
 Exports go through :func:`csv_response` / :func:`xlsx_response`, which neutralise cells that a
 spreadsheet would run as a formula (anything starting with ``=``, ``+``, ``-``, ``@``, tab or CR
@@ -47,6 +48,7 @@ from django_tables2.rows import BoundRow
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from accounts.params import page_param, per_page_param
 from accounts.secrets import Redactor, redactor_for
 from accounts.tables import BaseTable
 
@@ -232,10 +234,10 @@ def object_list(
             queryset = filterset.qs
 
     columns, user_picked = selected_columns(table_class, params)
-    table = table_class(queryset, request=request)
-    order_by = params.getlist(table.prefixed_order_by_field)
-    if order_by:
-        table.order_by = order_by
+    table = table_class(queryset, request=request)  # ordered and paginated from validated parameters
+    order_by = table.sort_keys(params)
+    if order_by:  # again: building may refuse a costly sort for the page, which an export keeps
+        table.order_by = tuple(order_by)
 
     export = params.get("export", "")
     if export_name and export in EXPORT_FORMATS:
@@ -249,10 +251,8 @@ def object_list(
     for name in table.columns.names():
         if name not in columns:
             table.columns.hide(name)
-    try:
-        page = int(params.get(table.prefixed_page_field, 1))
-    except ValueError:
-        page = 1
+    page = page_param(params, table.prefixed_page_field)
+    per_page = per_page_param(params, per_page, table.prefixed_per_page_field)
     paginator = table.paginate(per_page=per_page, page=1).paginator
     table.page = paginator.get_page(page)  # out-of-range pages show the last one, not an error
     filter_keys = set(filterset.form.fields) if filterset is not None else set()

@@ -53,6 +53,7 @@ from accounts.forms import (
 from accounts.limits import PREVIEW_VALUE_SHOWN
 from accounts.models import AwsAccount, Team
 from accounts.panels import notices, panels
+from accounts.params import page_param
 from accounts.permissions import can_edit_account, is_security, require
 from accounts.secrets import Redactor, redactor_for
 from accounts.services import history_entries, team_history_entries
@@ -226,7 +227,7 @@ def _history(
     paginator = Paginator(records, HISTORY_PER_PAGE)
     if current is None and not paginator.count:
         raise Http404("No such record.")
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(page_param(request.GET))
     # One record past the page, so the page's oldest entry can still show what it changed.
     window = list(records[page.start_index() - 1 : page.end_index() + 1]) if paginator.count else []
     shown = window[: page.end_index() - page.start_index() + 1]
@@ -276,11 +277,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for name in table.columns.names():
         if name not in AwsAccountTable.default_columns:
             table.columns.hide(name)
-    order_by = request.GET.getlist(table.prefixed_order_by_field)
-    if order_by:
-        table.order_by = order_by
-    table.paginate(per_page=50, page=1)
-    table.page = table.paginator.get_page(request.GET.get(table.prefixed_page_field))
+    table.paginate(per_page=50, page=1)  # ordered from the request's validated ?sort= when built
+    table.page = table.paginator.get_page(page_param(request.GET, table.prefixed_page_field))
     context = {
         "team": team,
         "members": team.members.order_by("username"),

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, SearchFilterSet
+from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelMultipleChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
 from iam_audit.choices import ACTIVE_STATUSES, FindingStatus, Severity
 from iam_audit.models import Finding
@@ -43,7 +43,7 @@ class FindingFilterSet(SearchFilterSet):
     status = django_filters.MultipleChoiceFilter(
         distinct=False, choices=FindingStatus.choices, widget=forms.CheckboxSelectMultiple
     )
-    account = django_filters.ModelMultipleChoiceFilter(
+    account = BoundedModelMultipleChoiceFilter(
         distinct=False, queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
     )
     environment = django_filters.MultipleChoiceFilter(
@@ -98,6 +98,8 @@ class FindingFilterSet(SearchFilterSet):
         return queryset.filter(first_seen__gte=dt.datetime.combine(value, dt.time.min, tzinfo=dt.UTC))
 
     def filter_seen_before(self, queryset: QuerySet[Finding], name: str, value: dt.date) -> QuerySet[Finding]:
+        if value >= dt.date.max:  # to the last day there is: no end (the day after would overflow)
+            return queryset
         end = dt.datetime.combine(value + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
         return queryset.filter(first_seen__lt=end)
 

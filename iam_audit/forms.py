@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.choices import Environment
 from accounts.forms import BoundedTextMixin
 from accounts.limits import JUSTIFICATION_MAX
+from accounts.params import BoundedModelMultipleChoiceField
 from iam_audit.checks import BASELINE_ITEMS
 from iam_audit.choices import SuppressionReason
 from iam_audit.models import Finding
@@ -25,7 +26,7 @@ class TriageForm(BoundedTextMixin, forms.Form):
     UNSUPPRESS = "unsuppress"
 
     action = forms.ChoiceField(choices=[(SUPPRESS, "Suppress"), (UNSUPPRESS, "Lift suppression")])
-    ids = forms.ModelMultipleChoiceField(
+    ids = BoundedModelMultipleChoiceField(
         queryset=Finding.objects.all(),
         widget=forms.MultipleHiddenInput,
         error_messages={"required": "Select at least one finding."},

@@ -23,7 +23,7 @@ from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, SearchFilterSet
+from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
 from accounts.ui import query_string
 from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
@@ -91,7 +91,7 @@ class ResourceFilterSet(SearchFilterSet):
             }
         ),
     )
-    account_id = django_filters.ModelChoiceFilter(
+    account_id = BoundedModelChoiceFilter(
         field_name="account", queryset=AwsAccount.objects.order_by("name"), label="Account", empty_label="Any"
     )
     environment = django_filters.MultipleChoiceFilter(

@@ -33,6 +33,7 @@ from django.db.models import CharField, F, Func, QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from accounts.params import DB_INT_MAX
 from accounts.tables import EMPTY, AccountColumn, ArnColumn, BaseTable, TimestampColumn
 from inventory.models import Resource
 from inventory.resource_types import RESOURCE_TYPES
@@ -132,6 +133,9 @@ class CappedPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from exc
         if number < 1:
             raise EmptyPage("That page number is less than 1")
+        if number * self.per_page > DB_INT_MAX:
+            # its OFFSET would be past any integer the database takes (and past any row)
+            raise EmptyPage("That page number is past the last row")
         return number
 
     def page(self, number: Any) -> Page:

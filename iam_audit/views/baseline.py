@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.choices import AccountStatus, Environment
 from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
+from accounts.params import choice_param, text_param
 from accounts.permissions import is_security, require
 from accounts.ui import EXPORT_FORMATS, csv_response, xlsx_response
 from iam_audit import compliance
@@ -38,7 +39,7 @@ def _accounts(params: Any) -> tuple[QuerySet[AwsAccount], dict[str, Any]]:
     environments = [e for e in params.getlist("environment") if e in Environment.values]
     if environments:
         queryset = queryset.filter(environment__in=environments)
-    q = (params.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
+    q = text_param(params.get("q"), SEARCH_MAX_LENGTH)  # too long or with a NUL: no search
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(account_id__icontains=q))
     return queryset, {"environments": environments, "q": q}
@@ -48,9 +49,7 @@ def baseline(request: HttpRequest) -> HttpResponseBase:
     """Accounts × baseline items: pass / fail / unknown / not applicable, sortable by compliance."""
     params = request.GET
     queryset, chosen = _accounts(params)
-    sort = params.get("sort", "name")
-    if sort not in SORTS:
-        sort = "name"
+    sort = choice_param(params.get("sort"), SORTS, "name")
     rows = compliance.sort_rows(compliance.matrix(queryset), sort)
 
     export = params.get("export", "")

@@ -99,10 +99,7 @@ def check_list(request: HttpRequest) -> HttpResponseBase:
     if form.is_bound:
         rows = [r for r in rows if form.keep(r)] if form.is_valid() else []
     columns, user_picked = selected_columns(CheckTable, params)
-    table = CheckTable(rows, request=request)
-    order_by = params.getlist(table.prefixed_order_by_field)
-    if order_by:
-        table.order_by = order_by
+    table = CheckTable(rows, request=request)  # ordered from the request's validated ?sort=
 
     export = params.get("export", "")
     if export in EXPORT_FORMATS:

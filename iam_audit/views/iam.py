@@ -33,7 +33,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.choices import Environment
-from accounts.filtersets import BOOLEAN_SELECT, SEARCH_MAX_LENGTH, SearchFilterSet
+from accounts.filtersets import (
+    BOOLEAN_SELECT,
+    SEARCH_MAX_LENGTH,
+    BoundedModelMultipleChoiceFilter,
+    SearchFilterSet,
+)
 from accounts.models import AwsAccount
 from accounts.secrets import redactor_for
 from accounts.tables import (
@@ -56,7 +61,7 @@ from iam_audit.models import PRIVILEGE_RANK, Finding, Principal, PrincipalKind, 
 PATHS_SHOWN_PER_GROUP = 50  # the rest are in the export
 PATHS_SHOWN_FROM_PRINCIPAL = 300
 ESCALATION_CHECKS = (ESCALATION, "iam.privilege_escalation", EFFECTIVE_ADMIN)
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")  # fullmatch: "\d" and "$" would let other digits and "\n" in
 
 
 # ---------------------------------------------------------------------------------------------- list
@@ -68,7 +73,7 @@ class PrincipalFilterSet(SearchFilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=PrincipalKind.choices, widget=forms.CheckboxSelectMultiple, label="Type"
     )
-    account = django_filters.ModelMultipleChoiceFilter(
+    account = BoundedModelMultipleChoiceFilter(
         queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
     )
     environment = django_filters.MultipleChoiceFilter(
@@ -612,7 +617,7 @@ class TrustFilterForm(forms.Form):
 
     def clean_account(self) -> str:
         value = (self.cleaned_data.get("account") or "").strip()
-        if value and not ACCOUNT_ID.match(value):
+        if value and not ACCOUNT_ID.fullmatch(value):
             raise forms.ValidationError("Enter a 12-digit account ID.")
         return value
 
@@ -706,7 +711,7 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     from_principal = request.GET.get("from_principal", "").strip()
     if fmt not in ("csv", "json"):
         return HttpResponse("format must be csv or json", status=400, content_type="text/plain")
-    if to_account and not ACCOUNT_ID.match(to_account):
+    if to_account and not ACCOUNT_ID.fullmatch(to_account):
         return HttpResponse("to_account must be a 12-digit account ID", status=400, content_type="text/plain")
     if len(from_principal) > 2048:
         return HttpResponse("from_principal is too long", status=400, content_type="text/plain")

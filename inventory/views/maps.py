@@ -27,6 +27,7 @@ from django.shortcuts import render
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
+from accounts.params import BoundedModelChoiceField, int_param
 from accounts.ui import url_or_none
 from inventory import exposure_service as service
 from inventory.views.report import is_unexpected
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 TAG_MAX_LENGTH = 256
 
 
-class AccountChoiceField(forms.ModelChoiceField):
-    """Accounts shown as ``name (123456789012)``."""
+class AccountChoiceField(BoundedModelChoiceField):
+    """Accounts shown as ``name (123456789012)``; an id no account can have is an invalid choice."""
 
     def label_from_instance(self, obj: Any) -> str:
         return service.account_label(obj.name, obj.account_id)
@@ -99,11 +100,8 @@ class MapFilterForm(forms.Form):
 
 
 def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """A positive id within the database's range, else None."""
+    return int_param(value, None, minimum=1)
 
 
 def _stats(payload: dict[str, Any]) -> list[tuple[str, int]]:

@@ -237,10 +237,17 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
-    """The page the button was on (``next``), when it is one of ours; otherwise ``fallback``."""
+    """The page the button was on (``next``), when it is a path of ours; otherwise ``fallback``.
+
+    Only a path (``/...``): ``redirect()`` would read any other text as a view name and fail.
+    """
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")
+        and "\x00" not in target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return fallback

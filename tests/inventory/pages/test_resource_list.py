@@ -288,3 +288,16 @@ def test_below_the_cap_the_count_is_exact(client: Client, estate: dict[str, Any]
     response = client.get(URL, {"account_id": estate["web"].account_id})
     assert not response.context["table"].paginator.capped
     assert "1–5 of 5" in response.content.decode()
+
+
+def test_past_the_cap_a_page_past_any_offset_is_the_first(
+    client: Client, prod: AwsAccount, viewer_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory_tables, "COUNT_CAP", 5)
+    for i in range(8):
+        make_resource(prod, name=f"p{i}")
+    client.force_login(viewer_user)
+    for page in (str(2**62), str(2**63), "-1"):  # (page - 1) * 50 is past the database's integers
+        response = client.get(URL, {"page": page, "per_page": "-5"})
+        assert response.status_code == 200, page
+        assert response.context["table"].page.number == 1
