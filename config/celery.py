@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -26,6 +34,29 @@ def settle_collecting_process(**_: Any) -> None:
     from inventory.runtime import settle_for_collection
 
     settle_for_collection(settings.SKYLEDGER_GC_GEN0_THRESHOLD)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def mask_external_ids_in_worker_logs(logger: logging.Logger, **_: Any) -> None:
+    """Celery sets up its own log handlers in workers (not Django's LOGGING): wrap their formatters so
+    a worker's log lines mask every ExternalId it has sent, as the web process's do."""
+    for handler in logger.handlers:
+        if not isinstance(handler.formatter, MaskingFormatter):
+            handler.setFormatter(MaskingFormatter(handler.formatter))
+
+
+class MaskingFormatter(logging.Formatter):
+    """Formats with the handler's own formatter, then masks remembered ExternalIds."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        from accounts.secrets import mask_seen
+
+        return mask_seen(self.inner.format(record))
 
 
 def _hostname(sender: Any) -> str:

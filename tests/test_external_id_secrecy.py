@@ -411,3 +411,28 @@ def test_assume_role_errors_and_log_lines_never_carry_the_external_id() -> None:
     remember(secret)
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "assume failed: %s", (secret,), None)
     assert RedactingFormatter("%(message)s").format(record) == f"assume failed: {MASK}"
+
+
+def test_worker_log_handlers_mask_external_ids() -> None:
+    """Celery's worker configures its own handlers (not Django's LOGGING); the signal wraps them."""
+    import logging
+
+    from accounts.secrets import remember
+    from config.celery import mask_external_ids_in_worker_logs
+
+    remember("worker-log-secret-4711")
+    logger = logging.getLogger("skyledger.test.worker")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    try:
+        mask_external_ids_in_worker_logs(logger=logger)
+        mask_external_ids_in_worker_logs(logger=logger)  # twice: wrapped once
+        record = logger.makeRecord(
+            logger.name, logging.ERROR, __file__, 1, "assume: %s", ("worker-log-secret-4711",), None
+        )
+        text = handler.format(record)
+    finally:
+        logger.removeHandler(handler)
+    assert "worker-log-secret-4711" not in text
+    assert text.startswith("[ERROR] assume: ")
