@@ -12,7 +12,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
 # Style attribute values plotly.js sets itself with setAttribute, each allowed by the hash of its
@@ -91,4 +91,29 @@ class PrivateNoStoreMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and "Cache-Control" not in response:
             add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private, max-age=0
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A 405 (a GET to an action that only takes POST, say) gets a page in the site's layout.
+
+    Django has no handler405: ``require_POST`` and class-based views answer with an empty body, which a
+    browser shows as a blank page. The status and the ``Allow`` header stay as they were.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.status_code != 405 or not isinstance(response, HttpResponse) or response.content:
+            return response
+        from django.template.loader import render_to_string
+
+        allowed = [m.strip() for m in response.get("Allow", "").split(",") if m.strip()]
+        body = render_to_string(
+            "405.html", {"request_path": request.path, "method": request.method, "allowed": allowed}, request
+        )
+        response.content = body.encode()
+        response["Content-Type"] = "text/html; charset=utf-8"
         return response

@@ -225,3 +225,19 @@ def test_other_log_lines_are_left_alone(
         client.get("/no/such/page/")
     (record,) = [r for r in caplog.records if r.name == "django.request"]
     assert record.getMessage() == "Not Found: /no/such/page/"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_405_in_the_layout_keeps_status_and_allow(
+    client: Client, role: str, request: pytest.FixtureRequest
+) -> None:
+    """Opening an action that only takes POST as a link shows a page, not a blank one."""
+    client.force_login(request.getfixturevalue(role))
+    account = AwsAccountFactory()
+    response = client.get(reverse("accounts:designate_identity", args=[account.pk]))
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    in_layout(page, logged_in=True)
+    assert "does not take a GET request" in page and "that takes POST" in page
