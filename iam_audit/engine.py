@@ -24,9 +24,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import secrets
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
+from core import secrets
 from iam_audit import lifecycle, priority, snapshots
 from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus

@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelMultipleChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
+from core.filtersets import SEARCH_MAX_LENGTH, BoundedModelMultipleChoiceFilter, SearchFilterSet
 from iam_audit.choices import ACTIVE_STATUSES, FindingStatus, Severity
 from iam_audit.models import Finding
 

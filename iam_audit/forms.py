@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.choices import Environment
 from accounts.forms import BoundedTextMixin
 from accounts.limits import JUSTIFICATION_MAX
-from accounts.params import BoundedModelMultipleChoiceField
+from core.params import BoundedModelMultipleChoiceField
 from iam_audit.checks import BASELINE_ITEMS
 from iam_audit.choices import SuppressionReason
 from iam_audit.models import Finding

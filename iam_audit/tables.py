@@ -8,16 +8,9 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.tables import (
-    AccountColumn,
-    BadgeColumn,
-    BaseTable,
-    BooleanBadgeColumn,
-    ListColumn,
-    TextColumn,
-    TimestampColumn,
-)
-from accounts.ui import url_or_none
+from accounts.tables import AccountColumn
+from core.tables import BadgeColumn, BaseTable, BooleanBadgeColumn, ListColumn, TextColumn, TimestampColumn
+from core.ui import url_or_none
 from iam_audit.choices import FindingStatus, Severity
 from iam_audit.models import Finding
 

@@ -23,9 +23,9 @@ from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
-from accounts.ui import query_string
+from core.filtersets import SEARCH_MAX_LENGTH, BoundedModelChoiceFilter, SearchFilterSet
+from core.ui import query_string
 from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
 from inventory.models import Resource
 from inventory.resource_types import RESOURCE_TYPES

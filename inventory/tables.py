@@ -33,8 +33,9 @@ from django.db.models import CharField, F, Func, QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from accounts.params import DB_INT_MAX
-from accounts.tables import EMPTY, AccountColumn, ArnColumn, BaseTable, TimestampColumn
+from accounts.tables import AccountColumn
+from core.params import DB_INT_MAX
+from core.tables import EMPTY, ArnColumn, BaseTable, TimestampColumn
 from inventory.models import Resource
 from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import SEARCH_ALIAS

@@ -31,7 +31,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AwsAccount, Team
-from accounts.secrets import MASK, TextRedactor, redact_policy
+from core.secrets import MASK, TextRedactor, redact_policy
 from iam_audit import access, engine
 from iam_audit.checks import base as checks
 from iam_audit.models import Finding, Principal
@@ -393,7 +393,7 @@ def test_assume_role_errors_and_log_lines_never_carry_the_external_id() -> None:
 
     from botocore.exceptions import ClientError
 
-    from accounts.secrets import RedactingFormatter, remember
+    from core.secrets import RedactingFormatter, remember
     from inventory.aws.errors import classify, without_secret
     from inventory.aws.session import Target
 

@@ -33,8 +33,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import is_security, require
-from accounts.secrets import everyone
-from accounts.ui import ObjectListView, safe_filename, url_or_none
+from core.secrets import everyone
+from core.ui import ObjectListView, safe_filename, url_or_none
 from iam_audit import engine, priority
 from iam_audit.exports import finding_records
 from iam_audit.filtersets import FindingFilterSet

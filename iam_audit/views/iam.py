@@ -33,17 +33,17 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.choices import Environment
-from accounts.filtersets import (
+from accounts.models import AwsAccount
+from accounts.tables import AccountColumn
+from core.filtersets import (
     BOOLEAN_SELECT,
     SEARCH_MAX_LENGTH,
     BoundedModelMultipleChoiceFilter,
     SearchFilterSet,
 )
-from accounts.models import AwsAccount
-from accounts.secrets import redactor_for
-from accounts.tables import (
+from core.secrets import redactor_for
+from core.tables import (
     EMPTY,
-    AccountColumn,
     ArnColumn,
     BadgeColumn,
     BaseTable,
@@ -51,7 +51,7 @@ from accounts.tables import (
     ListColumn,
     TimestampColumn,
 )
-from accounts.ui import ObjectListView, csv_response, safe_filename, url_or_none
+from core.ui import ObjectListView, csv_response, safe_filename, url_or_none
 from iam_audit import access, trust_chart
 from iam_audit.choices import ACTIVE_STATUSES
 from iam_audit.graph import ROW_FIELDS, path_row

@@ -30,9 +30,10 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
-from accounts.secrets import redactor_for
-from accounts.tables import EMPTY, AccountColumn, BaseTable
-from accounts.ui import object_list, url_or_none
+from accounts.tables import AccountColumn
+from core.secrets import redactor_for
+from core.tables import EMPTY, BaseTable
+from core.ui import object_list, url_or_none
 from inventory import exposure_service as service
 from inventory.exposure.results import ACL, RESOURCE_POLICY, SHARING, VECTORS
 from inventory.services.runs import ever_collected

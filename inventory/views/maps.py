@@ -27,8 +27,8 @@ from django.shortcuts import render
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
-from accounts.params import BoundedModelChoiceField, int_param
-from accounts.ui import url_or_none
+from core.params import BoundedModelChoiceField, int_param
+from core.ui import url_or_none
 from inventory import exposure_service as service
 from inventory.views.report import is_unexpected
 

@@ -29,11 +29,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
-from accounts.secrets import redactor_for
-from accounts.ui import ObjectListView, url_or_none
+from core.filtersets import SEARCH_MAX_LENGTH
+from core.secrets import redactor_for
+from core.ui import ObjectListView, url_or_none
 from inventory.filtersets import ResourceFilterSet
 from inventory.models import CollectionRun, Resource, RevisionKind, RunState
 from inventory.records import GLOBAL_REGION

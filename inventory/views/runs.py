@@ -16,10 +16,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
 
-from accounts.filtersets import SearchFilterSet
 from accounts.models import AwsAccount
-from accounts.tables import AccountColumn, BadgeColumn, BaseTable, TextColumn, TimestampColumn
-from accounts.ui import ObjectListView
+from accounts.tables import AccountColumn
+from core.filtersets import SearchFilterSet
+from core.tables import BadgeColumn, BaseTable, TextColumn, TimestampColumn
+from core.ui import ObjectListView
 from inventory.models import CollectionRun, CoverageRecord, RunState, RunTrigger
 from inventory.services.runs import expire_stale
 from inventory.services.workers import stalled_queue

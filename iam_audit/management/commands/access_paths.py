@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.ui import cell_value
+from core.ui import cell_value
 from iam_audit import access
 from iam_audit.graph import ROW_FIELDS, path_row
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
-from accounts.ui import cell_value
+from core.ui import cell_value
 from inventory import exposure_service as service
 from inventory.exposure.results import VECTORS
 

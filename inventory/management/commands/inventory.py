@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from accounts.ui import cell_value
+from core.ui import cell_value
 from inventory.models import Resource
 
 COLUMNS = [

@@ -11,8 +11,8 @@ A list page is a queryset, a filterset and a table (NetBox style). Declare it in
 
 or call :func:`object_list` from a function view. The page shows the filter form, a column picker
 (``?columns=name&columns=region``; the table's ``default_columns`` when none are picked), the
-sortable table 50 rows a page (``?per_page=`` one of :data:`accounts.params.PER_PAGE_CHOICES`;
-every parameter is validated, :mod:`accounts.params`), and export links that keep the current filters and columns.
+sortable table 50 rows a page (``?per_page=`` one of :data:`core.params.PER_PAGE_CHOICES`;
+every parameter is validated, :mod:`core.params`), and export links that keep the current filters and columns.
 
 Exports go through :func:`csv_response` / :func:`xlsx_response`, which neutralise cells that a
 spreadsheet would run as a formula (anything starting with ``=``, ``+``, ``-``, ``@``, tab or CR
@@ -48,9 +48,9 @@ from django_tables2.rows import BoundRow
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from accounts.params import page_param, per_page_param
-from accounts.secrets import Redactor, redactor_for
-from accounts.tables import BaseTable
+from core.params import page_param, per_page_param
+from core.secrets import Redactor, redactor_for
+from core.tables import BaseTable
 
 PER_PAGE = 50
 EXPORT_FORMATS = ("csv", "xlsx")
