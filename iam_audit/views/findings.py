@@ -40,21 +40,11 @@ from iam_audit.exports import finding_records
 from iam_audit.filtersets import FindingFilterSet
 from iam_audit.forms import TriageForm
 from iam_audit.models import Finding
-from iam_audit.tables import TRIAGE_FORM_ID, FindingTable
+from iam_audit.tables import TRIAGE_FORM_ID, FindingTable, ViewerFindingTable
 
 CLI_PREFIXES = ("CLI:", "cli:")
 AWS_COMMAND = re.compile(r"(aws [a-z0-9-]+ [a-z0-9-]+[^;\n]*)")
 STEP = re.compile(r"^\s*(\d+)[.)]\s+")
-
-
-class ViewerFindingTable(FindingTable):
-    """The findings table without the triage checkboxes (for everyone outside the security team)."""
-
-    select = None
-
-    class Meta(FindingTable.Meta):
-        fields = tuple(f for f in FindingTable.Meta.fields if f != "select")
-        sequence = fields
 
 
 def findings_queryset() -> QuerySet[Finding]:

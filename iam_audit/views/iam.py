@@ -15,195 +15,36 @@ goes through ``json_script``.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import django_filters
-import django_tables2 as tables
-from django import forms
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
-from accounts.tables import AccountColumn
-from core.filtersets import (
-    BOOLEAN_SELECT,
-    SEARCH_MAX_LENGTH,
-    BoundedModelMultipleChoiceFilter,
-    SearchFilterSet,
-)
 from core.secrets import redactor_for
-from core.tables import (
-    EMPTY,
-    ArnColumn,
-    BadgeColumn,
-    BaseTable,
-    BooleanBadgeColumn,
-    ListColumn,
-    TimestampColumn,
-)
 from core.ui import ObjectListView, csv_response, safe_filename, url_or_none
 from iam_audit import access, trust_chart
 from iam_audit.choices import ACTIVE_STATUSES
+from iam_audit.filtersets import PrincipalFilterSet
+from iam_audit.forms import ACCOUNT_ID, AccessFilterForm, TrustFilterForm
 from iam_audit.graph import ROW_FIELDS, path_row
 from iam_audit.graph.findings import EFFECTIVE_ADMIN, ESCALATION
-from iam_audit.models import PRIVILEGE_RANK, Finding, Principal, PrincipalKind, PrivilegeLevel
+from iam_audit.models import PRIVILEGE_RANK, Finding, Principal
+from iam_audit.tables import PrincipalTable
 
 PATHS_SHOWN_PER_GROUP = 50  # the rest are in the export
 PATHS_SHOWN_FROM_PRINCIPAL = 300
 ESCALATION_CHECKS = (ESCALATION, "iam.privilege_escalation", EFFECTIVE_ADMIN)
-ACCOUNT_ID = re.compile(r"[0-9]{12}")  # fullmatch: "\d" and "$" would let other digits and "\n" in
 
 
 # ---------------------------------------------------------------------------------------------- list
-class PrincipalFilterSet(SearchFilterSet):
-    """Type, account, environment, privilege class, MFA, console, and ``q`` over name and ARN."""
-
-    search_fields = ("name", "arn")
-
-    kind = django_filters.MultipleChoiceFilter(
-        choices=PrincipalKind.choices, widget=forms.CheckboxSelectMultiple, label="Type"
-    )
-    account = BoundedModelMultipleChoiceFilter(
-        queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
-    )
-    environment = django_filters.MultipleChoiceFilter(
-        field_name="account__environment",
-        choices=Environment.choices,
-        widget=forms.CheckboxSelectMultiple,
-        label="Environment",
-    )
-    privilege = django_filters.MultipleChoiceFilter(
-        choices=PrivilegeLevel.choices, widget=forms.CheckboxSelectMultiple, label="Privilege"
-    )
-    mfa = django_filters.BooleanFilter(label="MFA", widget=BOOLEAN_SELECT)
-    console = django_filters.BooleanFilter(label="Console", widget=BOOLEAN_SELECT)
-
-    class Meta:
-        model = Principal
-        fields = ["q", "kind", "account", "environment", "privilege", "mfa", "console"]
-
-
-class PrivilegeColumn(tables.Column):
-    """The privilege class as a coloured badge (the full description on hover); sorts by rank."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("order_by", ("privilege_rank",))
-        kwargs.setdefault("verbose_name", "Privilege")
-        super().__init__(**kwargs)
-
-    def render(self, value: str, record: Principal) -> str:
-        if record.kind not in ("user", "role"):
-            return EMPTY
-        return format_html(
-            '<span class="badge priv-{}" title="{}">{}</span>',
-            record.privilege,
-            record.privilege_label,
-            record.get_privilege_display(),
-        )
-
-    def value(self, value: str, record: Principal) -> str:
-        return record.privilege_label if record.kind in ("user", "role") else ""
-
-
-class AgeColumn(tables.Column):
-    """How long ago a time was, in days ("412 d"); exports the number of days."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("attrs", {"td": {"class": "num nowrap"}})
-        super().__init__(**kwargs)
-
-    @staticmethod
-    def days(value: dt.datetime) -> int:
-        return max(0, (timezone.now() - value).days)
-
-    def render(self, value: dt.datetime) -> str:
-        return format_html('<span title="{}">{} d</span>', value.isoformat(), self.days(value))
-
-    def value(self, value: dt.datetime) -> int:
-        return self.days(value)
-
-
-class PrincipalTable(BaseTable):
-    """Principals with their credentials, memberships, power and reach."""
-
-    name = tables.Column(linkify=True, attrs={"td": {"class": "wrap"}})
-    kind = BadgeColumn(choices=PrincipalKind, prefix="kind-", verbose_name="Type")
-    account = AccountColumn()
-    environment = BadgeColumn(
-        choices=Environment,
-        prefix="env-",
-        accessor="account__environment",
-        order_by=("account__environment",),
-        verbose_name="Environment",
-    )
-    mfa = BooleanBadgeColumn(verbose_name="MFA")
-    console = BooleanBadgeColumn(verbose_name="Console")
-    active_keys = tables.Column(verbose_name="Active keys", attrs={"td": {"class": "num"}})
-    key_age = AgeColumn(
-        accessor="oldest_key_created", verbose_name="Oldest key", order_by=("oldest_key_created",)
-    )
-    key_last_used = TimestampColumn(verbose_name="Key last used")
-    last_used = TimestampColumn(verbose_name="Last used")
-    groups = ListColumn(orderable=False)
-    policies = ListColumn(orderable=False)
-    privilege = PrivilegeColumn()
-    reachable_accounts = tables.Column(verbose_name="Reachable accounts", attrs={"td": {"class": "num"}})
-    inbound_paths = tables.Column(verbose_name="Paths in", attrs={"td": {"class": "num"}})
-    arn = ArnColumn(verbose_name="ARN")
-    path = tables.Column(verbose_name="IAM path")
-    inside_org = BooleanBadgeColumn(verbose_name="In organisation")
-    created = TimestampColumn()
-
-    default_columns = (
-        "name",
-        "kind",
-        "account",
-        "environment",
-        "mfa",
-        "console",
-        "active_keys",
-        "key_age",
-        "key_last_used",
-        "groups",
-        "privilege",
-        "reachable_accounts",
-    )
-
-    class Meta(BaseTable.Meta):
-        model = Principal
-        fields = (
-            "name",
-            "kind",
-            "account",
-            "environment",
-            "mfa",
-            "console",
-            "active_keys",
-            "key_age",
-            "key_last_used",
-            "last_used",
-            "groups",
-            "policies",
-            "privilege",
-            "reachable_accounts",
-            "inbound_paths",
-            "arn",
-            "path",
-            "inside_org",
-            "created",
-        )
-        sequence = fields
-        empty_text = "No principal matches these filters."
 
 
 class PrincipalListView(ObjectListView):
@@ -300,52 +141,6 @@ def _decorate(
             }
         )
     return out
-
-
-class AccessFilterForm(forms.Form):
-    """Filters of the account access page (applied in Python to the cached paths)."""
-
-    privilege = forms.ChoiceField(
-        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
-        required=False,
-        label="Privilege",
-    )
-    mfa = forms.ChoiceField(
-        choices=[("", "Any"), ("without", "Without MFA"), ("required", "MFA required")],
-        required=False,
-        label="MFA",
-    )
-    source = forms.ChoiceField(
-        choices=[
-            ("", "Any"),
-            ("user", "Users"),
-            ("role", "Roles"),
-            ("account", "Whole accounts (trust in an account root)"),
-            ("outside", "Outside the organisation"),
-            ("federated", "Identity providers"),
-        ],
-        required=False,
-        label="From",
-    )
-    q = forms.CharField(required=False, max_length=SEARCH_MAX_LENGTH, label="Search")
-
-    def keep(self, row: Mapping[str, Any]) -> bool:
-        data = self.cleaned_data
-        if data.get("privilege") and row["privilege_rank"] < PRIVILEGE_RANK.get(data["privilege"], 0):
-            return False
-        if data.get("mfa") == "without" and row["mfa_required"]:
-            return False
-        if data.get("mfa") == "required" and not row["mfa_required"]:
-            return False
-        source = data.get("source")
-        if source == "outside" and not row["outside_org"]:
-            return False
-        if source in ("user", "role", "federated") and row["source_kind"] != source:
-            return False
-        if source == "account" and not row["whole_account"]:
-            return False
-        q = (data.get("q") or "").strip().lower()
-        return not q or q in row["describe"].lower() or q in row["source_arn"].lower()
 
 
 # ---------------------------------------------------------------------------------------------- account access
@@ -604,22 +399,6 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- trust graph
-class TrustFilterForm(forms.Form):
-    """What the trust graph shows: a minimum privilege, outside parties only, one account's neighbours."""
-
-    privilege = forms.ChoiceField(
-        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
-        required=False,
-        label="Privilege",
-    )
-    outside = forms.BooleanField(required=False, label="Only from outside the organisation")
-    account = forms.CharField(required=False, max_length=12, label="Around account (ID)")
-
-    def clean_account(self) -> str:
-        value = (self.cleaned_data.get("account") or "").strip()
-        if value and not ACCOUNT_ID.fullmatch(value):
-            raise forms.ValidationError("Enter a 12-digit account ID.")
-        return value
 
 
 def trust_graph(request: HttpRequest) -> HttpResponse:
