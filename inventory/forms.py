@@ -13,9 +13,9 @@ from django.utils.safestring import SafeString
 from accounts.choices import Environment
 from accounts.models import AwsAccount
 from core.params import BoundedModelChoiceField, int_param
-from inventory import exposure_service as service
 from inventory.exposure.results import VECTORS
 from inventory.records import GLOBAL_REGION
+from inventory.services import exposure as service
 
 
 @functools.cache

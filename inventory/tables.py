@@ -37,11 +37,11 @@ from django.utils.html import format_html, format_html_join
 from accounts.tables import AccountColumn
 from core.params import DB_INT_MAX
 from core.tables import EMPTY, ArnColumn, BadgeColumn, BaseTable, TextColumn, TimestampColumn
-from inventory import exposure_service as service
 from inventory.exposure.results import VECTORS
 from inventory.models import CollectionRun, Resource, RunState
 from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import SEARCH_ALIAS
+from inventory.services import exposure as service
 
 COUNT_CAP = 10_000
 LIST_ORDER = ("type", "region", "name", "pk")  # the resource list's default order (see views)

@@ -7,8 +7,8 @@ every page and export    yes       yes    yes     login page
 =======================  ========  =====  ======  ==========
 
 Nothing here changes data. The principals list reads the :class:`~iam_audit.models.Principal` table
-(kept in step with the graph by :mod:`iam_audit.access`); the other pages read the graph itself,
-which :func:`iam_audit.access.current` builds once per collection. Every name, policy and tag
+(kept in step with the graph by :mod:`iam_audit.graph_store`); the other pages read the graph itself,
+which :func:`iam_audit.graph_store.current` builds once per collection. Every name, policy and tag
 shown comes from AWS: templates escape it, plotly labels are ``html.escape``-d, JSON for scripts
 goes through ``json_script``.
 """
@@ -30,7 +30,7 @@ from accounts.choices import Environment
 from accounts.models import AwsAccount
 from core.secrets import redactor_for
 from core.ui import ObjectListView, csv_response, safe_filename, url_or_none
-from iam_audit import access, trust_chart
+from iam_audit import graph_store, trust_chart
 from iam_audit.choices import ACTIVE_STATUSES
 from iam_audit.filtersets import PrincipalFilterSet
 from iam_audit.forms import ACCOUNT_ID, AccessFilterForm, TrustFilterForm
@@ -58,7 +58,7 @@ class PrincipalListView(ObjectListView):
     export_name = "principals"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self.state = access.current()  # brings the table up to date when IAM data changed
+        self.state = graph_store.current()  # brings the table up to date when IAM data changed
         return super().get(request, *args, **kwargs)
 
     def get_extra_context(self) -> dict[str, Any]:
@@ -73,7 +73,7 @@ principal_list = PrincipalListView.as_view()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+def _links(state: graph_store.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """ARN -> principal page URL for the sources, hops and targets of ``paths`` (no query per path)."""
     pks = state.principal_pks()
     out: dict[str, str] = {}
@@ -89,12 +89,12 @@ def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict
     return out
 
 
-def _account_name(state: access.GraphState, account_id: str) -> str:
+def _account_name(state: graph_store.GraphState, account_id: str) -> str:
     row = state.account(account_id)
     return row.name if row is not None and row.name else account_id
 
 
-def _account_links(state: access.GraphState) -> dict[str, str]:
+def _account_links(state: graph_store.GraphState) -> dict[str, str]:
     return {
         account_id: reverse("iam_audit:account_access", args=[row.pk])
         for account_id, row in state.loaded.accounts.items()
@@ -102,7 +102,9 @@ def _account_links(state: access.GraphState) -> dict[str, str]:
 
 
 def _decorate(
-    rows: Iterable[Mapping[str, Any]], links: Mapping[str, str], accounts: Mapping[str, access.AccountRow]
+    rows: Iterable[Mapping[str, Any]],
+    links: Mapping[str, str],
+    accounts: Mapping[str, graph_store.AccountRow],
 ) -> list[dict[str, Any]]:
     """Rows with the URLs and account names the path partial shows."""
     out = []
@@ -147,8 +149,8 @@ def _decorate(
 def account_access(request: HttpRequest, pk: int) -> HttpResponse:
     """Who can reach this account, and how: every path into it, grouped by the role reached."""
     account = get_object_or_404(AwsAccount.objects.select_related("owner"), pk=pk)
-    state = access.current()
-    groups = access.inbound_groups(state, account.account_id)
+    state = graph_store.current()
+    groups = graph_store.inbound_groups(state, account.account_id)
     form = AccessFilterForm(request.GET or None)
     filtered = bool(request.GET) and form.is_valid() and any(form.cleaned_data.values())
     if form.is_bound and not form.is_valid():
@@ -302,7 +304,7 @@ def _inbound_paths(state: Any, principal: Principal, node: Any) -> list[dict[str
     if node.kind != "role":
         return []
     inbound: list[dict[str, Any]] = []
-    for group in access.inbound_groups(state, principal.account.account_id):
+    for group in graph_store.inbound_groups(state, principal.account.account_id):
         if group["role_arn"] == principal.arn:
             inbound = group["paths"][:PATHS_SHOWN_PER_GROUP]
             break
@@ -358,14 +360,14 @@ def _principal_links(principal: Principal, built_at: Any) -> dict[str, Any]:
 
 def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One principal: credentials, groups, policies (statements readable), paths out, routes to power."""
-    state = access.current()  # first: a rebuild rewrites the table this page reads
+    state = graph_store.current()  # first: a rebuild rewrites the table this page reads
     principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
     node = state.graph.principals.get(principal.arn)
     if node is None:
         raise Http404("This principal is no longer in the collected IAM data.")
     resource_pks = state.loaded.resource_pks
     groups, members = _groups_and_members(state, node)
-    rows = access.outbound_paths(state, principal.arn)
+    rows = graph_store.outbound_paths(state, principal.arn)
     shown = rows[:PATHS_SHOWN_FROM_PRINCIPAL]
     findings = list(
         Finding.objects.filter(
@@ -403,8 +405,8 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def trust_graph(request: HttpRequest) -> HttpResponse:
     """Accounts and outside parties as nodes, assume-role access as arrows coloured by privilege."""
-    state = access.current()
-    payload = access.trust_payload(state)
+    state = graph_store.current()
+    payload = graph_store.trust_payload(state)
     form = TrustFilterForm(request.GET or None)
     edges = list(payload["edges"])
     if form.is_bound and form.is_valid():
@@ -495,8 +497,8 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     if len(from_principal) > 2048:
         return HttpResponse("from_principal is too long", status=400, content_type="text/plain")
     redact = redactor_for(request.user).data
-    state = access.current()
-    paths = access.filter_paths(state, to_account=to_account, from_principal=from_principal)
+    state = graph_store.current()
+    paths = graph_store.filter_paths(state, to_account=to_account, from_principal=from_principal)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     name = safe_filename("access-paths" + (f"-to-{to_account}" if to_account else "") + f"-{stamp}")
     if fmt == "json":

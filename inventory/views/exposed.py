@@ -6,7 +6,7 @@ page                       security  owner    viewer   anonymous
 exposed list, CSV / XLSX   yes       yes      yes      login page
 =========================  ========  =======  =======  ==========
 
-Rows come from :func:`inventory.exposure_service.exposed_rows` (the per-account analysis, cached
+Rows come from :func:`inventory.services.exposure.exposed_rows` (the per-account analysis, cached
 until the account's next collection), so the page costs two small queries per account in scope
 plus one for the linked findings. One row per way into a resource, with its vector: a network path
 (shown hop by hop: the internet gateway route, the subnet, the network ACL rule, the security-group
@@ -27,9 +27,9 @@ from django.http import HttpRequest, HttpResponseBase
 from accounts.models import AwsAccount
 from core.secrets import redactor_for
 from core.ui import object_list, url_or_none
-from inventory import exposure_service as service
 from inventory.exposure.results import ACL, RESOURCE_POLICY, SHARING, VECTORS
 from inventory.forms import ExposedFilterForm
+from inventory.services import exposure as service
 from inventory.services.runs import ever_collected
 from inventory.tables import ExposedTable
 

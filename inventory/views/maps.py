@@ -7,7 +7,7 @@ map, map data (JSON)       yes       yes      yes      login page
 =========================  ========  =======  =======  ==========
 
 The figure is laid out on the server (:func:`inventory.exposure.mapgraph.build_map`) and cached
-per (account, collection stamp, filters) by :mod:`inventory.exposure_service`; the page ships it as
+per (account, collection stamp, filters) by :mod:`inventory.services.exposure`; the page ships it as
 JSON (``json_script``) and ``static/js/map.js`` draws it with our own plotly.js. A click on a node
 follows the server-made link for its ``customdata`` (resource page, filtered list, exposed list):
 the browser never builds a URL from data.
@@ -26,8 +26,8 @@ from django.shortcuts import render
 
 from accounts.models import AwsAccount
 from core.ui import url_or_none
-from inventory import exposure_service as service
 from inventory.forms import MapFilterForm
+from inventory.services import exposure as service
 from inventory.views.report import is_unexpected
 
 log = logging.getLogger(__name__)

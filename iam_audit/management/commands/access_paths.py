@@ -18,7 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.ui import cell_value
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.graph import ROW_FIELDS, path_row
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -54,10 +54,10 @@ class Command(BaseCommand):
         from_principal = (options["from_principal"] or "").strip()
         if to_account and not ACCOUNT_ID.match(to_account):
             raise CommandError(f"--to-account must be a 12-digit account ID, not {to_account!r}")
-        state = access.current()
+        state = graph_store.current()
         if from_principal and from_principal not in state.graph.principals:
             raise CommandError(f"No principal {from_principal!r} in the collected IAM data.")
-        paths = access.filter_paths(state, to_account=to_account, from_principal=from_principal)
+        paths = graph_store.filter_paths(state, to_account=to_account, from_principal=from_principal)
         if options["format"] == "json":
             self.stdout.write("[", ending="")
             first = True

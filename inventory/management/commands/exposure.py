@@ -19,8 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
 from core.ui import cell_value
-from inventory import exposure_service as service
 from inventory.exposure.results import VECTORS
+from inventory.services import exposure as service
 
 CSV_COLUMNS = (
     "account_id",

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
-from inventory import exposure_service as service
 from inventory.records import GLOBAL_REGION, Coverage, Record
+from inventory.services import exposure as service
 from inventory.services.ingest import ingest
 from tests.factories import AwsAccountFactory
 from tests.inventory.maps.conftest import ACCOUNT_ID, REGION, WEB_ARN
