@@ -1,4 +1,4 @@
-"""Findings as records for automation: ``manage.py findings --format json`` and the page's JSON export.
+"""Findings as records for automation: ``manage.py export_findings --format json`` and the page's JSON export.
 
 One definition for both, so a script sees what a person sees on the finding page: the check's
 evidence, its remediation and references, and the resources the finding is about. A resource

@@ -137,7 +137,7 @@ def test_management_account_reaches_every_member_through_organization_account_ac
     members = {info.id for info in estate.accounts.values() if info.id != management}
 
     out = io.StringIO()
-    call_command("access_paths", "--format", "json", "--from-principal", root, stdout=out)
+    call_command("export_access_paths", "--format", "json", "--from-principal", root, stdout=out)
     rows = [r for r in json.loads(out.getvalue()) if r["assumes"] == 1]
     role = "OrganizationAccountAccessRole"
     reached = {r["target_account"]: r for r in rows if r["target_role_arn"].endswith(f":role/{role}")}
@@ -192,12 +192,12 @@ def test_an_scp_on_a_nested_ou_blocks_a_path_and_names_itself_and_lets_its_excep
     assert [p.source_arn for p in graph.blocked_paths] == [ci]
 
     out = io.StringIO()
-    call_command("access_paths", "--format", "json", "--to-account", staging, stdout=out)
+    call_command("export_access_paths", "--format", "json", "--to-account", staging, stdout=out)
     rows = {(r["source_arn"], r["target_role_arn"]): r for r in json.loads(out.getvalue())}
     assert rows[(ci, deployer)]["blocked"] is True and rows[(ci, deployer)]["blocked_by"] == [
         "DenyReleaseDeployer"
     ]
     assert rows[(approver, deployer)]["blocked"] is False
     out = io.StringIO()
-    call_command("access_paths", "--format", "csv", "--from-principal", ci, stdout=out)
+    call_command("export_access_paths", "--format", "csv", "--from-principal", ci, stdout=out)
     assert "DenyReleaseDeployer" in out.getvalue() and ",yes," in out.getvalue()
