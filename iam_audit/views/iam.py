@@ -21,15 +21,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.db.models import Count, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import Environment
 from accounts.models import AwsAccount
+from core.exporting import csv_response, json_response, safe_filename
 from core.secrets import redactor_for
-from core.ui import ObjectListView, csv_response, safe_filename, url_or_none
+from core.ui import ObjectListView, url_or_none
 from iam_audit import graph_store, trust_chart
 from iam_audit.choices import ACTIVE_STATUSES
 from iam_audit.filtersets import PrincipalFilterSet
@@ -471,15 +472,6 @@ def trust_graph(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- export
-def _json_stream(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    yield "["
-    first = True
-    for row in rows:
-        yield ("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False, default=str)
-        first = False
-    yield "\n]\n"
-
-
 def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     """Every access path (or those into ``to_account`` / from ``from_principal``) as CSV or JSON.
 
@@ -502,11 +494,7 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     name = safe_filename("access-paths" + (f"-to-{to_account}" if to_account else "") + f"-{stamp}")
     if fmt == "json":
-        response = StreamingHttpResponse(
-            _json_stream(redact(path_row(p)) for p in paths), content_type="application/json; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.json"'
-        return response
+        return json_response(name, (redact(path_row(p)) for p in paths))
 
     def lines() -> Iterator[list[Any]]:
         yield list(ROW_FIELDS)

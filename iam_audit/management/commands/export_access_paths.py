@@ -10,28 +10,17 @@ graph is built from the database (never from AWS). CSV cells are neutralised for
 
 from __future__ import annotations
 
-import csv
-import json
+import itertools
 import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.ui import cell_value
+from core.exporting import csv_chunks, json_chunks, write_chunks
 from iam_audit import graph_store
 from iam_audit.graph import ROW_FIELDS, path_row
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-
-
-class _Out:
-    """csv.writer target that writes through the command's stdout without extra line endings."""
-
-    def __init__(self, stdout: Any) -> None:
-        self.stdout = stdout
-
-    def write(self, text: str) -> None:
-        self.stdout.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -59,16 +48,7 @@ class Command(BaseCommand):
             raise CommandError(f"No principal {from_principal!r} in the collected IAM data.")
         paths = graph_store.filter_paths(state, to_account=to_account, from_principal=from_principal)
         if options["format"] == "json":
-            self.stdout.write("[", ending="")
-            first = True
-            for path in paths:
-                text = json.dumps(path_row(path), ensure_ascii=False, default=str)
-                self.stdout.write(("\n" if first else ",\n") + text, ending="")
-                first = False
-            self.stdout.write("\n]")
+            write_chunks(self.stdout, json_chunks(path_row(path) for path in paths))
             return
-        writer = csv.writer(_Out(self.stdout))
-        writer.writerow(ROW_FIELDS)
-        for path in paths:
-            row = path_row(path, flat=True)
-            writer.writerow([cell_value(row[field]) for field in ROW_FIELDS])
+        rows = ([path_row(path, flat=True)[field] for field in ROW_FIELDS] for path in paths)
+        write_chunks(self.stdout, csv_chunks(itertools.chain([list(ROW_FIELDS)], rows)))

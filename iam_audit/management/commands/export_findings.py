@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import json
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from core.ui import cell_value
+from core.exporting import csv_chunks, json_chunks, write_chunks
 from iam_audit.choices import FindingStatus, Severity
 from iam_audit.exports import COLUMNS, finding_records
 from iam_audit.models import Finding
-
-
-class _Out:
-    """csv.writer target that writes through the command's stdout without extra line endings."""
-
-    def __init__(self, stdout: Any) -> None:
-        self.stdout = stdout
-
-    def write(self, text: str) -> None:
-        self.stdout.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -50,19 +39,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         queryset = self._queryset(options)
         if options["format"] == "csv":
-            rows = self._rows(queryset)
-            # cells that a spreadsheet would run as formulas (=, +, -, @) get a leading quote
-            writer = csv.writer(_Out(self.stdout), lineterminator="\n")
-            writer.writerow([name for name, _ in COLUMNS])
-            for row in rows:
-                writer.writerow([cell_value(row[name]) for name, _ in COLUMNS])
+            header = [name for name, _ in COLUMNS]
+            rows = ([row[name] for name, _ in COLUMNS] for row in self._rows(queryset))
+            write_chunks(self.stdout, csv_chunks(itertools.chain([header], rows), lineterminator="\n"))
             return
         # JSON carries what the finding page shows: evidence, remediation, the resources named
-        self.stdout.write("[", ending="")
-        for n, row in enumerate(finding_records(queryset)):
-            text = json.dumps(row, ensure_ascii=False, default=str)
-            self.stdout.write(("\n" if n == 0 else ",\n") + text, ending="")
-        self.stdout.write("\n]")
+        write_chunks(self.stdout, json_chunks(finding_records(queryset)))
 
     def _queryset(self, options: dict[str, Any]) -> QuerySet[Finding]:
         queryset = Finding.objects.all()

@@ -10,15 +10,13 @@ resource).
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
+import itertools
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import AwsAccount
-from core.ui import cell_value
+from core.exporting import csv_chunks, json_chunks, write_chunks
 from inventory.exposure.results import VECTORS
 from inventory.services import exposure as service
 
@@ -41,16 +39,6 @@ CSV_COLUMNS = (
     "path",
     "reasons",
 )
-
-
-class _Out:
-    """csv.writer target that writes through the command's stdout without extra line endings."""
-
-    def __init__(self, stdout: Any) -> None:
-        self.stdout = stdout
-
-    def write(self, text: str) -> None:
-        self.stdout.write(text, ending="")
 
 
 def json_row(row: service.ExposedRow) -> dict[str, Any]:
@@ -142,15 +130,7 @@ class Command(BaseCommand):
             list(accounts), region=options["region"].strip().lower(), port=port, vector=options["vector"]
         )
         if options["format"] == "csv":
-            # cells that a spreadsheet would run as formulas (=, +, -, @) get a leading quote
-            writer = csv.writer(_Out(self.stdout), lineterminator="\n")
-            writer.writerow(CSV_COLUMNS)
-            for line in self._csv(rows):
-                writer.writerow(line)
+            lines = itertools.chain([CSV_COLUMNS], (csv_row(row) for row in rows))
+            write_chunks(self.stdout, csv_chunks(lines, lineterminator="\n"))
         else:
-            self.stdout.write(json.dumps([json_row(r) for r in rows], indent=2, ensure_ascii=False))
-
-    @staticmethod
-    def _csv(rows: list[service.ExposedRow]) -> Iterator[list[Any]]:
-        for row in rows:
-            yield [cell_value(v) for v in csv_row(row)]
+            write_chunks(self.stdout, json_chunks((json_row(row) for row in rows), indent=2))

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import json
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from core.ui import cell_value
+from core.exporting import csv_chunks, json_chunks, write_chunks
 from inventory.models import Resource
 
 COLUMNS = [
@@ -26,16 +25,6 @@ COLUMNS = [
     ("last_seen", "last_seen"),
     ("deleted_at", "deleted_at"),
 ]
-
-
-class _Out:
-    """csv.writer target that writes through the command's stdout without extra line endings."""
-
-    def __init__(self, stdout: Any) -> None:
-        self.stdout = stdout
-
-    def write(self, text: str) -> None:
-        self.stdout.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -54,25 +43,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rows = self._rows(self._queryset(options))
         if options["format"] == "csv":
-            # cells that a spreadsheet would run as formulas (=, +, -, @) get a leading quote
-            writer = csv.writer(_Out(self.stdout), lineterminator="\n")
-            writer.writerow([name for name, _ in COLUMNS])
-            for row in rows:
-                writer.writerow([cell_value(row[name]) for name, _ in COLUMNS])
+            header = [name for name, _ in COLUMNS]
+            lines = ([row[name] for name, _ in COLUMNS] for row in rows)
+            write_chunks(self.stdout, csv_chunks(itertools.chain([header], lines), lineterminator="\n"))
             return
-        self.stdout.write("[", ending="")
-        for n, row in enumerate(rows):
-            row = {
-                **row,
-                **{
-                    k: row[k].isoformat() if row[k] else None
-                    for k in ("first_seen", "last_seen", "deleted_at")
-                },
-            }
-            self.stdout.write(
-                ("\n" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False, sort_keys=False), ending=""
-            )
-        self.stdout.write("\n]")
+        dates = ("first_seen", "last_seen", "deleted_at")
+        records = ({**row, **{k: row[k].isoformat() if row[k] else None for k in dates}} for row in rows)
+        write_chunks(self.stdout, json_chunks(records))
 
     def _queryset(self, options: dict[str, Any]) -> QuerySet[Resource]:
         queryset = Resource.objects.all()
