@@ -12,7 +12,7 @@ from django.core.validators import MaxLengthValidator
 
 from accounts.limits import CHANGE_REASON_MAX, MaxCharsValidator, max_upload_bytes, size_text
 from accounts.models import REGION_RE, AwsAccount, Team
-from accounts.params import BoundedModelMultipleChoiceField
+from core.params import BoundedModelMultipleChoiceField
 
 # The AWS console shows IDs as 1234-5678-9012; people paste that.
 DASHED_ACCOUNT_ID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}$")

@@ -16,7 +16,7 @@ from django.utils.text import capfirst
 from accounts.choices import ENVIRONMENT_HINTS, AccountStatus, Environment
 from accounts.limits import HISTORY_VALUE_SHOWN, shorten
 from accounts.models import AwsAccount, Team
-from accounts.secrets import PASS_THROUGH, Redactor
+from core.secrets import PASS_THROUGH, Redactor
 
 HISTORY_TYPES = {"+": "Created", "~": "Changed", "-": "Deleted"}
 # fields whose values only the security team sees: other users read "changed", never the value

@@ -20,7 +20,7 @@ Export is open to every logged-in user because it shows exactly what the list sh
 History is readable by everyone logged in for the same reason: it is the record of the fields the
 account page already displays, and seeing who changed what is the point of keeping it. The
 ExternalId is the exception on both pages: only the security team sees its values; everyone else
-reads that it changed (``accounts.secrets``).
+reads that it changed (``core.secrets``).
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ from accounts.forms import (
 )
 from accounts.limits import PREVIEW_VALUE_SHOWN
 from accounts.models import AwsAccount, Team
-from accounts.panels import notices, panels
-from accounts.params import page_param
 from accounts.permissions import can_edit_account, is_security, require
-from accounts.secrets import Redactor, redactor_for
 from accounts.services import history_entries, team_history_entries
 from accounts.tables import AwsAccountTable, TeamTable
-from accounts.ui import ObjectListView, url_or_none
+from core.panels import notices, panels
+from core.params import page_param
+from core.secrets import Redactor, redactor_for
+from core.ui import ObjectListView, url_or_none
 
 logger = logging.getLogger(__name__)
 

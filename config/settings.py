@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "simple_history",
     "axes",
+    "core",
     "accounts",
     "inventory",
     "iam_audit",
@@ -241,10 +242,10 @@ SKYLEDGER_UNUSED_DAYS = env_int("SKYLEDGER_UNUSED_DAYS", 90)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # the formatter masks every ExternalId the process has sent (accounts.secrets): logs never carry one
+    # the formatter masks every ExternalId the process has sent (core.secrets): logs never carry one
     "formatters": {
         "plain": {
-            "()": "accounts.secrets.RedactingFormatter",
+            "()": "core.secrets.RedactingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },

@@ -12,7 +12,7 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 
 from accounts.models import AwsAccount, Team
-from accounts.panels import notices
+from core.panels import notices
 from iam_audit.views.home import home_findings_context
 from inventory.views.home import home_context as inventory_home_context
 

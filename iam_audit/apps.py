@@ -66,8 +66,8 @@ class IamAuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
-        from accounts.panels import Notice, Panel, register_notice, register_panel
         from accounts.tables import register_account_column
+        from core.panels import Notice, Panel, register_notice, register_panel
         from iam_audit.checks.exposure import FINDER
         from iam_audit.compliance import annotate_compliance
         from iam_audit.tables import ComplianceColumn

@@ -24,9 +24,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import secrets
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
+from core import secrets
 from iam_audit import lifecycle, priority, snapshots
 from iam_audit.checks import base as checks
 from iam_audit.choices import SEVERITY_ORDER, CheckState, EventKind, FindingStatus
@@ -797,13 +797,13 @@ GraphOutcome = tuple[dict[str, dict[str, list[checks.Result]]], str]
 def graph_results(now: dt.datetime) -> GraphOutcome:
     """The estate-wide IAM graph checks: account id -> check id -> results, and an error (or "").
 
-    The graph is built by :mod:`iam_audit.access` when that module is present; without it (or when
+    The graph is built by :mod:`iam_audit.graph_store` when that module is present; without it (or when
     it fails) the graph checks are simply not evaluated this time, so their findings stay as they were.
     """
     try:
-        access = importlib.import_module("iam_audit.access")
+        access = importlib.import_module("iam_audit.graph_store")
     except ModuleNotFoundError as exc:
-        if exc.name == "iam_audit.access":
+        if exc.name == "iam_audit.graph_store":
             return {}, ""
         raise
     try:

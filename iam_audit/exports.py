@@ -1,4 +1,4 @@
-"""Findings as records for automation: ``manage.py findings --format json`` and the page's JSON export.
+"""Findings as records for automation: ``manage.py export_findings --format json`` and the page's JSON export.
 
 One definition for both, so a script sees what a person sees on the finding page: the check's
 evidence, its remediation and references, and the resources the finding is about. A resource
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.secrets import everyone
+from core.secrets import everyone
 from iam_audit import engine
 from iam_audit.models import Finding
 
@@ -63,7 +63,7 @@ def finding_records(queryset: QuerySet[Finding]) -> Iterator[dict[str, Any]]:
     evidence and summary (findings stored before the engine masked them may still hold one).
     """
     catalogue = engine.catalogue()
-    redactor = everyone()  # evidence never carries an ExternalId, whoever asks (accounts.secrets)
+    redactor = everyone()  # evidence never carries an ExternalId, whoever asks (core.secrets)
     paths = [path for _, path in COLUMNS]
     rows = queryset.values_list(*paths, "evidence", "resource_id")
     for values in rows.iterator(chunk_size=EXPORT_CHUNK):

@@ -1,4 +1,5 @@
-"""Filters of the findings list (django-filter) and of the checks catalogue (a plain form over code)."""
+"""Filters of the findings list and the IAM principals list (django-filter) and of the checks
+catalogue (a plain form over code)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelMultipleChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
+from core.filtersets import (
+    BOOLEAN_SELECT,
+    SEARCH_MAX_LENGTH,
+    BoundedModelMultipleChoiceFilter,
+    SearchFilterSet,
+)
 from iam_audit.choices import ACTIVE_STATUSES, FindingStatus, Severity
-from iam_audit.models import Finding
+from iam_audit.models import Finding, Principal, PrincipalKind, PrivilegeLevel
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
@@ -158,3 +164,31 @@ class CheckFilterForm(forms.Form):
         if state == "clean" and (row["failing"] or row["accounts_unknown"] or not row["passing"]):
             return False
         return True
+
+
+class PrincipalFilterSet(SearchFilterSet):
+    """Type, account, environment, privilege class, MFA, console, and ``q`` over name and ARN."""
+
+    search_fields = ("name", "arn")
+
+    kind = django_filters.MultipleChoiceFilter(
+        choices=PrincipalKind.choices, widget=forms.CheckboxSelectMultiple, label="Type"
+    )
+    account = BoundedModelMultipleChoiceFilter(
+        queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
+    )
+    environment = django_filters.MultipleChoiceFilter(
+        field_name="account__environment",
+        choices=Environment.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Environment",
+    )
+    privilege = django_filters.MultipleChoiceFilter(
+        choices=PrivilegeLevel.choices, widget=forms.CheckboxSelectMultiple, label="Privilege"
+    )
+    mfa = django_filters.BooleanFilter(label="MFA", widget=BOOLEAN_SELECT)
+    console = django_filters.BooleanFilter(label="Console", widget=BOOLEAN_SELECT)
+
+    class Meta:
+        model = Principal
+        fields = ["q", "kind", "account", "environment", "privilege", "mfa", "console"]

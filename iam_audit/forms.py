@@ -1,8 +1,11 @@
-"""Forms of the audit pages: triage (suppress / lift) and the baseline settings grid."""
+"""Forms of the audit pages: triage (suppress / lift), the baseline settings grid, and the filters of
+the account access page and the trust graph."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -11,10 +14,13 @@ from django.utils import timezone
 from accounts.choices import Environment
 from accounts.forms import BoundedTextMixin
 from accounts.limits import JUSTIFICATION_MAX
-from accounts.params import BoundedModelMultipleChoiceField
+from core.filtersets import (
+    SEARCH_MAX_LENGTH,
+)
+from core.params import BoundedModelMultipleChoiceField
 from iam_audit.checks import BASELINE_ITEMS
 from iam_audit.choices import SuppressionReason
-from iam_audit.models import Finding
+from iam_audit.models import PRIVILEGE_RANK, Finding, PrivilegeLevel
 
 MAX_TRIAGE = 1000  # findings per bulk action (the list shows 50 a page)
 
@@ -104,3 +110,70 @@ class BaselineSettingsForm(forms.Form):
             for _, check_id in BASELINE_ITEMS
             for env in Environment
         }
+
+
+ACCOUNT_ID = re.compile(r"[0-9]{12}")  # fullmatch: "\d" and "$" would let other digits and "\n" in
+
+
+class AccessFilterForm(forms.Form):
+    """Filters of the account access page (applied in Python to the cached paths)."""
+
+    privilege = forms.ChoiceField(
+        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
+        required=False,
+        label="Privilege",
+    )
+    mfa = forms.ChoiceField(
+        choices=[("", "Any"), ("without", "Without MFA"), ("required", "MFA required")],
+        required=False,
+        label="MFA",
+    )
+    source = forms.ChoiceField(
+        choices=[
+            ("", "Any"),
+            ("user", "Users"),
+            ("role", "Roles"),
+            ("account", "Whole accounts (trust in an account root)"),
+            ("outside", "Outside the organisation"),
+            ("federated", "Identity providers"),
+        ],
+        required=False,
+        label="From",
+    )
+    q = forms.CharField(required=False, max_length=SEARCH_MAX_LENGTH, label="Search")
+
+    def keep(self, row: Mapping[str, Any]) -> bool:
+        data = self.cleaned_data
+        if data.get("privilege") and row["privilege_rank"] < PRIVILEGE_RANK.get(data["privilege"], 0):
+            return False
+        if data.get("mfa") == "without" and row["mfa_required"]:
+            return False
+        if data.get("mfa") == "required" and not row["mfa_required"]:
+            return False
+        source = data.get("source")
+        if source == "outside" and not row["outside_org"]:
+            return False
+        if source in ("user", "role", "federated") and row["source_kind"] != source:
+            return False
+        if source == "account" and not row["whole_account"]:
+            return False
+        q = (data.get("q") or "").strip().lower()
+        return not q or q in row["describe"].lower() or q in row["source_arn"].lower()
+
+
+class TrustFilterForm(forms.Form):
+    """What the trust graph shows: a minimum privilege, outside parties only, one account's neighbours."""
+
+    privilege = forms.ChoiceField(
+        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
+        required=False,
+        label="Privilege",
+    )
+    outside = forms.BooleanField(required=False, label="Only from outside the organisation")
+    account = forms.CharField(required=False, max_length=12, label="Around account (ID)")
+
+    def clean_account(self) -> str:
+        value = (self.cleaned_data.get("account") or "").strip()
+        if value and not ACCOUNT_ID.fullmatch(value):
+            raise forms.ValidationError("Enter a 12-digit account ID.")
+        return value

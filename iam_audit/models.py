@@ -141,7 +141,7 @@ class BaselineSetting(models.Model):
         return f"{self.check_id}@{self.environment}={'on' if self.enabled else 'off'}"
 
 
-# --- the IAM access graph (iam_audit.access) ------------------------------------------------------
+# --- the IAM access graph (iam_audit.graph_store) ------------------------------------------------------
 
 
 class PrincipalKind(models.TextChoices):
@@ -179,7 +179,7 @@ PRIVILEGE_RANK = {
 class Principal(models.Model):
     """An IAM user, role, group or identity provider as the access graph last saw it.
 
-    Derived data: :func:`iam_audit.access.refresh_principals` rewrites the table whenever the graph
+    Derived data: :func:`iam_audit.graph_store.refresh_principals` rewrites the table whenever the graph
     is rebuilt from newly collected IAM data (``graph_stamp`` says from which), so the principals
     list filters, sorts and pages in the database like every other list. Rows are keyed on
     (account, ARN), so a principal keeps its id (and its page's URL) across rebuilds.

@@ -15,9 +15,9 @@ from django.utils import timezone
 from accounts.choices import AccessStatus, Environment
 from accounts.models import AwsAccount
 from iam_audit.checks.base import AccountFacts, Item, OrgContext, Snapshot
-from inventory.exposure_service import sg_reachability
 from inventory.models import CollectionRun, CoverageRecord, Resource, RunState, SkippedReason
 from inventory.records import GLOBAL_REGION, Coverage
+from inventory.services.exposure import sg_reachability
 
 log = logging.getLogger(__name__)
 

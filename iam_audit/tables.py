@@ -1,15 +1,21 @@
-"""Tables of the audit pages: findings, the checks catalogue, and the accounts-list compliance column."""
+"""Tables of the audit pages: findings, the checks catalogue, IAM principals, and the accounts-list
+compliance column."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.tables import (
-    AccountColumn,
+from accounts.choices import Environment
+from accounts.tables import AccountColumn
+from core.tables import (
+    EMPTY,
+    ArnColumn,
     BadgeColumn,
     BaseTable,
     BooleanBadgeColumn,
@@ -17,9 +23,9 @@ from accounts.tables import (
     TextColumn,
     TimestampColumn,
 )
-from accounts.ui import url_or_none
+from core.ui import url_or_none
 from iam_audit.choices import FindingStatus, Severity
-from iam_audit.models import Finding
+from iam_audit.models import Finding, Principal, PrincipalKind
 
 STATUS_CSS: dict[str, str] = {
     FindingStatus.OPEN: "bad",
@@ -261,3 +267,126 @@ class ComplianceColumn(tables.Column):
 
 
 __all__ = ["CheckTable", "ComplianceColumn", "FindingTable", "SeverityColumn"]
+
+
+class PrivilegeColumn(tables.Column):
+    """The privilege class as a coloured badge (the full description on hover); sorts by rank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("order_by", ("privilege_rank",))
+        kwargs.setdefault("verbose_name", "Privilege")
+        super().__init__(**kwargs)
+
+    def render(self, value: str, record: Principal) -> str:
+        if record.kind not in ("user", "role"):
+            return EMPTY
+        return format_html(
+            '<span class="badge priv-{}" title="{}">{}</span>',
+            record.privilege,
+            record.privilege_label,
+            record.get_privilege_display(),
+        )
+
+    def value(self, value: str, record: Principal) -> str:
+        return record.privilege_label if record.kind in ("user", "role") else ""
+
+
+class AgeColumn(tables.Column):
+    """How long ago a time was, in days ("412 d"); exports the number of days."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", {"td": {"class": "num nowrap"}})
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def days(value: dt.datetime) -> int:
+        return max(0, (timezone.now() - value).days)
+
+    def render(self, value: dt.datetime) -> str:
+        return format_html('<span title="{}">{} d</span>', value.isoformat(), self.days(value))
+
+    def value(self, value: dt.datetime) -> int:
+        return self.days(value)
+
+
+class PrincipalTable(BaseTable):
+    """Principals with their credentials, memberships, power and reach."""
+
+    name = tables.Column(linkify=True, attrs={"td": {"class": "wrap"}})
+    kind = BadgeColumn(choices=PrincipalKind, prefix="kind-", verbose_name="Type")
+    account = AccountColumn()
+    environment = BadgeColumn(
+        choices=Environment,
+        prefix="env-",
+        accessor="account__environment",
+        order_by=("account__environment",),
+        verbose_name="Environment",
+    )
+    mfa = BooleanBadgeColumn(verbose_name="MFA")
+    console = BooleanBadgeColumn(verbose_name="Console")
+    active_keys = tables.Column(verbose_name="Active keys", attrs={"td": {"class": "num"}})
+    key_age = AgeColumn(
+        accessor="oldest_key_created", verbose_name="Oldest key", order_by=("oldest_key_created",)
+    )
+    key_last_used = TimestampColumn(verbose_name="Key last used")
+    last_used = TimestampColumn(verbose_name="Last used")
+    groups = ListColumn(orderable=False)
+    policies = ListColumn(orderable=False)
+    privilege = PrivilegeColumn()
+    reachable_accounts = tables.Column(verbose_name="Reachable accounts", attrs={"td": {"class": "num"}})
+    inbound_paths = tables.Column(verbose_name="Paths in", attrs={"td": {"class": "num"}})
+    arn = ArnColumn(verbose_name="ARN")
+    path = tables.Column(verbose_name="IAM path")
+    inside_org = BooleanBadgeColumn(verbose_name="In organisation")
+    created = TimestampColumn()
+
+    default_columns = (
+        "name",
+        "kind",
+        "account",
+        "environment",
+        "mfa",
+        "console",
+        "active_keys",
+        "key_age",
+        "key_last_used",
+        "groups",
+        "privilege",
+        "reachable_accounts",
+    )
+
+    class Meta(BaseTable.Meta):
+        model = Principal
+        fields = (
+            "name",
+            "kind",
+            "account",
+            "environment",
+            "mfa",
+            "console",
+            "active_keys",
+            "key_age",
+            "key_last_used",
+            "last_used",
+            "groups",
+            "policies",
+            "privilege",
+            "reachable_accounts",
+            "inbound_paths",
+            "arn",
+            "path",
+            "inside_org",
+            "created",
+        )
+        sequence = fields
+        empty_text = "No principal matches these filters."
+
+
+class ViewerFindingTable(FindingTable):
+    """The findings table without the triage checkboxes (for everyone outside the security team)."""
+
+    select = None
+
+    class Meta(FindingTable.Meta):
+        fields = tuple(f for f in FindingTable.Meta.fields if f != "select")
+        sequence = fields

@@ -1,7 +1,7 @@
 """The trust graph figure: accounts and outside parties as nodes, assume-role access as arrows.
 
 Pure Python (no Django, no database): :func:`figure` takes the nodes and edges of
-:func:`iam_audit.access.trust_payload` and returns a plotly figure as plain dicts, laid out here on
+:func:`iam_audit.graph_store.trust_payload` and returns a plotly figure as plain dicts, laid out here on
 the server so the picture is the same for everyone and the browser only draws it.
 
 Layout: a :class:`networkx.DiGraph` of the accounts and parties, drawn in columns from left to

@@ -39,7 +39,7 @@ class InventoryConfig(AppConfig):
         """Join the account page with the inventory panel (counts, latest run, collection gaps)."""
         from django.db.backends.signals import connection_created
 
-        from accounts.panels import Panel, register_panel
+        from core.panels import Panel, register_panel
         from inventory import checks  # noqa: F401  (registers the system checks)
 
         connection_created.connect(_sqlite_functions, dispatch_uid="inventory-sqlite-functions")

@@ -36,7 +36,7 @@ from django.utils import timezone
 from accounts.choices import AccessStatus, AccountStatus, Environment
 from accounts.models import ACCOUNT_ID_RE, AwsAccount
 from accounts.services import guess_environment
-from inventory.aws.access import AccessResult, check_access
+from inventory.aws.access_check import AccessResult, check_access
 from inventory.aws.errors import AwsError, Classified, ErrorKind, classify, without_secret
 from inventory.aws.organizations import OrgAccount, Organization, describe_organization, read_organization
 

@@ -23,11 +23,11 @@ from django.db.models.fields.json import KeyTransform
 from django.http import QueryDict
 
 from accounts.choices import Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH, BoundedModelChoiceFilter, SearchFilterSet
 from accounts.models import AwsAccount
-from accounts.ui import query_string
+from core.filtersets import SEARCH_MAX_LENGTH, BoundedModelChoiceFilter, SearchFilterSet
+from core.ui import query_string
 from inventory.forms import ResourceFilterForm, SuggestInput, known_regions
-from inventory.models import Resource
+from inventory.models import CollectionRun, Resource, RunState, RunTrigger
 from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import filters_named, search
 
@@ -190,3 +190,19 @@ class ResourceFilterSet(SearchFilterSet):
         if deleted == DELETED_INCLUDE:
             return queryset
         return queryset.filter(deleted_at__isnull=True)
+
+
+class RunFilterSet(SearchFilterSet):
+    """Runs by account, state, trigger; ``q`` searches the account's ID and name and the message."""
+
+    search_fields = ("account__account_id", "account__name", "message")
+    account_id = django_filters.ModelChoiceFilter(
+        queryset=AwsAccount.objects.only("pk", "name", "account_id"), field_name="account", label="Account"
+    )
+    state = django_filters.MultipleChoiceFilter(choices=RunState.choices, widget=forms.CheckboxSelectMultiple)
+    trigger = django_filters.ChoiceFilter(choices=RunTrigger.choices, empty_label="Any")
+    batch = django_filters.UUIDFilter()
+
+    class Meta:
+        model = CollectionRun
+        fields = ["account_id", "state", "trigger", "batch"]

@@ -22,6 +22,7 @@ is sorted after it is found (:func:`sorted_after_filtering`), which costs millis
 from __future__ import annotations
 
 import builtins
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -33,11 +34,14 @@ from django.db.models import CharField, F, Func, QuerySet
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from accounts.params import DB_INT_MAX
-from accounts.tables import EMPTY, AccountColumn, ArnColumn, BaseTable, TimestampColumn
-from inventory.models import Resource
+from accounts.tables import AccountColumn
+from core.params import DB_INT_MAX
+from core.tables import EMPTY, ArnColumn, BadgeColumn, BaseTable, TextColumn, TimestampColumn
+from inventory.exposure.results import VECTORS
+from inventory.models import CollectionRun, Resource, RunState
 from inventory.resource_types import RESOURCE_TYPES
 from inventory.search import SEARCH_ALIAS
+from inventory.services import exposure as service
 
 COUNT_CAP = 10_000
 LIST_ORDER = ("type", "region", "name", "pk")  # the resource list's default order (see views)
@@ -361,3 +365,281 @@ class ResourceTable(BaseTable):
             if name not in INDEXED_ORDER:
                 return name
         return None
+
+
+def _evidence_html(record: service.ExposedRow) -> str:
+    """The statements / grants / attributes that open the resource, one a line, escaped."""
+    evidence = [e for e in record.exposure.get("evidence") or [] if isinstance(e, dict)]
+    if not evidence:
+        return EMPTY
+    return format_html(
+        '<ul class="evidence">{}</ul>',
+        format_html_join(
+            "",
+            "<li>{}{}</li>",
+            (
+                (
+                    str(e.get("summary", ""))[:400],
+                    format_html(
+                        ' <details class="small"><summary>as written</summary><pre class="mono">{}</pre></details>',
+                        json.dumps(e.get("statement"), indent=1, default=str)[:4000],
+                    )
+                    if e.get("statement")
+                    else "",
+                )
+                for e in evidence
+            ),
+        ),
+    )
+
+
+class HopsColumn(tables.Column):
+    """The way in: the network path, one hop a line (hops that are stored resources link to their
+    page); for the other vectors, the evidence."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        hops = record.exposure.get("hops") or []
+        if not hops:
+            return _evidence_html(record)
+        items = []
+        for hop in hops:
+            url = service.resource_url(hop.get("resource_pk"))
+            ident = format_html('<a href="{}">{}</a>', url, hop.get("id", "")) if url else hop.get("id", "")
+            detail = hop.get("detail") or ""
+            items.append(
+                format_html(
+                    '<li><span class="hop-kind">{}</span> {}{}</li>',
+                    hop.get("title", ""),
+                    ident,
+                    format_html(' <span class="muted">({})</span>', detail[:300]) if detail else "",
+                )
+            )
+        return format_html('<ol class="hops">{}</ol>', format_html_join("", "{}", ((i,) for i in items)))
+
+    def value(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("path_text") or record.exposure.get("evidence_text") or "")
+
+
+class ResourceColumn(tables.Column):
+    """The resource's name (linked to its page) with its id underneath."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        x = record.exposure
+        name = x.get("name") or x.get("resource_id") or x.get("arn")
+        url = service.resource_url(x.get("resource_pk"))
+        link = format_html('<a href="{}">{}</a>', url, name) if url else format_html("{}", name)
+        if x.get("resource_id") and x.get("resource_id") != name:
+            return format_html('{} <div class="muted mono small">{}</div>', link, x["resource_id"])
+        return link
+
+    def value(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("name") or record.exposure.get("resource_id") or "")
+
+
+class FindingsColumn(tables.Column):
+    """Unresolved findings on the resource or on the security groups that expose it."""
+
+    def render(self, record: service.ExposedRow) -> str:
+        if not record.findings:
+            return EMPTY
+        return format_html(
+            '<ul class="finding-links">{}</ul>',
+            format_html_join(
+                "",
+                '<li><span class="badge sev-{}">{}</span> <a href="{}" title="{}">{}</a>{}</li>',
+                (
+                    (
+                        f["severity"],
+                        f["severity"],
+                        f["url"] or "#",
+                        f["title"],
+                        f["check_id"],
+                        " (suppressed)" if f["status"] == "suppressed" else "",
+                    )
+                    for f in record.findings
+                ),
+            ),
+        )
+
+    def value(self, record: service.ExposedRow) -> str:
+        return ", ".join(f"{f['check_id']} ({f['severity']})" for f in record.findings)
+
+
+class ExposedTable(BaseTable):
+    """One row per way into a resource."""
+
+    account = AccountColumn(order_by=("account__name", "exposure__region"))
+    account_id = tables.Column(accessor="account__account_id", verbose_name="Account ID")
+    environment = tables.Column(accessor="account__environment", verbose_name="Environment")
+    region = tables.Column(accessor="exposure__region", attrs={"td": {"class": "nowrap"}})
+    resource = ResourceColumn(accessor="exposure__name", empty_values=(), order_by=("exposure__resource_id",))
+    type = tables.Column(accessor="exposure__type", attrs={"td": {"class": "mono small"}})
+    vector = tables.Column(accessor="exposure__vector", verbose_name="Way in")
+    ports = tables.Column(accessor="exposure__ports_text", verbose_name="Ports / protocols")
+    world = tables.Column(accessor="exposure__world", verbose_name="Whole internet")
+    path = HopsColumn(empty_values=(), orderable=False, verbose_name="Path in / evidence")
+    findings = FindingsColumn(empty_values=(), orderable=False)
+    resource_id = tables.Column(accessor="exposure__resource_id", verbose_name="Resource ID")
+    arn = tables.Column(accessor="exposure__arn", verbose_name="ARN", attrs={"td": {"class": "mono wrap"}})
+    cidrs = tables.Column(accessor="exposure__cidrs", verbose_name="From", orderable=False)
+    security_groups = tables.Column(accessor="exposure__security_groups", orderable=False)
+    public_addresses = tables.Column(accessor="exposure__public_addresses", orderable=False)
+    reasons = tables.Column(accessor="exposure__reasons", orderable=False)
+    evidence = tables.Column(accessor="exposure__evidence_text", orderable=False, verbose_name="Evidence")
+
+    default_columns = (
+        "account",
+        "environment",
+        "region",
+        "resource",
+        "type",
+        "vector",
+        "ports",
+        "path",
+        "findings",
+    )
+
+    class Meta(BaseTable.Meta):
+        empty_text = "Nothing is reachable from the internet or open to anyone with these filters."
+        orderable = True
+
+    def render_environment(self, record: service.ExposedRow) -> str:
+        return format_html(
+            '<span class="badge env-{}">{}</span>',
+            record.account.environment,
+            record.account.get_environment_display(),
+        )
+
+    def value_environment(self, record: service.ExposedRow) -> str:
+        return record.account.environment
+
+    def render_vector(self, record: service.ExposedRow) -> str:
+        vector = str(record.exposure.get("vector", ""))
+        return format_html(
+            '<span class="badge vector-{}">{}</span>', vector, VECTORS.get(vector, vector) or EMPTY
+        )
+
+    def value_vector(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("vector", ""))
+
+    def render_evidence(self, record: service.ExposedRow) -> str:
+        return _evidence_html(record)
+
+    def value_evidence(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("evidence_text", ""))
+
+    def render_ports(self, record: service.ExposedRow) -> str:
+        if not record.exposure.get("ports"):
+            return EMPTY
+        return format_html(
+            '<span class="mono ports" title="{}">{}</span>',
+            record.exposure.get("ports_text", ""),
+            record.exposure.get("port_label", ""),
+        )
+
+    def value_ports(self, record: service.ExposedRow) -> str:
+        return str(record.exposure.get("ports_text", ""))
+
+    def render_world(self, value: Any) -> str:
+        return "yes" if value else "some addresses"
+
+    def value_world(self, value: Any) -> str:
+        return "yes" if value else "no"
+
+    def _join(self, value: Any) -> str:
+        return ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value or "")
+
+    def render_cidrs(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_security_groups(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_public_addresses(self, value: Any) -> str:
+        return self._join(value) or EMPTY
+
+    def render_reasons(self, value: Any) -> str:
+        return "; ".join(str(v) for v in value) if value else EMPTY
+
+    def value_cidrs(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_security_groups(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_public_addresses(self, value: Any) -> str:
+        return self._join(value)
+
+    def value_reasons(self, value: Any) -> str:
+        return "; ".join(str(v) for v in value) if value else ""
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+class RunTable(BaseTable):
+    """Collection runs, newest first."""
+
+    id = tables.Column(verbose_name="Run", linkify=True, attrs={"td": {"class": "nowrap"}})
+    account = AccountColumn()
+    state = BadgeColumn(choices=RunState)
+    trigger = tables.Column()
+    created = TimestampColumn(verbose_name="Queued")
+    started_at = TimestampColumn(verbose_name="Started")
+    finished_at = TimestampColumn(verbose_name="Finished")
+    duration = tables.Column(empty_values=(), orderable=False)
+    progress = tables.Column(empty_values=(), orderable=False, verbose_name="Progress")
+    resources_seen = tables.Column(verbose_name="Seen", attrs={"td": {"class": "num"}})
+    resources_new = tables.Column(verbose_name="New", attrs={"td": {"class": "num"}})
+    resources_changed = tables.Column(verbose_name="Changed", attrs={"td": {"class": "num"}})
+    resources_deleted = tables.Column(verbose_name="Deleted", attrs={"td": {"class": "num"}})
+    api_calls = tables.Column(verbose_name="API calls", attrs={"td": {"class": "num"}})
+    error_count = tables.Column(verbose_name="Errors", attrs={"td": {"class": "num"}})
+    message = TextColumn(length=80)
+
+    default_columns = (
+        "id", "account", "state", "created", "duration", "progress", "resources_seen", "error_count", "message",
+    )  # fmt: skip
+
+    class Meta(BaseTable.Meta):
+        model = CollectionRun
+        fields = (
+            "id", "account", "state", "trigger", "created", "started_at", "finished_at", "duration", "progress",
+            "resources_seen", "resources_new", "resources_changed", "resources_deleted", "api_calls",
+            "error_count", "message",
+        )  # fmt: skip
+        order_by = ("-created",)
+        empty_text = "No collection runs yet."
+
+    def render_id(self, value: int) -> str:
+        return f"#{value}"
+
+    def value_id(self, value: int) -> int:
+        return value
+
+    def render_duration(self, record: CollectionRun) -> str:
+        return duration_text(record.duration)
+
+    def value_duration(self, record: CollectionRun) -> float | str:
+        return round(record.duration, 1) if record.duration is not None else ""
+
+    def render_progress(self, record: CollectionRun) -> str:
+        return format_html(
+            '<progress class="run-progress" max="{}" value="{}" aria-label="units done"></progress> '
+            '<span class="muted small">{}/{}</span>',
+            max(1, record.units_planned), record.units_done if record.is_active else max(1, record.units_planned),
+            record.units_done, record.units_planned,
+        )  # fmt: skip
+
+    def value_progress(self, record: CollectionRun) -> str:
+        return f"{record.units_done}/{record.units_planned}"

@@ -28,12 +28,14 @@ urlpatterns += [
 ]
 
 # registry actions for the security team: Organizations discovery, "Test access" (POST only)
-from inventory.views import access as access_views  # noqa: E402
+from inventory.views import account_actions  # noqa: E402
 
 urlpatterns += [
-    path("accounts/discover/", access_views.discover_accounts_view, name="discover_accounts"),
+    path("accounts/discover/", account_actions.discover_accounts_view, name="discover_accounts"),
     path(
-        "accounts/<int:pk>/check-access/", access_views.check_account_access_view, name="check_account_access"
+        "accounts/<int:pk>/check-access/",
+        account_actions.check_account_access_view,
+        name="check_account_access",
     ),
 ]
 

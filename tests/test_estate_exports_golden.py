@@ -39,10 +39,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 
 GOLDEN = Path(__file__).parent / "golden"
 EXPORTS = {
-    "findings": ("findings", ["--format", "json"]),
-    "access_paths": ("access_paths", ["--format", "json"]),
-    "exposure": ("exposure", ["--format", "json"]),
-    "inventory": ("inventory", ["--format", "json", "--include-deleted"]),
+    "findings": ("export_findings", ["--format", "json"]),
+    "access_paths": ("export_access_paths", ["--format", "json"]),
+    "exposure": ("export_exposure", ["--format", "json"]),
+    "inventory": ("export_inventory", ["--format", "json", "--include-deleted"]),
 }
 # Values that differ between two runs on the same estate: when things happened, database keys, runs.
 _VOLATILE_KEY = re.compile(

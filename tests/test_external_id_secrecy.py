@@ -31,8 +31,8 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import AwsAccount, Team
-from accounts.secrets import MASK, TextRedactor, redact_policy
-from iam_audit import access, engine
+from core.secrets import MASK, TextRedactor, redact_policy
+from iam_audit import engine, graph_store
 from iam_audit.checks import base as checks
 from iam_audit.models import Finding, Principal
 from inventory.models import CollectionRun, Resource, RunState
@@ -111,7 +111,7 @@ def estate(owner_team: Team, settings: Any) -> dict[str, Any]:
     # prod's read role now requires the new id: a revision of the role whose trust changed
     prod_items = [i for i in s.items[PROD] if i.name != "SkyledgerReadOnly"] + [_read_role(PROD, PROD_ID)]
     collect_iam(prod, prod_items, at=now - dt.timedelta(days=1))
-    access.invalidate()
+    graph_store.invalidate()
     for account in accounts.values():
         engine.run_checks(account)
     # a finding the engine stores from a result quoting the trust statement (a check's evidence)
@@ -277,7 +277,7 @@ def test_the_security_team_sees_the_external_ids_where_it_did(
     role = Resource.objects.get(arn=f"arn:aws:iam::{PROD}:role/SkyledgerReadOnly")
     page = get(reverse("inventory:resource_detail", args=[role.pk]))
     assert PROD_ID in page and PROD_OLD_ID in page  # the trust policy and its revision
-    access.current()  # the principals table follows the graph
+    graph_store.current()  # the principals table follows the graph
     vendor = Principal.objects.get(arn=f"arn:aws:iam::{PROD}:role/VendorAudit")
     assert VENDOR_ID in get(reverse("iam_audit:principal_detail", args=[vendor.pk]))
     export = get(reverse("iam_audit:access_paths_export") + f"?format=json&to_account={PROD}")
@@ -393,7 +393,7 @@ def test_assume_role_errors_and_log_lines_never_carry_the_external_id() -> None:
 
     from botocore.exceptions import ClientError
 
-    from accounts.secrets import RedactingFormatter, remember
+    from core.secrets import RedactingFormatter, remember
     from inventory.aws.errors import classify, without_secret
     from inventory.aws.session import Target
 

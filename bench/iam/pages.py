@@ -166,7 +166,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from django.urls import reverse
     from run import Estate
 
-    from iam_audit import access
+    from iam_audit import graph_store
     from iam_audit.graph.actions import universe
     from iam_audit.models import Principal
     from tests.factories import UserFactory
@@ -181,36 +181,36 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         figures["store_s"] = round(wall, 1)
     figures["resources"] = sum(len(v) for v in est.items.values())
 
-    rows = access._account_rows()
-    _, wall, _ = timed(lambda: access.graph_stamp(rows))
+    rows = graph_store._account_rows()
+    _, wall, _ = timed(lambda: graph_store.graph_stamp(rows))
     figures["stamp_ms"] = round(wall * 1000, 1)
-    loaded, wall, cpu = timed(lambda: access.load_estate(rows))
+    loaded, wall, cpu = timed(lambda: graph_store.load_estate(rows))
     figures["load_s"] = round(wall, 2)
     figures["load_cpu_s"] = round(cpu, 2)
     del loaded
-    access.invalidate()
-    state, wall, cpu = timed(lambda: access.current(refresh_table=False))
+    graph_store.invalidate()
+    state, wall, cpu = timed(lambda: graph_store.current(refresh_table=False))
     figures["build_total_s"] = round(wall, 2)  # stamp + load + graph
     figures["build_total_cpu_s"] = round(cpu, 2)
     figures["build_graph_s"] = round(state.build_seconds, 2)
     figures["principals"] = len(state.graph.principals)
     figures["paths"] = len(state.graph.paths)
-    written, wall, cpu = timed(lambda: access.refresh_principals(state, force=True))
+    written, wall, cpu = timed(lambda: graph_store.refresh_principals(state, force=True))
     figures["table_refresh_s"] = round(wall, 2)
     figures["table_refresh_cpu_s"] = round(cpu, 2)
     figures["table_rows"] = written
-    _, wall, cpu = timed(lambda: access.refresh_principals(state))
+    _, wall, cpu = timed(lambda: graph_store.refresh_principals(state))
     figures["table_refresh_noop_ms"] = round(wall * 1000, 1)
     # the usual case: a new stamp (another collection) with few principals changed
     import dataclasses
 
     moved = dataclasses.replace(state, stamp=state.stamp[::-1], _memo={})
-    written, wall, cpu = timed(lambda: access.refresh_principals(moved))
+    written, wall, cpu = timed(lambda: graph_store.refresh_principals(moved))
     figures["table_refresh_unchanged_s"] = round(wall, 2)
     figures["table_refresh_unchanged_cpu_s"] = round(cpu, 2)
     figures["table_refresh_unchanged_rows_written"] = written
-    access.refresh_principals(state)
-    results, wall, cpu = timed(lambda: access.graph_results_by_account())
+    graph_store.refresh_principals(state)
+    results, wall, cpu = timed(lambda: graph_store.graph_results_by_account())
     figures["graph_checks_s"] = round(wall, 2)
     figures["graph_checks_cpu_s"] = round(cpu, 2)
     figures["graph_failures"] = dict(

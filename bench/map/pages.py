@@ -48,8 +48,8 @@ def child(size: int, repeat: int) -> dict[str, Any]:
 
     from accounts.models import AwsAccount
     from bench.map.run import ACCOUNT, REGION, synthesise
-    from inventory.exposure_service import NETWORK_TYPES
     from inventory.records import Coverage, Record
+    from inventory.services.exposure import NETWORK_TYPES
     from inventory.services.ingest import ingest
 
     items = synthesise(size)

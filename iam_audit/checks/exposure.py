@@ -1,5 +1,5 @@
 """The ways in the checks already decide, as exposure records for the "Exposed" page, the map and
-``manage.py exposure``. No Django here.
+``manage.py export_exposure``. No Django here.
 
 :mod:`inventory.exposure.vectors` is the registry (inventory cannot import the checks above it);
 ``iam_audit``'s ``AppConfig.ready()`` registers :data:`FINDER`. Every decision is the checks' own,

@@ -1,4 +1,4 @@
-"""Access paths as rows: what ``manage.py access_paths --format json|csv`` writes.
+"""Access paths as rows: what ``manage.py export_access_paths --format json|csv`` writes.
 
 :func:`paths_as_rows` gives one dict per path. With ``flat=True`` every value is a string or a
 number (hops and conditions joined with " → " and "; "; a path from an account root lists the

@@ -1,4 +1,4 @@
-"""Mask the ExternalIds findings stored before the engine masked them (accounts.secrets).
+"""Mask the ExternalIds findings stored before the engine masked them (core.secrets).
 
 Evidence quoting a trust policy kept its ``sts:ExternalId`` condition values, and a summary or an
 event note could name a registry ExternalId. Every stored finding, event and check result is
@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import migrations
 
-from accounts.secrets import Redactor
+from core.secrets import Redactor
 
 CHUNK = 2000
 

@@ -20,11 +20,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.choices import AccountStatus, Environment
-from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
-from accounts.params import choice_param, text_param
 from accounts.permissions import is_security, require
-from accounts.ui import EXPORT_FORMATS, csv_response, xlsx_response
+from core.exporting import EXPORT_FORMATS, csv_response, xlsx_response
+from core.filtersets import SEARCH_MAX_LENGTH
+from core.params import choice_param, text_param
 from iam_audit import compliance
 from iam_audit.checks import BASELINE_ITEMS, BASELINE_OFF_BY_DEFAULT
 from iam_audit.engine import catalogue

@@ -14,7 +14,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.ui import EXPORT_FORMATS, csv_response, selected_columns, table_rows, xlsx_response
+from core.exporting import EXPORT_FORMATS, csv_response, xlsx_response
+from core.ui import selected_columns, table_rows
 from iam_audit import engine
 from iam_audit.choices import ACTIVE_STATUSES, SEVERITY_ORDER, CheckState, FindingStatus
 from iam_audit.filtersets import CheckFilterForm

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -33,28 +33,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import is_security, require
-from accounts.secrets import everyone
-from accounts.ui import ObjectListView, safe_filename, url_or_none
+from core.exporting import json_response
+from core.secrets import everyone
+from core.ui import ObjectListView, url_or_none
 from iam_audit import engine, priority
 from iam_audit.exports import finding_records
 from iam_audit.filtersets import FindingFilterSet
 from iam_audit.forms import TriageForm
 from iam_audit.models import Finding
-from iam_audit.tables import TRIAGE_FORM_ID, FindingTable
+from iam_audit.tables import TRIAGE_FORM_ID, FindingTable, ViewerFindingTable
 
 CLI_PREFIXES = ("CLI:", "cli:")
 AWS_COMMAND = re.compile(r"(aws [a-z0-9-]+ [a-z0-9-]+[^;\n]*)")
 STEP = re.compile(r"^\s*(\d+)[.)]\s+")
-
-
-class ViewerFindingTable(FindingTable):
-    """The findings table without the triage checkboxes (for everyone outside the security team)."""
-
-    select = None
-
-    class Meta(FindingTable.Meta):
-        fields = tuple(f for f in FindingTable.Meta.fields if f != "select")
-        sequence = fields
 
 
 def findings_queryset() -> QuerySet[Finding]:
@@ -103,16 +94,8 @@ def json_export(request: HttpRequest) -> StreamingHttpResponse:
     filterset = FindingFilterSet(request.GET, queryset=Finding.objects.all(), request=request)
     queryset = filterset.qs if filterset.is_valid() else Finding.objects.none()
 
-    def chunks() -> Iterator[str]:
-        yield "["
-        for n, record in enumerate(finding_records(queryset.order_by("-priority", "pk"))):
-            yield ("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False, default=str)
-        yield "\n]\n"
-
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(chunks(), content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{safe_filename(f"findings-{stamp}")}.json"'
-    return response
+    return json_response(f"findings-{stamp}", finding_records(queryset.order_by("-priority", "pk")))
 
 
 # --- the finding page ----------------------------------------------------------------------------

@@ -7,203 +7,45 @@ every page and export    yes       yes    yes     login page
 =======================  ========  =====  ======  ==========
 
 Nothing here changes data. The principals list reads the :class:`~iam_audit.models.Principal` table
-(kept in step with the graph by :mod:`iam_audit.access`); the other pages read the graph itself,
-which :func:`iam_audit.access.current` builds once per collection. Every name, policy and tag
+(kept in step with the graph by :mod:`iam_audit.graph_store`); the other pages read the graph itself,
+which :func:`iam_audit.graph_store.current` builds once per collection. Every name, policy and tag
 shown comes from AWS: templates escape it, plotly labels are ``html.escape``-d, JSON for scripts
 goes through ``json_script``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import django_filters
-import django_tables2 as tables
-from django import forms
 from django.db.models import Count, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from accounts.choices import Environment
-from accounts.filtersets import (
-    BOOLEAN_SELECT,
-    SEARCH_MAX_LENGTH,
-    BoundedModelMultipleChoiceFilter,
-    SearchFilterSet,
-)
 from accounts.models import AwsAccount
-from accounts.secrets import redactor_for
-from accounts.tables import (
-    EMPTY,
-    AccountColumn,
-    ArnColumn,
-    BadgeColumn,
-    BaseTable,
-    BooleanBadgeColumn,
-    ListColumn,
-    TimestampColumn,
-)
-from accounts.ui import ObjectListView, csv_response, safe_filename, url_or_none
-from iam_audit import access, trust_chart
+from core.exporting import csv_response, json_response, safe_filename
+from core.secrets import redactor_for
+from core.ui import ObjectListView, url_or_none
+from iam_audit import graph_store, trust_chart
 from iam_audit.choices import ACTIVE_STATUSES
+from iam_audit.filtersets import PrincipalFilterSet
+from iam_audit.forms import ACCOUNT_ID, AccessFilterForm, TrustFilterForm
 from iam_audit.graph import ROW_FIELDS, path_row
 from iam_audit.graph.findings import EFFECTIVE_ADMIN, ESCALATION
-from iam_audit.models import PRIVILEGE_RANK, Finding, Principal, PrincipalKind, PrivilegeLevel
+from iam_audit.models import PRIVILEGE_RANK, Finding, Principal
+from iam_audit.tables import PrincipalTable
 
 PATHS_SHOWN_PER_GROUP = 50  # the rest are in the export
 PATHS_SHOWN_FROM_PRINCIPAL = 300
 ESCALATION_CHECKS = (ESCALATION, "iam.privilege_escalation", EFFECTIVE_ADMIN)
-ACCOUNT_ID = re.compile(r"[0-9]{12}")  # fullmatch: "\d" and "$" would let other digits and "\n" in
 
 
 # ---------------------------------------------------------------------------------------------- list
-class PrincipalFilterSet(SearchFilterSet):
-    """Type, account, environment, privilege class, MFA, console, and ``q`` over name and ARN."""
-
-    search_fields = ("name", "arn")
-
-    kind = django_filters.MultipleChoiceFilter(
-        choices=PrincipalKind.choices, widget=forms.CheckboxSelectMultiple, label="Type"
-    )
-    account = BoundedModelMultipleChoiceFilter(
-        queryset=AwsAccount.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
-    )
-    environment = django_filters.MultipleChoiceFilter(
-        field_name="account__environment",
-        choices=Environment.choices,
-        widget=forms.CheckboxSelectMultiple,
-        label="Environment",
-    )
-    privilege = django_filters.MultipleChoiceFilter(
-        choices=PrivilegeLevel.choices, widget=forms.CheckboxSelectMultiple, label="Privilege"
-    )
-    mfa = django_filters.BooleanFilter(label="MFA", widget=BOOLEAN_SELECT)
-    console = django_filters.BooleanFilter(label="Console", widget=BOOLEAN_SELECT)
-
-    class Meta:
-        model = Principal
-        fields = ["q", "kind", "account", "environment", "privilege", "mfa", "console"]
-
-
-class PrivilegeColumn(tables.Column):
-    """The privilege class as a coloured badge (the full description on hover); sorts by rank."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("order_by", ("privilege_rank",))
-        kwargs.setdefault("verbose_name", "Privilege")
-        super().__init__(**kwargs)
-
-    def render(self, value: str, record: Principal) -> str:
-        if record.kind not in ("user", "role"):
-            return EMPTY
-        return format_html(
-            '<span class="badge priv-{}" title="{}">{}</span>',
-            record.privilege,
-            record.privilege_label,
-            record.get_privilege_display(),
-        )
-
-    def value(self, value: str, record: Principal) -> str:
-        return record.privilege_label if record.kind in ("user", "role") else ""
-
-
-class AgeColumn(tables.Column):
-    """How long ago a time was, in days ("412 d"); exports the number of days."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("attrs", {"td": {"class": "num nowrap"}})
-        super().__init__(**kwargs)
-
-    @staticmethod
-    def days(value: dt.datetime) -> int:
-        return max(0, (timezone.now() - value).days)
-
-    def render(self, value: dt.datetime) -> str:
-        return format_html('<span title="{}">{} d</span>', value.isoformat(), self.days(value))
-
-    def value(self, value: dt.datetime) -> int:
-        return self.days(value)
-
-
-class PrincipalTable(BaseTable):
-    """Principals with their credentials, memberships, power and reach."""
-
-    name = tables.Column(linkify=True, attrs={"td": {"class": "wrap"}})
-    kind = BadgeColumn(choices=PrincipalKind, prefix="kind-", verbose_name="Type")
-    account = AccountColumn()
-    environment = BadgeColumn(
-        choices=Environment,
-        prefix="env-",
-        accessor="account__environment",
-        order_by=("account__environment",),
-        verbose_name="Environment",
-    )
-    mfa = BooleanBadgeColumn(verbose_name="MFA")
-    console = BooleanBadgeColumn(verbose_name="Console")
-    active_keys = tables.Column(verbose_name="Active keys", attrs={"td": {"class": "num"}})
-    key_age = AgeColumn(
-        accessor="oldest_key_created", verbose_name="Oldest key", order_by=("oldest_key_created",)
-    )
-    key_last_used = TimestampColumn(verbose_name="Key last used")
-    last_used = TimestampColumn(verbose_name="Last used")
-    groups = ListColumn(orderable=False)
-    policies = ListColumn(orderable=False)
-    privilege = PrivilegeColumn()
-    reachable_accounts = tables.Column(verbose_name="Reachable accounts", attrs={"td": {"class": "num"}})
-    inbound_paths = tables.Column(verbose_name="Paths in", attrs={"td": {"class": "num"}})
-    arn = ArnColumn(verbose_name="ARN")
-    path = tables.Column(verbose_name="IAM path")
-    inside_org = BooleanBadgeColumn(verbose_name="In organisation")
-    created = TimestampColumn()
-
-    default_columns = (
-        "name",
-        "kind",
-        "account",
-        "environment",
-        "mfa",
-        "console",
-        "active_keys",
-        "key_age",
-        "key_last_used",
-        "groups",
-        "privilege",
-        "reachable_accounts",
-    )
-
-    class Meta(BaseTable.Meta):
-        model = Principal
-        fields = (
-            "name",
-            "kind",
-            "account",
-            "environment",
-            "mfa",
-            "console",
-            "active_keys",
-            "key_age",
-            "key_last_used",
-            "last_used",
-            "groups",
-            "policies",
-            "privilege",
-            "reachable_accounts",
-            "inbound_paths",
-            "arn",
-            "path",
-            "inside_org",
-            "created",
-        )
-        sequence = fields
-        empty_text = "No principal matches these filters."
 
 
 class PrincipalListView(ObjectListView):
@@ -217,7 +59,7 @@ class PrincipalListView(ObjectListView):
     export_name = "principals"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        self.state = access.current()  # brings the table up to date when IAM data changed
+        self.state = graph_store.current()  # brings the table up to date when IAM data changed
         return super().get(request, *args, **kwargs)
 
     def get_extra_context(self) -> dict[str, Any]:
@@ -232,7 +74,7 @@ principal_list = PrincipalListView.as_view()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+def _links(state: graph_store.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """ARN -> principal page URL for the sources, hops and targets of ``paths`` (no query per path)."""
     pks = state.principal_pks()
     out: dict[str, str] = {}
@@ -248,12 +90,12 @@ def _links(state: access.GraphState, paths: Iterable[Mapping[str, Any]]) -> dict
     return out
 
 
-def _account_name(state: access.GraphState, account_id: str) -> str:
+def _account_name(state: graph_store.GraphState, account_id: str) -> str:
     row = state.account(account_id)
     return row.name if row is not None and row.name else account_id
 
 
-def _account_links(state: access.GraphState) -> dict[str, str]:
+def _account_links(state: graph_store.GraphState) -> dict[str, str]:
     return {
         account_id: reverse("iam_audit:account_access", args=[row.pk])
         for account_id, row in state.loaded.accounts.items()
@@ -261,7 +103,9 @@ def _account_links(state: access.GraphState) -> dict[str, str]:
 
 
 def _decorate(
-    rows: Iterable[Mapping[str, Any]], links: Mapping[str, str], accounts: Mapping[str, access.AccountRow]
+    rows: Iterable[Mapping[str, Any]],
+    links: Mapping[str, str],
+    accounts: Mapping[str, graph_store.AccountRow],
 ) -> list[dict[str, Any]]:
     """Rows with the URLs and account names the path partial shows."""
     out = []
@@ -302,58 +146,12 @@ def _decorate(
     return out
 
 
-class AccessFilterForm(forms.Form):
-    """Filters of the account access page (applied in Python to the cached paths)."""
-
-    privilege = forms.ChoiceField(
-        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
-        required=False,
-        label="Privilege",
-    )
-    mfa = forms.ChoiceField(
-        choices=[("", "Any"), ("without", "Without MFA"), ("required", "MFA required")],
-        required=False,
-        label="MFA",
-    )
-    source = forms.ChoiceField(
-        choices=[
-            ("", "Any"),
-            ("user", "Users"),
-            ("role", "Roles"),
-            ("account", "Whole accounts (trust in an account root)"),
-            ("outside", "Outside the organisation"),
-            ("federated", "Identity providers"),
-        ],
-        required=False,
-        label="From",
-    )
-    q = forms.CharField(required=False, max_length=SEARCH_MAX_LENGTH, label="Search")
-
-    def keep(self, row: Mapping[str, Any]) -> bool:
-        data = self.cleaned_data
-        if data.get("privilege") and row["privilege_rank"] < PRIVILEGE_RANK.get(data["privilege"], 0):
-            return False
-        if data.get("mfa") == "without" and row["mfa_required"]:
-            return False
-        if data.get("mfa") == "required" and not row["mfa_required"]:
-            return False
-        source = data.get("source")
-        if source == "outside" and not row["outside_org"]:
-            return False
-        if source in ("user", "role", "federated") and row["source_kind"] != source:
-            return False
-        if source == "account" and not row["whole_account"]:
-            return False
-        q = (data.get("q") or "").strip().lower()
-        return not q or q in row["describe"].lower() or q in row["source_arn"].lower()
-
-
 # ---------------------------------------------------------------------------------------------- account access
 def account_access(request: HttpRequest, pk: int) -> HttpResponse:
     """Who can reach this account, and how: every path into it, grouped by the role reached."""
     account = get_object_or_404(AwsAccount.objects.select_related("owner"), pk=pk)
-    state = access.current()
-    groups = access.inbound_groups(state, account.account_id)
+    state = graph_store.current()
+    groups = graph_store.inbound_groups(state, account.account_id)
     form = AccessFilterForm(request.GET or None)
     filtered = bool(request.GET) and form.is_valid() and any(form.cleaned_data.values())
     if form.is_bound and not form.is_valid():
@@ -507,7 +305,7 @@ def _inbound_paths(state: Any, principal: Principal, node: Any) -> list[dict[str
     if node.kind != "role":
         return []
     inbound: list[dict[str, Any]] = []
-    for group in access.inbound_groups(state, principal.account.account_id):
+    for group in graph_store.inbound_groups(state, principal.account.account_id):
         if group["role_arn"] == principal.arn:
             inbound = group["paths"][:PATHS_SHOWN_PER_GROUP]
             break
@@ -563,14 +361,14 @@ def _principal_links(principal: Principal, built_at: Any) -> dict[str, Any]:
 
 def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One principal: credentials, groups, policies (statements readable), paths out, routes to power."""
-    state = access.current()  # first: a rebuild rewrites the table this page reads
+    state = graph_store.current()  # first: a rebuild rewrites the table this page reads
     principal = get_object_or_404(Principal.objects.select_related("account", "resource"), pk=pk)
     node = state.graph.principals.get(principal.arn)
     if node is None:
         raise Http404("This principal is no longer in the collected IAM data.")
     resource_pks = state.loaded.resource_pks
     groups, members = _groups_and_members(state, node)
-    rows = access.outbound_paths(state, principal.arn)
+    rows = graph_store.outbound_paths(state, principal.arn)
     shown = rows[:PATHS_SHOWN_FROM_PRINCIPAL]
     findings = list(
         Finding.objects.filter(
@@ -604,28 +402,12 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- trust graph
-class TrustFilterForm(forms.Form):
-    """What the trust graph shows: a minimum privilege, outside parties only, one account's neighbours."""
-
-    privilege = forms.ChoiceField(
-        choices=[("", "Any")] + [(c.value, f"at least {c.label.lower()}") for c in PrivilegeLevel][:-1],
-        required=False,
-        label="Privilege",
-    )
-    outside = forms.BooleanField(required=False, label="Only from outside the organisation")
-    account = forms.CharField(required=False, max_length=12, label="Around account (ID)")
-
-    def clean_account(self) -> str:
-        value = (self.cleaned_data.get("account") or "").strip()
-        if value and not ACCOUNT_ID.fullmatch(value):
-            raise forms.ValidationError("Enter a 12-digit account ID.")
-        return value
 
 
 def trust_graph(request: HttpRequest) -> HttpResponse:
     """Accounts and outside parties as nodes, assume-role access as arrows coloured by privilege."""
-    state = access.current()
-    payload = access.trust_payload(state)
+    state = graph_store.current()
+    payload = graph_store.trust_payload(state)
     form = TrustFilterForm(request.GET or None)
     edges = list(payload["edges"])
     if form.is_bound and form.is_valid():
@@ -690,15 +472,6 @@ def trust_graph(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- export
-def _json_stream(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    yield "["
-    first = True
-    for row in rows:
-        yield ("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False, default=str)
-        first = False
-    yield "\n]\n"
-
-
 def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     """Every access path (or those into ``to_account`` / from ``from_principal``) as CSV or JSON.
 
@@ -716,16 +489,12 @@ def access_paths_export(request: HttpRequest) -> HttpResponseBase:
     if len(from_principal) > 2048:
         return HttpResponse("from_principal is too long", status=400, content_type="text/plain")
     redact = redactor_for(request.user).data
-    state = access.current()
-    paths = access.filter_paths(state, to_account=to_account, from_principal=from_principal)
+    state = graph_store.current()
+    paths = graph_store.filter_paths(state, to_account=to_account, from_principal=from_principal)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     name = safe_filename("access-paths" + (f"-to-{to_account}" if to_account else "") + f"-{stamp}")
     if fmt == "json":
-        response = StreamingHttpResponse(
-            _json_stream(redact(path_row(p)) for p in paths), content_type="application/json; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}.json"'
-        return response
+        return json_response(name, (redact(path_row(p)) for p in paths))
 
     def lines() -> Iterator[list[Any]]:
         yield list(ROW_FIELDS)

@@ -32,7 +32,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
-from accounts.secrets import TextRedactor
+from core.secrets import TextRedactor
 from inventory.aws.permissions import action_in_message
 from inventory.records import Coverage
 

@@ -114,7 +114,7 @@ CALLING_MODULES = (
     "inventory.collectors",
     "inventory.aws.session",
     "inventory.aws.regions",
-    "inventory.aws.access",
+    "inventory.aws.access_check",
     "inventory.aws.organizations",
 )
 

@@ -35,7 +35,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.retries.quota import RetryQuota
 from botocore.utils import parse_timestamp
 
-from accounts.secrets import remember
+from core.secrets import remember
 from inventory.aws.clientcost import (
     CLASSES_SLOT,
     MODELS_SLOT,

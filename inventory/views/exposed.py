@@ -6,7 +6,7 @@ page                       security  owner    viewer   anonymous
 exposed list, CSV / XLSX   yes       yes      yes      login page
 =========================  ========  =======  =======  ==========
 
-Rows come from :func:`inventory.exposure_service.exposed_rows` (the per-account analysis, cached
+Rows come from :func:`inventory.services.exposure.exposed_rows` (the per-account analysis, cached
 until the account's next collection), so the page costs two small queries per account in scope
 plus one for the linked findings. One row per way into a resource, with its vector: a network path
 (shown hop by hop: the internet gateway route, the subnet, the network ACL rule, the security-group
@@ -18,56 +18,24 @@ attribute, escaped: every string in it comes from AWS and may be written by an a
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-import django_tables2 as tables
-from django import forms
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.html import format_html, format_html_join
 
-from accounts.choices import Environment
 from accounts.models import AwsAccount
-from accounts.secrets import redactor_for
-from accounts.tables import EMPTY, AccountColumn, BaseTable
-from accounts.ui import object_list, url_or_none
-from inventory import exposure_service as service
+from core.secrets import redactor_for
+from core.ui import object_list, url_or_none
 from inventory.exposure.results import ACL, RESOURCE_POLICY, SHARING, VECTORS
+from inventory.forms import ExposedFilterForm
+from inventory.services import exposure as service
 from inventory.services.runs import ever_collected
-from inventory.views.maps import AccountChoiceField
+from inventory.tables import ExposedTable
 
 PANEL_ROWS = 5
 # Ports whose exposure matters most: remote administration, databases and caches.
 SENSITIVE_PORTS = (22, 23, 3389, 5900, 1433, 1521, 3306, 5432, 6379, 9200, 11211, 27017)
-
-
-class ExposedFilterForm(forms.Form):
-    """Filters of the exposed list: account, environment, way in, region, port."""
-
-    account = AccountChoiceField(
-        queryset=AwsAccount.objects.order_by("name", "account_id"), required=False, empty_label="Any"
-    )
-    environment = forms.MultipleChoiceField(
-        choices=Environment.choices, required=False, widget=forms.CheckboxSelectMultiple
-    )
-    vector = forms.MultipleChoiceField(
-        choices=list(VECTORS.items()),
-        required=False,
-        label="Way in",
-        widget=forms.CheckboxSelectMultiple,
-    )
-    region = forms.CharField(
-        required=False, max_length=32, widget=forms.TextInput(attrs={"placeholder": "any"})
-    )
-    port = forms.IntegerField(
-        required=False,
-        min_value=0,
-        max_value=65535,
-        help_text="TCP or UDP port (network ways in only)",
-        widget=forms.NumberInput(attrs={"placeholder": "any"}),
-    )
 
 
 def accounts_in_scope(cleaned: dict[str, Any]) -> list[AwsAccount]:
@@ -78,213 +46,6 @@ def accounts_in_scope(cleaned: dict[str, Any]) -> list[AwsAccount]:
     if cleaned.get("environment"):
         qs = qs.filter(environment__in=cleaned["environment"])
     return list(qs)
-
-
-def _evidence_html(record: service.ExposedRow) -> str:
-    """The statements / grants / attributes that open the resource, one a line, escaped."""
-    evidence = [e for e in record.exposure.get("evidence") or [] if isinstance(e, dict)]
-    if not evidence:
-        return EMPTY
-    return format_html(
-        '<ul class="evidence">{}</ul>',
-        format_html_join(
-            "",
-            "<li>{}{}</li>",
-            (
-                (
-                    str(e.get("summary", ""))[:400],
-                    format_html(
-                        ' <details class="small"><summary>as written</summary><pre class="mono">{}</pre></details>',
-                        json.dumps(e.get("statement"), indent=1, default=str)[:4000],
-                    )
-                    if e.get("statement")
-                    else "",
-                )
-                for e in evidence
-            ),
-        ),
-    )
-
-
-class HopsColumn(tables.Column):
-    """The way in: the network path, one hop a line (hops that are stored resources link to their
-    page); for the other vectors, the evidence."""
-
-    def render(self, record: service.ExposedRow) -> str:
-        hops = record.exposure.get("hops") or []
-        if not hops:
-            return _evidence_html(record)
-        items = []
-        for hop in hops:
-            url = service.resource_url(hop.get("resource_pk"))
-            ident = format_html('<a href="{}">{}</a>', url, hop.get("id", "")) if url else hop.get("id", "")
-            detail = hop.get("detail") or ""
-            items.append(
-                format_html(
-                    '<li><span class="hop-kind">{}</span> {}{}</li>',
-                    hop.get("title", ""),
-                    ident,
-                    format_html(' <span class="muted">({})</span>', detail[:300]) if detail else "",
-                )
-            )
-        return format_html('<ol class="hops">{}</ol>', format_html_join("", "{}", ((i,) for i in items)))
-
-    def value(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("path_text") or record.exposure.get("evidence_text") or "")
-
-
-class ResourceColumn(tables.Column):
-    """The resource's name (linked to its page) with its id underneath."""
-
-    def render(self, record: service.ExposedRow) -> str:
-        x = record.exposure
-        name = x.get("name") or x.get("resource_id") or x.get("arn")
-        url = service.resource_url(x.get("resource_pk"))
-        link = format_html('<a href="{}">{}</a>', url, name) if url else format_html("{}", name)
-        if x.get("resource_id") and x.get("resource_id") != name:
-            return format_html('{} <div class="muted mono small">{}</div>', link, x["resource_id"])
-        return link
-
-    def value(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("name") or record.exposure.get("resource_id") or "")
-
-
-class FindingsColumn(tables.Column):
-    """Unresolved findings on the resource or on the security groups that expose it."""
-
-    def render(self, record: service.ExposedRow) -> str:
-        if not record.findings:
-            return EMPTY
-        return format_html(
-            '<ul class="finding-links">{}</ul>',
-            format_html_join(
-                "",
-                '<li><span class="badge sev-{}">{}</span> <a href="{}" title="{}">{}</a>{}</li>',
-                (
-                    (
-                        f["severity"],
-                        f["severity"],
-                        f["url"] or "#",
-                        f["title"],
-                        f["check_id"],
-                        " (suppressed)" if f["status"] == "suppressed" else "",
-                    )
-                    for f in record.findings
-                ),
-            ),
-        )
-
-    def value(self, record: service.ExposedRow) -> str:
-        return ", ".join(f"{f['check_id']} ({f['severity']})" for f in record.findings)
-
-
-class ExposedTable(BaseTable):
-    """One row per way into a resource."""
-
-    account = AccountColumn(order_by=("account__name", "exposure__region"))
-    account_id = tables.Column(accessor="account__account_id", verbose_name="Account ID")
-    environment = tables.Column(accessor="account__environment", verbose_name="Environment")
-    region = tables.Column(accessor="exposure__region", attrs={"td": {"class": "nowrap"}})
-    resource = ResourceColumn(accessor="exposure__name", empty_values=(), order_by=("exposure__resource_id",))
-    type = tables.Column(accessor="exposure__type", attrs={"td": {"class": "mono small"}})
-    vector = tables.Column(accessor="exposure__vector", verbose_name="Way in")
-    ports = tables.Column(accessor="exposure__ports_text", verbose_name="Ports / protocols")
-    world = tables.Column(accessor="exposure__world", verbose_name="Whole internet")
-    path = HopsColumn(empty_values=(), orderable=False, verbose_name="Path in / evidence")
-    findings = FindingsColumn(empty_values=(), orderable=False)
-    resource_id = tables.Column(accessor="exposure__resource_id", verbose_name="Resource ID")
-    arn = tables.Column(accessor="exposure__arn", verbose_name="ARN", attrs={"td": {"class": "mono wrap"}})
-    cidrs = tables.Column(accessor="exposure__cidrs", verbose_name="From", orderable=False)
-    security_groups = tables.Column(accessor="exposure__security_groups", orderable=False)
-    public_addresses = tables.Column(accessor="exposure__public_addresses", orderable=False)
-    reasons = tables.Column(accessor="exposure__reasons", orderable=False)
-    evidence = tables.Column(accessor="exposure__evidence_text", orderable=False, verbose_name="Evidence")
-
-    default_columns = (
-        "account",
-        "environment",
-        "region",
-        "resource",
-        "type",
-        "vector",
-        "ports",
-        "path",
-        "findings",
-    )
-
-    class Meta(BaseTable.Meta):
-        empty_text = "Nothing is reachable from the internet or open to anyone with these filters."
-        orderable = True
-
-    def render_environment(self, record: service.ExposedRow) -> str:
-        return format_html(
-            '<span class="badge env-{}">{}</span>',
-            record.account.environment,
-            record.account.get_environment_display(),
-        )
-
-    def value_environment(self, record: service.ExposedRow) -> str:
-        return record.account.environment
-
-    def render_vector(self, record: service.ExposedRow) -> str:
-        vector = str(record.exposure.get("vector", ""))
-        return format_html(
-            '<span class="badge vector-{}">{}</span>', vector, VECTORS.get(vector, vector) or EMPTY
-        )
-
-    def value_vector(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("vector", ""))
-
-    def render_evidence(self, record: service.ExposedRow) -> str:
-        return _evidence_html(record)
-
-    def value_evidence(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("evidence_text", ""))
-
-    def render_ports(self, record: service.ExposedRow) -> str:
-        if not record.exposure.get("ports"):
-            return EMPTY
-        return format_html(
-            '<span class="mono ports" title="{}">{}</span>',
-            record.exposure.get("ports_text", ""),
-            record.exposure.get("port_label", ""),
-        )
-
-    def value_ports(self, record: service.ExposedRow) -> str:
-        return str(record.exposure.get("ports_text", ""))
-
-    def render_world(self, value: Any) -> str:
-        return "yes" if value else "some addresses"
-
-    def value_world(self, value: Any) -> str:
-        return "yes" if value else "no"
-
-    def _join(self, value: Any) -> str:
-        return ", ".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value or "")
-
-    def render_cidrs(self, value: Any) -> str:
-        return self._join(value) or EMPTY
-
-    def render_security_groups(self, value: Any) -> str:
-        return self._join(value) or EMPTY
-
-    def render_public_addresses(self, value: Any) -> str:
-        return self._join(value) or EMPTY
-
-    def render_reasons(self, value: Any) -> str:
-        return "; ".join(str(v) for v in value) if value else EMPTY
-
-    def value_cidrs(self, value: Any) -> str:
-        return self._join(value)
-
-    def value_security_groups(self, value: Any) -> str:
-        return self._join(value)
-
-    def value_public_addresses(self, value: Any) -> str:
-        return self._join(value)
-
-    def value_reasons(self, value: Any) -> str:
-        return "; ".join(str(v) for v in value) if value else ""
 
 
 def exposed(request: HttpRequest) -> HttpResponseBase:

@@ -20,7 +20,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.models import AwsAccount
 from accounts.permissions import is_security
-from accounts.ui import url_or_none
+from core.ui import url_or_none
 from inventory import charts
 from inventory.models import ACTIVE_STATES, CollectionRun, RunState
 from inventory.services.workers import StalledQueue, stalled_queue

@@ -15,7 +15,7 @@ from accounts.choices import AccessStatus, AccountStatus
 from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
 from inventory.aws import rolepolicy
-from inventory.aws.access import FIX_POLICY, FIX_TRUST, SETUP_GUIDE
+from inventory.aws.access_check import FIX_POLICY, FIX_TRUST, SETUP_GUIDE
 from inventory.aws.permissions import HUB, READ, declared_actions
 
 # What to do, by the kind of failure recorded on the account (inventory.aws.errors.ErrorKind values).

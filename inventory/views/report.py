@@ -26,7 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import AwsAccount
-from accounts.ui import url_or_none
+from core.ui import url_or_none
 from inventory import charts
 from inventory.models import CollectionRun, CoverageRecord, CoverageState, Resource, SkippedReason
 from inventory.records import GLOBAL_REGION

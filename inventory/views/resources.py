@@ -22,22 +22,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.filtersets import SEARCH_MAX_LENGTH
 from accounts.models import AwsAccount
 from accounts.permissions import is_security, require
-from accounts.secrets import redactor_for
-from accounts.ui import ObjectListView, url_or_none
+from core.filtersets import SEARCH_MAX_LENGTH
+from core.secrets import redactor_for
+from core.ui import ObjectListView, url_or_none
 from inventory.filtersets import ResourceFilterSet
-from inventory.models import CollectionRun, Resource, RevisionKind, RunState
+from inventory.models import CollectionRun, Resource, RevisionKind
 from inventory.records import GLOBAL_REGION
-from inventory.services import runs
+from inventory.services import refresh, runs
 from inventory.tables import LIST_ORDER, ResourceTable, tag_items, type_title
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,6 @@ log = logging.getLogger(__name__)
 REVISIONS_SHOWN = 50
 JSON_SHOWN = 200_000  # characters of pretty-printed metadata per block; the rest is cut with a note
 PREVIEW_LENGTH = 80
-BROKER_TIMEOUT = 2.0  # seconds to wait for the broker before telling the user it is unreachable
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -253,110 +250,13 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _collect_hint(accounts: Sequence[AwsAccount]) -> str:
-    if len(accounts) == 1:
-        return f"manage.py collect --account {accounts[0].account_id}"
-    return "manage.py collect --all"
-
-
-def broker_reachable(timeout: float = BROKER_TIMEOUT) -> bool:
-    """Whether the task broker accepts a connection now (one quick attempt, no retries)."""
-    from celery import current_app
-
-    try:
-        with current_app.connection_for_write() as connection:
-            connection.ensure_connection(  # kombu takes seconds as a float; its stubs say int
-                max_retries=1,
-                interval_start=0,
-                interval_step=0,
-                timeout=timeout,  # type: ignore[arg-type]
-            )
-    except Exception:  # noqa: BLE001  (any failure to connect means "not now")
-        log.warning("task broker unreachable", exc_info=True)
-        return False
-    return True
-
-
-class _Breaker:
-    """Sends runs the normal way until one send fails, then fails the rest at once.
-
-    Without it, "refresh all" with the broker gone would wait out the connection retries once per
-    account (over a second each) before answering.
-    """
-
-    def __init__(self, send: runs.Enqueue) -> None:
-        self.send = send
-        self.error: Exception | None = None
-
-    def __call__(self, run: CollectionRun) -> None:
-        if self.error is not None:
-            raise self.error
-        try:
-            self.send(run)
-        except Exception as exc:
-            self.error = exc
-            raise
-
-
-def _broker_message(count: int, accounts: Sequence[AwsAccount]) -> str:
-    what = "the refresh" if count == 1 else f"{count} refreshes"
-    return (
-        f"Could not queue {what}: the task broker (Redis, CELERY_BROKER_URL) is unreachable, so no worker "
-        "would pick it up. Start Redis and a worker, or collect from the server's shell: "
-        f"{_collect_hint(accounts)}"
-    )
-
-
 def queue_refresh(request: HttpRequest, accounts: Sequence[AwsAccount]) -> list[CollectionRun]:
-    """Queue runs for ``accounts`` via the task broker and say in a message what became of them.
-
-    Never collects in the web process. When the broker cannot be reached nothing is queued and
-    the message says how to collect instead; should it go away between the check and the send,
-    :func:`inventory.services.runs.queue_runs` marks the unsent runs failed and the message says so.
-    """
-    if not broker_reachable():
-        messages.error(request, _broker_message(len(accounts), accounts))
-        return []
-    started = timezone.now()
-    try:
-        queued = runs.refresh_now(accounts, request.user, enqueue=_Breaker(runs._default_enqueue()))
-    except DatabaseError:
-        log.exception("could not create refresh runs")
-        messages.error(
-            request, "Could not record the refresh: the database refused the write. Try again shortly."
-        )
-        return []
-    # Tasks are sent when the transaction commits, which has happened by now (requests are not
-    # wrapped in one): read back what the sending did to each run.
-    current = {
-        run.pk: run
-        for run in CollectionRun.objects.filter(pk__in=[r.pk for r in queued]).select_related("account")
-    }
-    fresh = [current[r.pk] for r in queued if r.pk in current and current[r.pk].created >= started]
-    existing = [current[r.pk] for r in queued if r.pk in current and current[r.pk].created < started]
-    unsent = [run for run in fresh if run.state == RunState.FAILED]
-    sent = [run for run in fresh if run.state != RunState.FAILED]
-    if unsent:
-        messages.error(request, _broker_message(len(unsent), [run.account for run in unsent]))
-    if sent:
-        if len(sent) == 1:
-            messages.success(
-                request, f"Refresh of {sent[0].account} queued (run {sent[0].pk}); a worker will pick it up."
-            )
-        else:
-            messages.success(request, f"Queued {len(sent)} refreshes; workers will pick them up.")
-    if existing:
-        if len(existing) == 1:
-            messages.info(
-                request,
-                f"{existing[0].account} is already being refreshed "
-                f"(run {existing[0].pk}, {existing[0].get_state_display().lower()}).",
-            )
-        else:
-            messages.info(
-                request, f"{len(existing)} accounts were already being refreshed; left as they are."
-            )
-    return [current[r.pk] for r in queued if r.pk in current]
+    """Queue runs for ``accounts`` (:func:`inventory.services.refresh.queue_refresh`) and say in
+    messages what became of them."""
+    outcome = refresh.queue_refresh(accounts, request.user)
+    for notice in outcome.notices:
+        getattr(messages, notice.level)(request, notice.text)
+    return outcome.runs
 
 
 @require_POST

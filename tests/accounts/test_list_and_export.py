@@ -13,7 +13,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from accounts.tables import AwsAccountTable
-from accounts.ui import cell_value, neutralise, selected_columns, url_or_none
+from core.exporting import cell_value, neutralise
+from core.ui import selected_columns, url_or_none
 from tests.accounts.helpers import read_csv, read_xlsx
 from tests.factories import AwsAccountFactory, TeamFactory
 

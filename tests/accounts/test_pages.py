@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts import panels as panel_registry
 from accounts.models import AwsAccount, Team
+from core import panels as panel_registry
 from tests.factories import AwsAccountFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

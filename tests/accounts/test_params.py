@@ -1,4 +1,4 @@
-"""Query parameter validation (accounts.params) and the tables' use of it."""
+"""Query parameter validation (core.params) and the tables' use of it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.http import QueryDict
 from django.test import RequestFactory
 
 from accounts.models import AwsAccount, Team
-from accounts.params import (
+from accounts.tables import AwsAccountTable
+from core.params import (
     DB_INT_MAX,
     DB_INT_MIN,
     BoundedModelChoiceField,
@@ -22,7 +23,6 @@ from accounts.params import (
     sort_param,
     text_param,
 )
-from accounts.tables import AwsAccountTable
 from tests.factories import AwsAccountFactory
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from iam_audit import access
+from iam_audit import graph_store
 from tests.factories import UserFactory
 from tests.iam_audit.access.stored import store_story
 from tests.iam_audit.graph.factories import IDENTITY, STAGING, STORY_USER
@@ -18,11 +18,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def estate() -> Any:
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
     accounts = store_story()
     yield accounts
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
 
 
@@ -84,7 +84,7 @@ def test_staging_access_page_shows_the_developer_path_and_leads_to_the_principal
     odd_name = 'Stg "blue" & <b>x</b>'
     estate[STAGING].name = odd_name
     estate[STAGING].save()
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
     page.goto("/audit/iam/trust/")
     page.wait_for_selector("#trust-graph .main-svg")

@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from iam_audit import access
+from iam_audit import graph_store
 from tests.fuzz.seed import Estate, seed
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
     """Test databases reuse primary keys: no graph or cached page data may outlive a test."""
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
     yield
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
 
 

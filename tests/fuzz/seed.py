@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import AwsAccount, Team
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.engine import catalogue
 from iam_audit.models import Finding, Principal
 from inventory.models import CollectionRun, Resource, RunState
@@ -90,7 +90,7 @@ def seed(owner_team: Team) -> Estate:
     staging.save()
     owner_team.description = "Payments, edited"
     owner_team.save()
-    access.current()  # builds the graph and fills the principals table
+    graph_store.current()  # builds the graph and fills the principals table
     resource = Resource.objects.filter(account=network_account, type="ec2:instance").first()
     assert resource is not None
     return Estate(

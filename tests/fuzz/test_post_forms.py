@@ -142,7 +142,7 @@ class _NextForm(forms.Form):
 @pytest.fixture
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refresh buttons find no task broker: nothing is sent anywhere, the page says so."""
-    monkeypatch.setattr("inventory.views.resources.broker_reachable", lambda *a, **k: False)
+    monkeypatch.setattr("inventory.services.refresh.broker_reachable", lambda *a, **k: False)
 
 
 POST_FORM = re.compile(r"<form\b[^>]*>", re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""``manage.py run_checks`` and ``manage.py findings``."""
+"""``manage.py run_checks`` and ``manage.py export_findings``."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def findings() -> dict[str, Finding]:
 
 
 def test_findings_as_json_is_a_list_ordered_by_priority(findings: dict[str, Finding]) -> None:
-    data = json.loads(run("findings")[0])
+    data = json.loads(run("export_findings")[0])
     assert [d["priority"] for d in data] == [90, 80, 70]
     first = data[0]
     assert (
@@ -91,11 +91,11 @@ def test_findings_as_json_is_a_list_ordered_by_priority(findings: dict[str, Find
     )
     assert first["first_seen"].startswith(T0.date().isoformat()) and first["resource_id"] == ""
     assert (
-        json.loads(run("findings", "--status", "open", "--account", "200000000001")[0])[0]["title"]
+        json.loads(run("export_findings", "--status", "open", "--account", "200000000001")[0])[0]["title"]
         == "Open one"
     )
-    assert len(json.loads(run("findings", "--status", "open")[0])) == 2
-    assert json.loads(run("findings", "--account", "200000000009")[0]) == []
+    assert len(json.loads(run("export_findings", "--status", "open")[0])) == 2
+    assert json.loads(run("export_findings", "--account", "200000000009")[0]) == []
 
 
 def test_findings_as_json_carry_evidence_remediation_and_the_resources_named(
@@ -114,7 +114,7 @@ def test_findings_as_json_carry_evidence_remediation_and_the_resources_named(
             "resources": [{"arn": a} for a in named] + [{"arn": root}],
         },
     )
-    data = json.loads(run("findings", "--status", "open")[0])
+    data = json.loads(run("export_findings", "--status", "open")[0])
     account_level, resource_level = data[0], data[1]
     assert account_level["check_id"] == "inventory.unexpected_region" and account_level["resources"] == named
     assert account_level["remediation"] == engine.catalogue()["inventory.unexpected_region"].remediation
@@ -124,7 +124,7 @@ def test_findings_as_json_carry_evidence_remediation_and_the_resources_named(
 
 
 def test_findings_as_csv_neutralises_formulas(findings: dict[str, Finding]) -> None:
-    rows = list(csv.reader(io.StringIO(run("findings", "--format", "csv", "--status", "open")[0])))
+    rows = list(csv.reader(io.StringIO(run("export_findings", "--format", "csv", "--status", "open")[0])))
     header = rows[0]
     assert header[:5] == ["check_id", "title", "severity", "priority", "status"]
     by_summary = {row[header.index("summary")]: row for row in rows[1:]}
@@ -134,4 +134,4 @@ def test_findings_as_csv_neutralises_formulas(findings: dict[str, Finding]) -> N
 
 def test_findings_refuses_malformed_account_ids() -> None:
     with pytest.raises(CommandError, match="12-digit"):
-        run("findings", "--account", "abc")
+        run("export_findings", "--account", "abc")

@@ -1,74 +1,20 @@
-"""``manage.py access_paths``: every IAM access path of the estate, as JSON or CSV, from stored data.
+"""``manage.py access_paths``: the old name of ``manage.py export_access_paths``, kept for one release.
 
-One path per row: the source principal's ARN, each hop (group, policy and statement, role assumed),
-the target role and account, the privilege class reached and the conditions along the way. The
-graph is built from the database (never from AWS). CSV cells are neutralised for spreadsheets.
-
-    manage.py access_paths --format csv --to-account 222222222222
-    manage.py access_paths --format json --from-principal arn:aws:iam::111111111111:user/Developer
+It does exactly what ``export_access_paths`` does and says on stderr that the name is going away.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import re
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from accounts.ui import cell_value
-from iam_audit import access
-from iam_audit.graph import ROW_FIELDS, path_row
-
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+from iam_audit.management.commands.export_access_paths import Command as ExportAccessPaths
 
 
-class _Out:
-    """csv.writer target that writes through the command's stdout without extra line endings."""
-
-    def __init__(self, stdout: Any) -> None:
-        self.stdout = stdout
-
-    def write(self, text: str) -> None:
-        self.stdout.write(text, ending="")
-
-
-class Command(BaseCommand):
-    help = (
-        "Write every IAM access path (source, hops, target role and account, privilege reached, "
-        "conditions) as JSON or CSV."
-    )
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", choices=["json", "csv"], default="json")
-        parser.add_argument(
-            "--to-account", default="", metavar="ID", help="only paths into this 12-digit account"
-        )
-        parser.add_argument(
-            "--from-principal", default="", metavar="ARN", help="only paths from this principal"
-        )
+class Command(ExportAccessPaths):
+    help = "Deprecated name of export_access_paths (removed in the next release). " + ExportAccessPaths.help
 
     def handle(self, *args: Any, **options: Any) -> None:
-        to_account = (options["to_account"] or "").strip()
-        from_principal = (options["from_principal"] or "").strip()
-        if to_account and not ACCOUNT_ID.match(to_account):
-            raise CommandError(f"--to-account must be a 12-digit account ID, not {to_account!r}")
-        state = access.current()
-        if from_principal and from_principal not in state.graph.principals:
-            raise CommandError(f"No principal {from_principal!r} in the collected IAM data.")
-        paths = access.filter_paths(state, to_account=to_account, from_principal=from_principal)
-        if options["format"] == "json":
-            self.stdout.write("[", ending="")
-            first = True
-            for path in paths:
-                text = json.dumps(path_row(path), ensure_ascii=False, default=str)
-                self.stdout.write(("\n" if first else ",\n") + text, ending="")
-                first = False
-            self.stdout.write("\n]")
-            return
-        writer = csv.writer(_Out(self.stdout))
-        writer.writerow(ROW_FIELDS)
-        for path in paths:
-            row = path_row(path, flat=True)
-            writer.writerow([cell_value(row[field]) for field in ROW_FIELDS])
+        self.stderr.write(
+            "manage.py access_paths is deprecated and will be removed in the next release: use manage.py export_access_paths."
+        )
+        super().handle(*args, **options)

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from accounts.models import AwsAccount
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.checks.base import Item
 from iam_audit.graph.model import IAM_TYPES
 from inventory.records import GLOBAL_REGION, Coverage, Record
@@ -114,5 +114,5 @@ def store_story(
         collect_iam(accounts[account_id], items, at)
     if with_org:
         collect_org(accounts[MGMT], org_records(), at)
-    access.invalidate()
+    graph_store.invalidate()
     return accounts

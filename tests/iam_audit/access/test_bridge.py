@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.graph import Level
 from iam_audit.models import Principal
 from tests.iam_audit.graph.factories import (
@@ -35,13 +35,13 @@ from .stored import T0, collect_iam, store_story
 pytestmark = pytest.mark.django_db
 
 
-def _story_paths(state: access.GraphState) -> list:
+def _story_paths(state: graph_store.GraphState) -> list:
     return [p for p in state.graph.paths_to(STAGING) if p.source_arn == STORY_USER and p.hops]
 
 
 def test_story_path_is_built_from_stored_data() -> None:
     store_story()
-    state = access.current()
+    state = graph_store.current()
     paths = _story_paths(state)
     assert len(paths) == 1
     path = paths[0]
@@ -64,7 +64,7 @@ def test_story_path_is_built_from_stored_data() -> None:
 
 def test_organisation_and_environments_come_from_the_database() -> None:
     store_story()
-    state = access.current()
+    state = graph_store.current()
     org = state.graph.org
     assert org.org_id == "o-story12345" and org.management_account_id == MGMT
     assert STAGING in org.account_ids and OUTSIDE not in org.account_ids
@@ -74,26 +74,26 @@ def test_organisation_and_environments_come_from_the_database() -> None:
 
 def test_graph_is_built_once_per_collection_and_rebuilt_after_one() -> None:
     accounts = store_story()
-    first = access.current()
+    first = graph_store.current()
     with CaptureQueriesContext(connection) as queries:
-        again = access.current()
+        again = graph_store.current()
     assert again is first
     assert len(queries) == 2  # the registry and the newest coverage time: nothing else
     # a new collection (later) makes a new graph
     s = story()
     s.remove(STORY_ROLE)
     collect_iam(accounts[STAGING], s.items[STAGING], at=T0 + dt.timedelta(hours=6))
-    rebuilt = access.current()
+    rebuilt = graph_store.current()
     assert rebuilt is not first and rebuilt.stamp != first.stamp
     assert _story_paths(rebuilt) == []
 
 
 def test_changing_an_account_environment_changes_the_stamp() -> None:
     accounts = store_story()
-    before = access.current()
+    before = graph_store.current()
     accounts[STAGING].environment = "prod"
     accounts[STAGING].save()
-    after = access.current()
+    after = graph_store.current()
     assert after.stamp != before.stamp
     assert after.graph.org.is_critical(STAGING)
 
@@ -101,7 +101,7 @@ def test_changing_an_account_environment_changes_the_stamp() -> None:
 def test_loading_the_estate_costs_the_same_queries_whatever_its_size() -> None:
     accounts = store_story()
     with CaptureQueriesContext(connection) as small:
-        access.load_estate()
+        graph_store.load_estate()
     many = [user_item(IDENTITY, f"user{i}", groups=["StagingReadOnly"]) for i in range(60)] + [
         role_item(PROD, f"role{i}", trust(root(IDENTITY))) for i in range(40)
     ]
@@ -109,14 +109,14 @@ def test_loading_the_estate_costs_the_same_queries_whatever_its_size() -> None:
     collect_iam(accounts[IDENTITY], s.items[IDENTITY] + many[:60], at=T0 + dt.timedelta(hours=1))
     collect_iam(accounts[PROD], many[60:], at=T0 + dt.timedelta(hours=1))
     with CaptureQueriesContext(connection) as large:
-        loaded = access.load_estate()
+        loaded = graph_store.load_estate()
     assert len(loaded.items_by_account[IDENTITY]) > 60
     assert len(large) == len(small) <= 3
 
 
 def test_principals_table_mirrors_the_graph_and_keeps_ids_across_rebuilds() -> None:
     accounts = store_story()
-    access.current()
+    graph_store.current()
     developer = Principal.objects.get(arn=STORY_USER)
     assert developer.kind == "user" and developer.account == accounts[IDENTITY]
     assert developer.mfa is True and developer.console is True and developer.active_keys == 0
@@ -145,7 +145,7 @@ def test_principals_table_mirrors_the_graph_and_keeps_ids_across_rebuilds() -> N
         attached=[managed("ReadOnlyAccess", aws_policy_arn("ReadOnlyAccess"))],
     )
     collect_iam(accounts[STAGING], [*s.items[STAGING], extra], at=T0 + dt.timedelta(hours=1))
-    state = access.current()
+    state = graph_store.current()
     assert not Principal.objects.filter(arn=STORY_USER).exists()
     assert Principal.objects.get(arn=STORY_ROLE).pk == role.pk
     assert Principal.objects.filter(arn=extra.arn).exists()
@@ -154,9 +154,9 @@ def test_principals_table_mirrors_the_graph_and_keeps_ids_across_rebuilds() -> N
 
 def test_refreshing_an_up_to_date_table_writes_nothing() -> None:
     store_story()
-    state = access.current()
+    state = graph_store.current()
     with CaptureQueriesContext(connection) as queries:
-        written = access.refresh_principals(state)
+        written = graph_store.refresh_principals(state)
     assert written == 0 and len(queries) <= 2
 
 
@@ -165,32 +165,32 @@ def test_deleted_resources_are_left_out() -> None:
     s = story()
     s.remove(STORY_ROLE)
     collect_iam(accounts[STAGING], s.items[STAGING], at=T0 + dt.timedelta(minutes=5))
-    state = access.current()
+    state = graph_store.current()
     assert STORY_ROLE not in state.graph.principals
     assert _story_paths(state) == []
 
 
 def test_page_data_is_cached_under_the_stamp() -> None:
     accounts = store_story()
-    state = access.current()
+    state = graph_store.current()
     calls = []
 
     def compute() -> list[int]:
         calls.append(1)
         return [len(calls)]
 
-    assert access.cached(state, "k", compute) == [1]
-    assert access.cached(state, "k", compute) == [1]
+    assert graph_store.cached(state, "k", compute) == [1]
+    assert graph_store.cached(state, "k", compute) == [1]
     collect_iam(
         accounts[PROD], [role_item(PROD, "Extra", trust(root(IDENTITY)))], at=T0 + dt.timedelta(hours=2)
     )
-    assert access.cached(access.current(), "k", compute) == [2]
+    assert graph_store.cached(graph_store.current(), "k", compute) == [2]
 
 
 def test_inbound_groups_put_the_story_role_with_its_privilege_and_conditions() -> None:
     store_story()
-    state = access.current()
-    groups = access.inbound_groups(state, STAGING)
+    state = graph_store.current()
+    groups = graph_store.inbound_groups(state, STAGING)
     [group] = [g for g in groups if g["role_arn"] == STORY_ROLE]
     assert group["privilege"] == "read-only" and group["grants"] == ["ReadOnlyAccess"]
     [row] = [r for r in group["paths"] if r["source_arn"] == STORY_USER]
@@ -217,7 +217,7 @@ def test_trust_payload_marks_outside_parties() -> None:
         *[i for i in s.items[STAGING] if i.type == "iam:policy"],
     )
     store_story(s)
-    payload = access.trust_payload(access.current())
+    payload = graph_store.trust_payload(graph_store.current())
     nodes = {n["id"]: n for n in payload["nodes"]}
     assert nodes[OUTSIDE]["inside"] is False and nodes[STAGING]["inside"] is True
     [edge] = [e for e in payload["edges"] if e["source"] == OUTSIDE]
@@ -232,7 +232,7 @@ def test_trust_payload_marks_outside_parties() -> None:
 
 def test_account_without_an_organisation_uses_the_registry() -> None:
     store_story(with_org=False)
-    state = access.current()
+    state = graph_store.current()
     assert state.graph.org.org_id == ""
     assert state.graph.org.management_account_id == MGMT  # the registry's org-root account
     assert {IDENTITY, STAGING, PROD} <= state.graph.org.account_ids
@@ -241,15 +241,15 @@ def test_account_without_an_organisation_uses_the_registry() -> None:
 
 def test_a_rebuild_rewrites_only_the_principals_that_changed() -> None:
     accounts = store_story()
-    first = access.current()
+    first = graph_store.current()
     assert Principal.objects.count() == 3
     s = story()
     s.edit(STORY_ROLE, RoleLastUsed={"LastUsedDate": "2026-11-28T08:00:00+00:00"})
     collect_iam(accounts[STAGING], s.items[STAGING], at=T0 + dt.timedelta(hours=1))
-    state = access.build_state()
+    state = graph_store.build_state()
     assert state.stamp != first.stamp
-    assert access.refresh_principals(state) == 1  # the role; the user and the group are as they were
+    assert graph_store.refresh_principals(state) == 1  # the role; the user and the group are as they were
     role = Principal.objects.get(arn=STORY_ROLE)
     assert role.last_used == dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
     assert set(Principal.objects.values_list("graph_stamp", flat=True)) == {state.stamp}
-    assert access.refresh_principals(state, force=True) == 3
+    assert graph_store.refresh_principals(state, force=True) == 3

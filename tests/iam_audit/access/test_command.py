@@ -1,4 +1,4 @@
-"""``manage.py access_paths``: every path from stored data, as JSON or formula-safe CSV."""
+"""``manage.py export_access_paths``: every path from stored data, as JSON or formula-safe CSV."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 def _run(*args: str) -> str:
     out = io.StringIO()
-    call_command("access_paths", *args, stdout=out)
+    call_command("export_access_paths", *args, stdout=out)
     return out.getvalue()
 
 

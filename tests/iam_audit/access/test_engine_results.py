@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from iam_audit import access, engine
+from iam_audit import engine, graph_store
 from iam_audit.checks.base import Status
 from iam_audit.choices import CheckState, FindingStatus
 from iam_audit.graph import GRAPH_CHECKS
@@ -77,7 +77,7 @@ def _risky_story():  # noqa: ANN202
 
 def test_results_are_filed_under_the_subject_account_with_passes_and_unknowns() -> None:
     store_story(_risky_story(), skip=[OPS])
-    results = access.graph_results_by_account(now=T0)
+    results = graph_store.graph_results_by_account(now=T0)
     assert set(results) >= {IDENTITY, STAGING, PROD, OPS}
     reach = results[IDENTITY][REACH_CRITICAL]
     assert [r.subject for r in reach] == [OPERATOR] and reach[0].status is Status.FAIL
@@ -132,7 +132,7 @@ def test_failed_iam_collection_leaves_graph_findings_as_they_were() -> None:
 
 
 def test_graph_checks_are_check_objects_in_the_catalogue() -> None:
-    checks = access.graph_checks()
+    checks = graph_store.graph_checks()
     assert [c.id for c in checks] == list(GRAPH_CHECKS)
     assert all(
         c.title == GRAPH_CHECKS[c.id].title and c.severity == GRAPH_CHECKS[c.id].severity for c in checks
@@ -154,7 +154,7 @@ def test_graph_failures_wait_for_the_organisation_then_stay() -> None:
     """Before the management account's turn, the graph knows no SCP and no member list: what fails
     then could pass once they are in, so it is unknown (never opened then resolved); after, it fails."""
     accounts = store_story(_risky_story(), skip=[OPS], with_org=False)
-    results = access.graph_results_by_account(now=T0)
+    results = graph_store.graph_results_by_account(now=T0)
     reach = results[IDENTITY][REACH_CRITICAL]
     assert [r.status for r in reach] == [Status.UNKNOWN]
     assert "organizations:organization" in reach[0].summary and MGMT in reach[0].summary

@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AwsAccount
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.graph import Level
 from iam_audit.graph.findings import EXTERNAL_PATH
 from iam_audit.models import Principal
@@ -68,8 +68,8 @@ def test_story_chain_on_the_simulated_estate(simulated: Any) -> None:
     estate = simulated
     story = estate.iam_story
     accounts = _collect(estate)
-    access.invalidate()
-    state = access.current()
+    graph_store.invalidate()
+    state = graph_store.current()
     graph = state.graph
 
     assert graph.org.org_id == estate.organization_id
@@ -104,7 +104,9 @@ def test_story_chain_on_the_simulated_estate(simulated: Any) -> None:
 
     # the same story, as the staging access page groups it
     [group] = [
-        g for g in access.inbound_groups(state, story.staging_account_id) if g["role_arn"] == story.role_arn
+        g
+        for g in graph_store.inbound_groups(state, story.staging_account_id)
+        if g["role_arn"] == story.role_arn
     ]
     assert group["privilege"] == "read-only" and group["grants"] == ["ReadOnlyAccess"]
     assert story.user_arn in {r["source_arn"] for r in group["paths"]}
@@ -117,7 +119,7 @@ def test_story_chain_on_the_simulated_estate(simulated: Any) -> None:
     # planted: prod's VendorMonitoring trusts an account outside the organisation
     planted = {p.subject for p in estate.planted_for("iam.trust_outside_org")}
     external = {
-        r.subject for r in access.graph_results_by_account()[accounts["prod"].account_id][EXTERNAL_PATH]
+        r.subject for r in graph_store.graph_results_by_account()[accounts["prod"].account_id][EXTERNAL_PATH]
     }
     assert planted <= external
 
@@ -129,13 +131,13 @@ def test_management_account_reaches_every_member_through_organization_account_ac
     that account into every member, whoever holds sts:AssumeRole there today (in the estate: nobody)."""
     estate = simulated
     _collect(estate)
-    access.invalidate()
+    graph_store.invalidate()
     management = estate.management_account_id
     root = f"arn:aws:iam::{management}:root"
     members = {info.id for info in estate.accounts.values() if info.id != management}
 
     out = io.StringIO()
-    call_command("access_paths", "--format", "json", "--from-principal", root, stdout=out)
+    call_command("export_access_paths", "--format", "json", "--from-principal", root, stdout=out)
     rows = [r for r in json.loads(out.getvalue()) if r["assumes"] == 1]
     role = "OrganizationAccountAccessRole"
     reached = {r["target_account"]: r for r in rows if r["target_role_arn"].endswith(f":role/{role}")}
@@ -148,15 +150,17 @@ def test_management_account_reaches_every_member_through_organization_account_ac
         assert "no principal holds sts:AssumeRole today" in row["path"]  # ...and the path is there anyway
 
     # the member's access page groups it under the role, from the management account
-    state = access.current()
+    state = graph_store.current()
     prod = estate.accounts["prod"].id
-    [group] = [g for g in access.inbound_groups(state, prod) if g["role_name"] == role]
+    [group] = [g for g in graph_store.inbound_groups(state, prod) if g["role_name"] == role]
     [path] = [r for r in group["paths"] if r["source_arn"] == root]
     assert path["whole_account"] and path["holders"] == [] and group["privilege"] == "administrator"
 
     # and the trust graph draws the arrow, the role listed with its (empty) holders
     [edge] = [
-        e for e in access.trust_payload(state)["edges"] if (e["source"], e["target"]) == (management, prod)
+        e
+        for e in graph_store.trust_payload(state)["edges"]
+        if (e["source"], e["target"]) == (management, prod)
     ]
     assert edge["privilege"] == "administrator" and role in edge["roles"]
     assert {"role": role, "known": True, "holders": []} in edge["whole_account"]
@@ -170,12 +174,12 @@ def test_an_scp_on_a_nested_ou_blocks_a_path_and_names_itself_and_lets_its_excep
     blocked, with the SCP named, and is not access; ReleaseApprover's (the decoy) is effective."""
     estate = simulated
     _collect(estate)
-    access.invalidate()
+    graph_store.invalidate()
     ci = estate.resources["dev.role.release_ci"]
     approver = estate.resources["dev.role.release_approver"]
     deployer = estate.resources["staging.role.release_deployer"]
     staging = estate.accounts["staging"].id
-    graph = access.current().graph
+    graph = graph_store.current().graph
 
     assert [p for p in graph.paths_from(ci) if p.target_arn == deployer] == []
     assert staging not in graph.reachable_accounts(ci)
@@ -188,12 +192,12 @@ def test_an_scp_on_a_nested_ou_blocks_a_path_and_names_itself_and_lets_its_excep
     assert [p.source_arn for p in graph.blocked_paths] == [ci]
 
     out = io.StringIO()
-    call_command("access_paths", "--format", "json", "--to-account", staging, stdout=out)
+    call_command("export_access_paths", "--format", "json", "--to-account", staging, stdout=out)
     rows = {(r["source_arn"], r["target_role_arn"]): r for r in json.loads(out.getvalue())}
     assert rows[(ci, deployer)]["blocked"] is True and rows[(ci, deployer)]["blocked_by"] == [
         "DenyReleaseDeployer"
     ]
     assert rows[(approver, deployer)]["blocked"] is False
     out = io.StringIO()
-    call_command("access_paths", "--format", "csv", "--from-principal", ci, stdout=out)
+    call_command("export_access_paths", "--format", "csv", "--from-principal", ci, stdout=out)
     assert "DenyReleaseDeployer" in out.getvalue() and ",yes," in out.getvalue()

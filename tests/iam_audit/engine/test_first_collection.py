@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from iam_audit import access, engine
+from iam_audit import engine, graph_store
 from iam_audit.choices import EventKind, FindingStatus
 from iam_audit.models import CheckResult, Finding, FindingEvent
 from inventory.models import RunState
@@ -32,7 +32,7 @@ def test_the_first_collection_never_resolves_a_finding_it_opened() -> None:
     hub = make_hub(estate)
     accounts = register_accounts(estate, management_last=True)
     members = [a for a in accounts if a.account_id != estate.management_account_id]
-    access.invalidate()
+    graph_store.invalidate()
 
     unknown_before_management: dict[str, set[str]] = {}
     for account in accounts:

@@ -376,8 +376,8 @@ def test_without_the_graph_module_the_graph_checks_are_left_alone(monkeypatch: p
     real = engine.importlib.import_module
 
     def import_module(name: str, *args: Any) -> Any:
-        if name == "iam_audit.access":
-            raise ModuleNotFoundError("No module named 'iam_audit.access'", name="iam_audit.access")
+        if name == "iam_audit.graph_store":
+            raise ModuleNotFoundError("No module named 'iam_audit.graph_store'", name="iam_audit.graph_store")
         return real(name, *args)
 
     monkeypatch.setattr(engine.importlib, "import_module", import_module)
@@ -394,7 +394,7 @@ def test_a_failing_graph_is_reported_and_the_other_checks_still_run(monkeypatch:
     monkeypatch.setattr(
         engine.importlib,
         "import_module",
-        lambda name, *a: Broken if name == "iam_audit.access" else real(name, *a),
+        lambda name, *a: Broken if name == "iam_audit.graph_store" else real(name, *a),
     )
     account = AwsAccountFactory(environment="dev")
     store(account, "eu-west-1", SG_TYPES, [open_sg(account.account_id, "eu-west-1")])

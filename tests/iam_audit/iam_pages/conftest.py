@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from iam_audit import access
+from iam_audit import graph_store
 
 
 @pytest.fixture(autouse=True)
 def _fresh_graph() -> Iterator[None]:
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()
     yield
-    access.invalidate()
+    graph_store.invalidate()
     cache.clear()

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from iam_audit import access
+from iam_audit import graph_store
 from iam_audit.graph import ROW_FIELDS
 from iam_audit.models import Principal
 from tests.iam_audit.access.stored import T0, collect_iam, store_story
@@ -72,7 +72,7 @@ def estate(owner_team: Any) -> dict[str, Any]:
 
 
 def urls(accounts: dict[str, Any]) -> dict[str, str]:
-    access.current()
+    graph_store.current()
     developer = Principal.objects.get(arn=STORY_USER)
     export = reverse("iam_audit:access_paths_export")
     return {
@@ -133,7 +133,10 @@ def test_staging_access_page_shows_the_story_path(
         for p in ("StagingReadOnly", "CompanyAssumeRoleStagingReadOnly", "CompanyReadOnly", "ReadOnlyAccess")
     ]
     assert positions == sorted(positions)
-    assert response.context["stats"][0] == ("Access paths", len(access.current().graph.paths_to(STAGING)))
+    assert response.context["stats"][0] == (
+        "Access paths",
+        len(graph_store.current().graph.paths_to(STAGING)),
+    )
     # the role trusts identity's root: identity as a whole is a path too, with who holds the right today
     # (listed first: nothing makes it require MFA)
     whole = html[html.index(f'title="{IDENTITY} →') : html.index('title="Developer →')]
@@ -174,7 +177,7 @@ def test_principal_page_shows_policies_groups_and_paths(
     client: Client, viewer_user: Any, estate: dict[str, Any]
 ) -> None:
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     developer = Principal.objects.get(arn=STORY_USER)
     response = client.get(reverse("iam_audit:principal_detail", args=[developer.pk]))
     html = response.content.decode()
@@ -194,7 +197,7 @@ def test_role_page_shows_its_trust_policy_and_who_can_assume_it(
     client: Client, viewer_user: Any, estate: dict[str, Any]
 ) -> None:
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     role = Principal.objects.get(arn=STORY_ROLE)
     response = client.get(reverse("iam_audit:principal_detail", args=[role.pk]))
     html = response.content.decode()
@@ -266,7 +269,7 @@ def test_html_in_names_policies_and_statements_is_escaped(
     accounts[STAGING].name = XSS
     accounts[STAGING].save()
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     mallory = Principal.objects.get(name="Mallory")
     pages = [
         reverse("iam_audit:principal_detail", args=[mallory.pk]),
@@ -331,7 +334,7 @@ def test_trust_graph_filters_and_links_accounts(
 
 
 def test_account_page_has_the_iam_panel(client: Client, viewer_user: Any, estate: dict[str, Any]) -> None:
-    access.current()
+    graph_store.current()
     client.force_login(viewer_user)
     response = client.get(reverse("accounts:account_detail", args=[estate[STAGING].pk]))
     html = response.content.decode()
@@ -341,7 +344,7 @@ def test_account_page_has_the_iam_panel(client: Client, viewer_user: Any, estate
     assert "should be none outside identity" not in identity
     # a user in a workload account is called out
     collect_iam(estate[PROD], [user_item(PROD, "legacy-deploy")], at=T0.replace(hour=13))
-    access.current()
+    graph_store.current()
     prod = client.get(reverse("accounts:account_detail", args=[estate[PROD].pk])).content.decode()
     assert "should be none outside identity" in prod
 
@@ -355,7 +358,7 @@ def _count(client: Client, url: str) -> int:
 def test_query_counts_do_not_grow_with_the_estate(client: Client, viewer_user: Any, owner_team: Any) -> None:
     accounts = store_story()
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     developer = Principal.objects.get(arn=STORY_USER)
     pages = [
         reverse("iam_audit:principal_list"),
@@ -399,8 +402,8 @@ def test_query_counts_do_not_grow_with_the_estate(client: Client, viewer_user: A
     ]
     collect_iam(accounts[IDENTITY], s.items[IDENTITY], at=T0.replace(hour=14))
     collect_iam(accounts[STAGING], [*s.items[STAGING], *extra_roles], at=T0.replace(hour=14))
-    access.current()
-    assert len(access.current().graph.paths_to(STAGING)) > 30
+    graph_store.current()
+    assert len(graph_store.current().graph.paths_to(STAGING)) > 30
     for url in pages:
         _count(client, url)
     large = [_count(client, url) for url in pages]
@@ -420,7 +423,7 @@ def test_unknown_or_vanished_principals_are_not_found(
     client: Client, viewer_user: Any, estate: dict[str, Any]
 ) -> None:
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     role = Principal.objects.get(arn=STORY_ROLE)
     assert client.get(reverse("iam_audit:principal_detail", args=[role.pk + 10_000])).status_code == 404
     # the next collection no longer sees the role: its page is gone with it
@@ -450,7 +453,7 @@ def test_identity_provider_page_shows_the_roles_it_federates_into(
     )
     accounts = store_story(s)
     client.force_login(viewer_user)
-    access.current()
+    graph_store.current()
     okta = Principal.objects.get(arn=provider.arn)
     assert okta.kind == "federated" and okta.reachable_accounts == 1
     html = client.get(reverse("iam_audit:principal_detail", args=[okta.pk])).content.decode()

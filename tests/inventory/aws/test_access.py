@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from inventory.aws.access import check_access
+from inventory.aws.access_check import check_access
 from inventory.aws.errors import ErrorKind
 from inventory.aws.session import Hub, Target
 from inventory.simulation.proxy import FaultProxy

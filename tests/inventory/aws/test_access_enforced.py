@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from inventory.aws import rolepolicy
-from inventory.aws.access import PROBES, check_access
+from inventory.aws.access_check import PROBES, check_access
 from inventory.aws.errors import ErrorKind
 from inventory.aws.permissions import actions_for, declared_actions, iam_prefix
 from inventory.aws.session import Hub

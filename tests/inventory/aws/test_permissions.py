@@ -129,7 +129,7 @@ MODULES = sorted(
         "inventory.aws.regions",
         "inventory.aws.session",
         "inventory.aws.organizations",
-        "inventory.aws.access",
+        "inventory.aws.access_check",
     }
 )
 

@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import AwsAccount
-from inventory.exposure_service import NETWORK_TYPES
 from inventory.records import Coverage, Record
+from inventory.services.exposure import NETWORK_TYPES
 from inventory.services.ingest import ingest
 from tests.factories import AwsAccountFactory
 from tests.inventory.exposure import builders as b

@@ -1,4 +1,4 @@
-"""``manage.py exposure``: the exposed list as JSON or CSV, from stored resources."""
+"""``manage.py export_exposure``: the exposed list as JSON or CSV, from stored resources."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def run(*args: str) -> str:
     out = io.StringIO()
-    call_command("exposure", *args, stdout=out)
+    call_command("export_exposure", *args, stdout=out)
     return out.getvalue()
 
 

@@ -8,12 +8,12 @@ import pytest
 from accounts.models import AwsAccount
 from iam_audit import engine
 from iam_audit.models import Finding
-from inventory import exposure_service as service
 from inventory import hooks
 from inventory.aws.session import AwsSettings, Hub
 from inventory.collectors import base
 from inventory.exposure.results import NETWORK_VECTORS
 from inventory.models import RunState
+from inventory.services import exposure as service
 from inventory.services.collect import AwsAccess, collect_account
 from inventory.services.runs import create_run
 from inventory.simulation.estate import EstateSpec, seed

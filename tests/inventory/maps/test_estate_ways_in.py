@@ -13,10 +13,10 @@ from django.urls import reverse
 
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
-from inventory import exposure_service as service
 from inventory import hooks
 from inventory.collectors import base
 from inventory.models import Resource, RunState
+from inventory.services import exposure as service
 from inventory.services.collect import AwsAccess, collect_account
 from inventory.services.runs import create_run
 from tests.inventory.maps.test_views import body, logged_in

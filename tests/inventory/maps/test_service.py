@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AwsAccount
-from inventory import exposure_service as service
 from inventory.exposure.mapgraph import INTERNET
 from inventory.models import Resource
 from inventory.records import Coverage
+from inventory.services import exposure as service
 from tests.factories import AwsAccountFactory
 from tests.inventory.exposure import builders as b
 from tests.inventory.maps.conftest import HIDDEN_ARN, REGION, WEB_ARN, network, store

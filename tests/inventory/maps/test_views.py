@@ -270,7 +270,7 @@ def test_exposed_list_query_count_does_not_grow_with_accounts(
     client.get(reverse("inventory:exposed"))  # fills the cache
     # session, user, role, the accounts (twice: scope and the filter's choices), every account's
     # collection stamp in one query, the organisation's accounts (trusts are judged against it),
-    # the findings, the known ExternalIds (masked for a viewer, accounts.secrets): the same for 5
+    # the findings, the known ExternalIds (masked for a viewer, core.secrets): the same for 5
     # accounts as for 500
     with django_assert_max_num_queries(9):
         response = client.get(reverse("inventory:exposed"))

@@ -1,5 +1,5 @@
 """The ways in besides network paths on the Exposed page, its export, the account panel, the map and
-``manage.py exposure``: each row says its vector and evidence, decoys stay off, AWS text is escaped."""
+``manage.py export_exposure``: each row says its vector and evidence, decoys stay off, AWS text is escaped."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.choices import AccountStatus
 from accounts.models import AwsAccount
-from inventory import exposure_service as service
 from inventory.records import GLOBAL_REGION, Coverage, Record
+from inventory.services import exposure as service
 from inventory.services.ingest import ingest
 from tests.factories import AwsAccountFactory
 from tests.inventory.maps.conftest import ACCOUNT_ID, REGION, WEB_ARN
@@ -109,7 +109,7 @@ def test_exposed_export_carries_vector_and_evidence(viewer_user: Any, opened: Aw
 
 def test_command_json_and_csv_rows_carry_vector_and_evidence(opened: AwsAccount) -> None:
     out = io.StringIO()
-    call_command("exposure", "--format", "json", stdout=out)
+    call_command("export_exposure", "--format", "json", stdout=out)
     rows = {r["arn"]: r for r in json.loads(out.getvalue())}
     assert set(rows) == {WEB_ARN, QUEUE_ARN, ROLE_ARN}
     queue = rows[QUEUE_ARN]
@@ -125,7 +125,7 @@ def test_command_json_and_csv_rows_carry_vector_and_evidence(opened: AwsAccount)
     assert rows[WEB_ARN]["vector"] == "network" and rows[WEB_ARN]["evidence"] == []
 
     out = io.StringIO()
-    call_command("exposure", "--format", "csv", "--vector", "trust", stdout=out)
+    call_command("export_exposure", "--format", "csv", "--vector", "trust", stdout=out)
     [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert (row["arn"], row["vector"], row["region"]) == (ROLE_ARN, "trust", GLOBAL_REGION)
     assert row["evidence"].endswith(f"{OUTSIDE} (no ExternalId or MFA)") and row["ports"] == ""

@@ -14,7 +14,7 @@ from kombu.exceptions import OperationalError
 from accounts.models import AwsAccount
 from inventory import tasks
 from inventory.models import CollectionRun, RunState, RunTrigger
-from inventory.views import resources as views
+from inventory.services import refresh
 from tests.factories import AwsAccountFactory
 
 # Transactional: as in a real request (no surrounding transaction), the tasks are sent when
@@ -40,7 +40,7 @@ class FakeBroker:
 @pytest.fixture
 def broker(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     fake = FakeBroker()
-    monkeypatch.setattr(views, "broker_reachable", lambda timeout=2.0: fake.reachable)
+    monkeypatch.setattr(refresh, "broker_reachable", lambda timeout=2.0: fake.reachable)
     monkeypatch.setattr(tasks.refresh_account, "apply_async", fake.apply_async)
     return fake
 
@@ -233,5 +233,5 @@ def test_broker_check_fails_fast_on_a_closed_port(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(current_app, "connection_for_write", lambda: Connection("redis://127.0.0.1:9/0"))
     started = time.monotonic()
-    assert views.broker_reachable(timeout=1.0) is False
+    assert refresh.broker_reachable(timeout=1.0) is False
     assert time.monotonic() - started < 5

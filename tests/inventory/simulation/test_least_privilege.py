@@ -18,7 +18,7 @@ from iam_audit.apps import run_checks_after_collection
 from iam_audit.policy import evaluate, parse_policy
 from inventory import hooks
 from inventory.aws import rolepolicy
-from inventory.aws.access import check_access
+from inventory.aws.access_check import check_access
 from inventory.aws.permissions import HUB, READ, actions_for, declared, declared_actions
 from inventory.aws.session import Hub, Target, acting_account
 from inventory.discovery import read_from_aws

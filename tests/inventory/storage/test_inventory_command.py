@@ -1,4 +1,4 @@
-"""``manage.py inventory``: resources as JSON or CSV, filtered, spreadsheet-safe."""
+"""``manage.py export_inventory``: resources as JSON or CSV, filtered, spreadsheet-safe."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def estate() -> None:
 
 def run(*args: str) -> str:
     out = StringIO()
-    call_command("inventory", *args, stdout=out)
+    call_command("export_inventory", *args, stdout=out)
     return out.getvalue()
 
 

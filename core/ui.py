@@ -11,52 +11,38 @@ A list page is a queryset, a filterset and a table (NetBox style). Declare it in
 
 or call :func:`object_list` from a function view. The page shows the filter form, a column picker
 (``?columns=name&columns=region``; the table's ``default_columns`` when none are picked), the
-sortable table 50 rows a page (``?per_page=`` one of :data:`accounts.params.PER_PAGE_CHOICES`;
-every parameter is validated, :mod:`accounts.params`), and export links that keep the current filters and columns.
+sortable table 50 rows a page (``?per_page=`` one of :data:`core.params.PER_PAGE_CHOICES`;
+every parameter is validated, :mod:`core.params`), and export links that keep the current filters and columns.
 
-Exports go through :func:`csv_response` / :func:`xlsx_response`, which neutralise cells that a
-spreadsheet would run as a formula (anything starting with ``=``, ``+``, ``-``, ``@``, tab or CR
-gets a leading ``'``) -- the values come from AWS and from users, so they are attacker-controlled.
+Exports go through the one exporter, :mod:`core.exporting`, which neutralises cells that a
+spreadsheet would run as a formula; :func:`table_rows` masks ExternalIds for anyone but the security
+team.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import json
-import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponseBase,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.views import View
 from django_filters import FilterSet
 from django_tables2.rows import BoundRow
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from accounts.params import page_param, per_page_param
-from accounts.secrets import Redactor, redactor_for
-from accounts.tables import BaseTable
+from core.exporting import EXPORT_CHUNK, EXPORT_FORMATS, csv_response, xlsx_response
+from core.params import page_param, per_page_param
+from core.secrets import Redactor, redactor_for
+from core.tables import BaseTable
 
 PER_PAGE = 50
-EXPORT_FORMATS = ("csv", "xlsx")
-EXPORT_CHUNK = 2000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-XLSX_CELL_MAX = 32767  # Excel refuses longer cells
 
 
 def url_or_none(name: str, *args: Any, **kwargs: Any) -> str | None:
@@ -65,92 +51,6 @@ def url_or_none(name: str, *args: Any, **kwargs: Any) -> str | None:
         return reverse(name, args=args or None, kwargs=kwargs or None)
     except NoReverseMatch:
         return None
-
-
-# --- spreadsheets ------------------------------------------------------------------------------
-
-
-def neutralise(value: Any) -> Any:
-    """Make a text cell inert in a spreadsheet: prefix ``'`` when it would start a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def cell_value(value: Any, for_xlsx: bool = False) -> Any:
-    """One value as a spreadsheet cell: plain types kept, times in UTC, the rest as (inert) text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float | Decimal):
-        return value
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value, dt.UTC)
-        # Excel has no time zones: write UTC as a naive time (headers say so where it matters).
-        return value.replace(tzinfo=None) if for_xlsx else value.isoformat()
-    if isinstance(value, dt.date):
-        return value if for_xlsx else value.isoformat()
-    if isinstance(value, list | tuple | set):
-        text = ", ".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        text = json.dumps(value, default=str, sort_keys=True)
-    elif isinstance(value, Promise):
-        text = str(value)
-    else:
-        text = str(value)
-    if for_xlsx:
-        text = ILLEGAL_CHARACTERS_RE.sub("", text)[:XLSX_CELL_MAX]
-    return neutralise(text)
-
-
-def safe_filename(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "export"
-    return stem[:80]
-
-
-class _Echo:
-    """A file-like object whose ``write`` hands the line back, for streaming CSV."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_response(filename: str, rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:
-    """Stream ``rows`` (the first is the header) as a UTF-8 CSV download with formula cells neutralised.
-
-    A byte-order mark leads so Excel reads the file as UTF-8.
-    """
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"
-        for row in rows:
-            yield writer.writerow([cell_value(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{safe_filename(filename)}.csv"'
-    return response
-
-
-def xlsx_response(filename: str, rows: Iterable[Sequence[Any]], sheet_title: str = "Export") -> FileResponse:
-    """Write ``rows`` (the first is the header) to an XLSX download, formula cells neutralised.
-
-    openpyxl's write-only mode keeps memory flat for big exports; the file is built in a temporary
-    file (spilled to disk past a few MB) and streamed from there.
-    """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=safe_filename(sheet_title)[:31] or "Export")
-    for row in rows:
-        sheet.append([cell_value(v, for_xlsx=True) for v in row])
-    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # FileResponse closes it
-    workbook.save(buffer)
-    buffer.seek(0)
-    return FileResponse(
-        buffer,
-        as_attachment=True,
-        filename=f"{safe_filename(filename)}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
 
 
 def table_rows(

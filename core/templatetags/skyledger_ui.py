@@ -10,8 +10,8 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.panels import Panel
-from accounts.ui import url_or_none
+from core.panels import Panel
+from core.ui import url_or_none
 
 register = template.Library()
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ server error.
 * :func:`int_param`, :func:`choice_param`, :func:`text_param`: one value (dates are form fields).
 * :func:`per_page_param`, :func:`page_param`, :func:`sort_param`: a table's pagination and order.
 * :class:`BoundedModelChoiceField`, :class:`BoundedModelMultipleChoiceField` (and their
-  django-filter twins, used by the filters of :mod:`accounts.filtersets`): model choices whose ids
+  django-filter twins, used by the filters of :mod:`core.filtersets`): model choices whose ids
   are checked against the key column's range before the lookup (Django bounds ``pk=`` lookups,
   not ``pk__in=``).
 """
