@@ -54,7 +54,7 @@ class MaskingFormatter(logging.Formatter):
         self.inner = inner or logging.Formatter()
 
     def format(self, record: logging.LogRecord) -> str:
-        from accounts.secrets import mask_seen
+        from core.secrets import mask_seen
 
         return mask_seen(self.inner.format(record))
 

@@ -417,8 +417,8 @@ def test_worker_log_handlers_mask_external_ids() -> None:
     """Celery's worker configures its own handlers (not Django's LOGGING); the signal wraps them."""
     import logging
 
-    from accounts.secrets import remember
     from config.celery import mask_external_ids_in_worker_logs
+    from core.secrets import remember
 
     remember("worker-log-secret-4711")
     logger = logging.getLogger("skyledger.test.worker")
