@@ -11,16 +11,9 @@ from typing import Any
 
 import pytest
 
-from accounts.models import AwsAccount
-from iam_audit import engine
-from iam_audit.checks import BASELINE_OFF_BY_DEFAULT
 from iam_audit.choices import ACTIVE_STATUSES, CheckState
-from iam_audit.models import BaselineSetting, CheckResult, Finding
-from inventory import hooks
-from inventory.models import RunState
-from inventory.services.collect import AwsAccess, collect_account
-from inventory.services.runs import create_run
-from tests.inventory.simulation.support import make_hub, register_accounts, shared_estate
+from iam_audit.models import CheckResult, Finding
+from tests.inventory.simulation.support import collect_and_check, make_hub, shared_estate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.moto, pytest.mark.slow]
 
@@ -43,10 +36,6 @@ KNOWN_EXTRAS: dict[tuple[str, str], str] = {}
 def _estate() -> Any:
     _, estate = shared_estate()
     return estate, make_hub(estate)
-
-
-def _register(estate: Any) -> list[AwsAccount]:
-    return register_accounts(estate)
 
 
 def _named_in(finding: Finding, arn: str) -> bool:
@@ -80,24 +69,7 @@ def _matches(finding: Finding, planted: Any) -> bool:
 
 def test_every_planted_misconfiguration_is_found_and_clean_resources_are_not_reported() -> None:
     estate, hub = _estate()
-    accounts = _register(estate)
-    # Sandboxes skip some baseline items by default; the estate plants them there too.
-    for env, ids in BASELINE_OFF_BY_DEFAULT.items():
-        for check_id in ids:
-            BaselineSetting.objects.create(check_id=check_id, environment=env, enabled=True)
-
-    from iam_audit.apps import run_checks_after_collection
-
-    # Collect everything first and evaluate once (as `manage.py run_checks --all` does): the hook
-    # would otherwise rebuild the estate-wide IAM graph after every account.
-    hooks.disconnect(run_checks_after_collection)
-    try:
-        for account in accounts:
-            run = collect_account(account, create_run(account), access=AwsAccess(hub), region_workers=2)
-            assert run.state in (RunState.DONE, RunState.PARTIAL), (account.name, run.message, run.errors[:3])
-    finally:
-        hooks.on_after_collection(run_checks_after_collection)
-    summaries = engine.run_all()
+    accounts, summaries = collect_and_check(estate, hub)
     assert not [e for s in summaries for e in s.errors], [e for s in summaries for e in s.errors]
 
     findings = list(Finding.objects.select_related("account", "resource").filter(status__in=ACTIVE_STATUSES))

@@ -98,3 +98,35 @@ _NEXT = itertools.count(random.SystemRandom().randrange(200_000_000_000, 800_000
 def fresh_account() -> str:
     """A 12-digit account id no other test in this session uses."""
     return str(next(_NEXT))
+
+
+def collect_and_check(estate: Estate, hub: Hub) -> tuple[list[Any], list[Any]]:
+    """Register the estate's accounts, collect every one through the real access layer, then run
+    every check once (as ``manage.py run_checks --all`` does), with the baseline items sandboxes skip
+    by default switched on (the estate plants them there too). Returns the accounts and the engine's
+    summaries.
+
+    The after-collection hook is off while collecting: it would rebuild the estate-wide IAM graph
+    after every account.
+    """
+    from iam_audit import engine
+    from iam_audit.apps import run_checks_after_collection
+    from iam_audit.checks import BASELINE_OFF_BY_DEFAULT
+    from iam_audit.models import BaselineSetting
+    from inventory import hooks
+    from inventory.models import RunState
+    from inventory.services.collect import AwsAccess, collect_account
+    from inventory.services.runs import create_run
+
+    accounts = register_accounts(estate)
+    for env, ids in BASELINE_OFF_BY_DEFAULT.items():
+        for check_id in ids:
+            BaselineSetting.objects.create(check_id=check_id, environment=env, enabled=True)
+    hooks.disconnect(run_checks_after_collection)
+    try:
+        for account in accounts:
+            run = collect_account(account, create_run(account), access=AwsAccess(hub), region_workers=2)
+            assert run.state in (RunState.DONE, RunState.PARTIAL), (account.name, run.message, run.errors[:3])
+    finally:
+        hooks.on_after_collection(run_checks_after_collection)
+    return accounts, engine.run_all()
