@@ -18,10 +18,13 @@ SHOW = (
 )
 
 
+# What a test process may have set that a production deployment does not (the browser tests set
+# DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which `check --deploy` rightly refuses).
+NOT_IN_PRODUCTION = {"SKYLEDGER_DEV", "DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def production_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"SKYLEDGER_DEV", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in NOT_IN_PRODUCTION}
     env.update(
         SECRET_KEY="test-only-" + "k3y" * 20,
         ALLOWED_HOSTS="skyledger.example.com",
