@@ -44,6 +44,7 @@ _VOLATILE_KEY = re.compile(
 )
 _KEEP_KEYS = {"account_id", "resource_id", "check_id", "principal_id", "key_id", "region_id"}
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")  # "last used 2025-11-02": relative to today
 _DAYS = re.compile(r"\b\d+ days?\b")
 
 
@@ -58,7 +59,7 @@ def _normalise(value: Any, key: str = "") -> Any:
         items = [_normalise(v) for v in value]
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
     if isinstance(value, str):
-        return _DAYS.sub("N days", _ISO_TIME.sub("<time>", value))
+        return _DAYS.sub("N days", _DATE.sub("<date>", _ISO_TIME.sub("<time>", value)))
     return value
 
 
